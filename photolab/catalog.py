@@ -1,0 +1,306 @@
+"""The catalog: the only code that touches storage (one SQLite file in WAL mode).
+
+Frames go in and out as Polars. Writers take `BEGIN IMMEDIATE` and wait up to the busy
+timeout, so several kernels and a batch run can share a library without losing a write.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from .errors import LibraryLockedError
+from .migrations import MIGRATIONS
+
+#: stage -> stages whose results depend on it (rerun when it reruns)
+DEPENDENTS: dict[str, tuple[str, ...]] = {"metadata": ("dates",)}
+
+#: the tables stages write to, with their columns (besides photo_id)
+STAGE_TABLES: dict[str, str] = {"metadata": "media", "dates": "dates", "motion": "motion"}
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def display_path(raw: bytes) -> str:
+    """A printable path: UTF-8 where it decodes, backslash escapes where it does not."""
+    return raw.decode("utf-8", "backslashreplace")
+
+
+class Catalog:
+    """One library's SQLite catalog.
+
+    Parameters
+    ----------
+    path : the `catalog.sqlite` file; created and migrated when new.
+    busy_timeout_s : how long a writer waits for another one before `LibraryLockedError`.
+    """
+
+    def __init__(self, path: Path, busy_timeout_s: float = 120.0):
+        self.path = Path(path)
+        self.busy_timeout_s = busy_timeout_s
+        self._lock = threading.RLock()
+        self.conn = sqlite3.connect(
+            self.path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
+        self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+        self.conn.execute("PRAGMA foreign_keys = ON")
+        self._migrate()
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; commits on success, rolls back on any exception."""
+        with self._lock:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as e:
+                if "locked" in str(e) or "busy" in str(e):
+                    raise LibraryLockedError(
+                        f"{self.path} stayed locked by another writer for "
+                        f"{self.busy_timeout_s:.0f}s") from e
+                raise
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version >= len(MIGRATIONS):
+            return
+        with self.transaction() as c:
+            version = c.execute("PRAGMA user_version").fetchone()[0]  # re-read under the lock
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in script.split(";"):
+                    if statement.strip():
+                        c.execute(statement)
+                c.execute(f"PRAGMA user_version = {number}")
+
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def frame(self, sql: str, params: Sequence[Any] = (),
+              schema: dict[str, Any] | None = None) -> pl.DataFrame:
+        """Run a query and return its rows as a Polars frame (column types from `schema`)."""
+        with self._lock:
+            cur = self.conn.execute(sql, params)
+            names = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+        schema = schema or {}
+        full = {n: schema.get(n) for n in names}
+        if all(v is not None for v in full.values()):
+            return pl.DataFrame(rows, schema=full, orient="row")
+        return pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None,
+                            schema_overrides={k: v for k, v in full.items() if v is not None})
+
+    # -- files ----------------------------------------------------------------------------
+
+    def files(self) -> pl.DataFrame:
+        """Every file the catalog knows, present or missing."""
+        return self.frame(
+            "SELECT photo_id, path_raw, size_bytes, mtime_ns, content_hash, status FROM photos",
+            schema=FILE_SCHEMA)
+
+    def mark_missing(self, photo_ids: Sequence[int]) -> int:
+        with self.transaction() as c:
+            c.executemany("UPDATE photos SET status = 'missing' WHERE photo_id = ?",
+                          [(int(i),) for i in photo_ids])
+        return len(photo_ids)
+
+    def touch(self, photo_ids: Sequence[int]) -> None:
+        """Record that unchanged files were seen by this scan."""
+        at = now_iso()
+        with self.transaction() as c:
+            c.executemany("UPDATE photos SET last_seen = ?, status = 'present' WHERE photo_id = ?",
+                          [(at, int(i)) for i in photo_ids])
+
+    def register(self, files: pl.DataFrame) -> dict[str, int]:
+        """Insert or update scanned files in one transaction.
+
+        A new path whose content hash equals that of a missing photo takes that photo over
+        (a move or rename keeps its photo_id). Returns counts of new, moved and changed.
+        """
+        counts = {"new": 0, "moved": 0, "changed": 0}
+        at = now_iso()
+        with self.transaction() as c:
+            for f in files.iter_rows(named=True):
+                raw, digest = f["path_raw"], f["content_hash"]
+                values = (f["size_bytes"], f["mtime_ns"], digest, f["error"], at)
+                row = c.execute("SELECT photo_id, content_hash FROM photos WHERE path_raw = ?",
+                                (raw,)).fetchone()
+                if row is not None:
+                    c.execute("UPDATE photos SET size_bytes=?, mtime_ns=?, content_hash=?, "
+                              "scan_error=?, last_seen=?, status='present' WHERE photo_id=?",
+                              (*values, row[0]))
+                    counts["changed"] += row[1] != digest
+                    continue
+                moved = None
+                if digest is not None:
+                    moved = c.execute(
+                        "SELECT photo_id FROM photos WHERE content_hash = ? AND status = 'missing' "
+                        "ORDER BY photo_id LIMIT 1", (digest,)).fetchone()
+                if moved is not None:
+                    c.execute("UPDATE photos SET path=?, path_raw=?, size_bytes=?, mtime_ns=?, "
+                              "content_hash=?, scan_error=?, last_seen=?, status='present' "
+                              "WHERE photo_id=?", (display_path(raw), raw, *values, moved[0]))
+                    counts["moved"] += 1
+                else:
+                    c.execute("INSERT INTO photos (path, path_raw, size_bytes, mtime_ns, "
+                              "content_hash, scan_error, last_seen, first_seen) "
+                              "VALUES (?,?,?,?,?,?,?,?)", (display_path(raw), raw, *values, at))
+                    counts["new"] += 1
+        return counts
+
+    # -- stages ---------------------------------------------------------------------------
+
+    def stale(self, stage: str, version: str, with_tags: bool = False,
+              photo_ids: Sequence[int] | None = None) -> pl.DataFrame:
+        """Present photos whose `stage` result is missing, of another version or of old bytes."""
+        tags = ", m.tags" if with_tags else ""
+        only = ""
+        params: list[Any] = [stage, version]
+        if photo_ids is not None:
+            only = f" AND p.photo_id IN ({','.join('?' * len(photo_ids))})"
+            params += [int(i) for i in photo_ids]
+        return self.frame(
+            f"""SELECT p.photo_id, p.path, p.path_raw, p.size_bytes, p.mtime_ns, p.content_hash,
+                       m.mime, m.lat, m.lon{tags}
+                FROM photos p
+                LEFT JOIN media m USING (photo_id)
+                LEFT JOIN stage_runs s ON s.photo_id = p.photo_id AND s.stage = ?
+                WHERE p.status = 'present' AND p.content_hash IS NOT NULL
+                  AND (s.photo_id IS NULL OR s.version != ? OR s.content_hash IS NOT p.content_hash)
+                  {only}
+                ORDER BY p.photo_id""", params, schema=STALE_SCHEMA)
+
+    def write_stage(self, stage: str, version: str, results: pl.DataFrame,
+                    hashes: dict[int, str]) -> None:
+        """Store a stage's results and mark those photos done, in one transaction.
+
+        `results` has `photo_id`, `error` and the stage table's columns; `hashes` maps each
+        photo_id to the content hash the stage read (so a file changed meanwhile stays stale).
+        """
+        at = now_iso()
+        ids = [int(i) for i in results["photo_id"]]
+        table = STAGE_TABLES.get(stage)
+        cols = [c for c in results.columns if c not in ("error",)]
+        with self.transaction() as c:
+            if table is not None:
+                sql = (f"INSERT OR REPLACE INTO {table} ({', '.join(cols)}) "
+                       f"VALUES ({', '.join('?' * len(cols))})")
+                c.executemany(sql, results.select(cols).iter_rows())
+            c.executemany(
+                "INSERT OR REPLACE INTO stage_runs (photo_id, stage, version, content_hash, "
+                "ran_at, error) VALUES (?,?,?,?,?,?)",
+                [(i, stage, version, hashes.get(i), at, e)
+                 for i, e in zip(ids, results["error"], strict=True)])
+            for dependent in DEPENDENTS.get(stage, ()):
+                c.executemany("DELETE FROM stage_runs WHERE photo_id = ? AND stage = ?",
+                              [(i, dependent) for i in ids])
+
+    def invalidate(self, stage: str, photo_ids: Sequence[int]) -> None:
+        """Make a stage stale for some photos (after a decision that changes its input)."""
+        with self.transaction() as c:
+            c.executemany("DELETE FROM stage_runs WHERE photo_id = ? AND stage = ?",
+                          [(int(i), stage) for i in photo_ids])
+
+    # -- decisions ------------------------------------------------------------------------
+
+    def add_decision(self, kind: str, photo_id: int | None, value: Any, who: str) -> int:
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO decisions (kind, photo_id, value, who, at) VALUES (?,?,?,?,?)",
+                (kind, photo_id, json.dumps(value), who, now_iso()))
+            return int(cur.lastrowid or 0)
+
+    def decisions(self, kind: str | None = None) -> pl.DataFrame:
+        where, params = ("WHERE kind = ?", [kind]) if kind else ("", [])
+        return self.frame(
+            f"SELECT decision_id, kind, photo_id, value, who, at FROM decisions {where} "
+            "ORDER BY decision_id", params, schema=DECISION_SCHEMA)
+
+    def latest_decisions(self, kind: str) -> pl.DataFrame:
+        """The newest decision of a kind for each photo."""
+        return self.frame(
+            "SELECT photo_id, value, who, at FROM decisions WHERE decision_id IN "
+            "(SELECT max(decision_id) FROM decisions WHERE kind = ? GROUP BY photo_id)",
+            [kind], schema={"photo_id": pl.Int64, "value": pl.String, "who": pl.String,
+                            "at": pl.String})
+
+    # -- jobs -----------------------------------------------------------------------------
+
+    def start_job(self, kind: str, params: dict[str, Any]) -> int:
+        self.reap_jobs()
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO jobs (kind, status, started_at, host, pid, params) "
+                "VALUES (?, 'running', ?, ?, ?, ?)",
+                (kind, now_iso(), socket.gethostname(), os.getpid(), json.dumps(params)))
+            return int(cur.lastrowid or 0)
+
+    def finish_job(self, job_id: int, status: str, counts: dict[str, Any], n_errors: int,
+                   seconds: dict[str, float]) -> None:
+        with self.transaction() as c:
+            c.execute("UPDATE jobs SET status=?, finished_at=?, counts=?, n_errors=?, seconds=? "
+                      "WHERE job_id=?", (status, now_iso(), json.dumps(counts), n_errors,
+                                         json.dumps(seconds), job_id))
+
+    def reap_jobs(self) -> None:
+        """Mark jobs of this host whose process is gone as interrupted (killed runs)."""
+        host = socket.gethostname()
+        rows = self.conn.execute(
+            "SELECT job_id, pid FROM jobs WHERE status = 'running' AND host = ?", (host,)
+        ).fetchall()
+        dead = [job_id for job_id, pid in rows if not _pid_alive(pid)]
+        if dead:
+            with self.transaction() as c:
+                c.executemany("UPDATE jobs SET status = 'interrupted' WHERE job_id = ?",
+                              [(j,) for j in dead])
+
+    def jobs(self) -> pl.DataFrame:
+        return self.frame("SELECT * FROM jobs ORDER BY job_id", schema=JOB_SCHEMA)
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+FILE_SCHEMA = {"photo_id": pl.Int64, "path_raw": pl.Binary, "size_bytes": pl.Int64,
+               "mtime_ns": pl.Int64, "content_hash": pl.String, "status": pl.String}
+STALE_SCHEMA = {"photo_id": pl.Int64, "path": pl.String, "path_raw": pl.Binary,
+                "size_bytes": pl.Int64, "mtime_ns": pl.Int64, "content_hash": pl.String,
+                "mime": pl.String, "lat": pl.Float64, "lon": pl.Float64, "tags": pl.String}
+DECISION_SCHEMA = {"decision_id": pl.Int64, "kind": pl.String, "photo_id": pl.Int64,
+                   "value": pl.String, "who": pl.String, "at": pl.String}
+JOB_SCHEMA = {"job_id": pl.Int64, "kind": pl.String, "status": pl.String,
+              "started_at": pl.String, "finished_at": pl.String, "host": pl.String,
+              "pid": pl.Int64, "params": pl.String, "counts": pl.String, "n_errors": pl.Int64,
+              "seconds": pl.String}

@@ -1,0 +1,101 @@
+"""The `photolab` command: thin wrappers over `Library` verbs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import polars as pl
+
+from .errors import PhotolabError
+from .library import STAGE_ORDER, Library
+from .samples import default_roots
+from .summary import summarize
+
+
+def _library_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--library", "-l", default=os.environ.get("PHOTOLAB_LIBRARY", "library"),
+                   help="library folder (default: $PHOTOLAB_LIBRARY or ./library)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="photolab", description=__doc__)
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="scan folders and run every stale stage")
+    p.add_argument("roots", nargs="*", help="folders to scan (default: the library's sources, "
+                   "else ../shared/corpus, else sample photos)")
+    _library_arg(p)
+    p.add_argument("--skip", action="append", default=[], choices=STAGE_ORDER)
+    p.add_argument("--only", action="append", choices=STAGE_ORDER)
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress, no summary")
+
+    p = sub.add_parser("photos", help="write the photos frame")
+    _library_arg(p)
+    p.add_argument("--format", "-f", choices=["csv", "parquet", "json"], default="csv")
+    p.add_argument("--output", "-o", help="file to write (default: standard output)")
+    p.add_argument("--all", action="store_true", help="include missing files")
+    p.add_argument("--errors", action="store_true", help="only photos with an error")
+
+    for name, text in (("summary", "print what the library holds"),
+                       ("jobs", "print the jobs table")):
+        _library_arg(sub.add_parser(name, help=text))
+
+    p = sub.add_parser("motion", help="extract the video of a motion photo")
+    _library_arg(p)
+    p.add_argument("photo_id", type=int)
+    return ap
+
+
+def _write(frame: pl.DataFrame, fmt: str, output: str | None) -> None:
+    if fmt == "parquet" and output is None:
+        raise PhotolabError("parquet needs --output FILE")
+    target = output or sys.stdout
+    if fmt == "csv":
+        frame.write_csv(target)  # type: ignore[arg-type]
+    elif fmt == "json":
+        text = frame.write_json()
+        if output:
+            Path(output).write_text(text)
+        else:
+            sys.stdout.write(text + "\n")
+    else:
+        frame.write_parquet(output)  # type: ignore[arg-type]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        with Library(args.library) as lib:
+            if args.command == "ingest":
+                roots = args.roots or (None if lib.settings.sources else default_roots())
+                if roots is not None and not args.roots:
+                    print(f"photolab: no folder given, ingesting {roots[0]}", file=sys.stderr)
+                report = lib.ingest(roots, skip=args.skip, only=args.only,
+                                    show_progress=not args.quiet)
+                if not args.quiet:
+                    print(report)
+                    print(f"library: {lib.root}")
+                    print(summarize(lib.photos()))
+            elif args.command == "photos":
+                f = lib.photos(include_missing=args.all)
+                if args.errors:
+                    f = f.filter(pl.col("error").is_not_null())
+                _write(f, args.format, args.output)
+            elif args.command == "summary":
+                print(summarize(lib.photos()))
+            elif args.command == "jobs":
+                with pl.Config(tbl_rows=-1, tbl_cols=-1, fmt_str_lengths=60):
+                    print(lib.jobs().drop("params"))
+            elif args.command == "motion":
+                print(lib.motion_video(args.photo_id))
+    except PhotolabError as e:
+        print(f"photolab: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Metadata stage: every tag exiftool reads, through one long-lived `-stay_open` process.
+
+The full tag set is kept as a JSON object per photo (`tags`, keys like "EXIF:Make"); the
+columns a library needs everywhere (mime, size, orientation, GPS, camera) are derived from it
+with Polars expressions.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import exiftool
+import polars as pl
+
+from ..errors import ToolNotFoundError
+
+EXIFTOOL_ARGS = ["-G", "-n", "-api", "LargeFileSupport=1"]
+
+MEDIA_SCHEMA = {"photo_id": pl.Int64, "mime": pl.String, "width": pl.Int64, "height": pl.Int64,
+                "orientation": pl.Int64, "duration_s": pl.Float64, "lat": pl.Float64,
+                "lon": pl.Float64, "camera_make": pl.String, "camera_model": pl.String,
+                "tags": pl.String, "error": pl.String}
+
+
+class ExifReader:
+    """A long-lived exiftool process that reads tags of many files per call.
+
+    Example
+    -------
+    >>> with ExifReader() as et:
+    ...     tags, error = et.read([b"/nonexistent.jpg"])[0]
+    >>> error
+    'exiftool: File not found'
+    """
+
+    def __init__(self, executable: str = "exiftool"):
+        path = shutil.which(executable)
+        if path is None:
+            raise ToolNotFoundError(
+                f"{executable} is not installed: run scripts/setup.sh, or "
+                "`apt-get install libimage-exiftool-perl`")
+        self._et = exiftool.ExifTool(executable=path, common_args=EXIFTOOL_ARGS)
+
+    def __enter__(self) -> ExifReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._et.running:
+            self._et.terminate()
+
+    def _run(self, paths: Sequence[bytes]) -> list[dict[str, Any]]:
+        if not self._et.running:
+            self._et.run()
+        out = self._et.execute(b"-j", *paths, raw_bytes=True)
+        text = out.decode("utf-8", "replace").strip() if out else ""
+        return json.loads(text) if text else []
+
+    def read(self, paths: Sequence[bytes]) -> list[tuple[dict[str, Any] | None, str | None]]:
+        """Tags of each file, in order: `(tags, None)` or `(None, error message)`."""
+        if not paths:
+            return []
+        try:
+            found = self._run(paths)
+        except Exception:  # a crashed batch: fall back to one file at a time
+            found = []
+        shown = [p.decode("utf-8", "replace") for p in paths]
+        if [d.get("SourceFile") for d in found] != shown:
+            if len(paths) == 1:
+                return [(None, "exiftool: File not found" if not found
+                         else "exiftool: unexpected output")]
+            return [r for p in paths for r in self.read([p])]
+        results: list[tuple[dict[str, Any] | None, str | None]] = []
+        for d in found:
+            d.pop("SourceFile", None)
+            error = d.get("ExifTool:Error")
+            results.append((d, f"exiftool: {error}" if error else None))
+        return results
+
+
+def read_metadata(files: pl.DataFrame, reader: ExifReader | None = None, batch_size: int = 64,
+                  on_done: Callable[[int], None] | None = None) -> pl.DataFrame:
+    """Read metadata of a frame of files (`photo_id`, `path_raw`).
+
+    Parameters
+    ----------
+    files : frame with `photo_id` and `path_raw`.
+    reader : an open `ExifReader` to reuse; one is started (and stopped) when omitted.
+    batch_size : files per exiftool call.
+
+    Returns
+    -------
+    Frame keyed by `photo_id` with `mime`, `width`, `height` (as displayed, after the
+    orientation), `orientation`, `duration_s`, `lat`, `lon`, `camera_make`, `camera_model`,
+    `tags` (JSON of every tag) and `error`.
+    """
+    own = reader is None
+    reader = reader or ExifReader()
+    try:
+        paths = files["path_raw"].to_list()
+        tags: list[str | None] = []
+        errors: list[str | None] = []
+        for start in range(0, len(paths), batch_size):
+            chunk = paths[start:start + batch_size]
+            for d, err in reader.read(chunk):
+                tags.append(json.dumps(d, ensure_ascii=False) if d is not None else None)
+                errors.append(err)
+            if on_done:
+                on_done(len(chunk))
+    finally:
+        if own:
+            reader.close()
+    raw = pl.DataFrame({"photo_id": files["photo_id"], "tags": tags, "error": errors},
+                       schema={"photo_id": pl.Int64, "tags": pl.String, "error": pl.String})
+    return derive_columns(raw)
+
+
+def tag(name: str) -> pl.Expr:
+    """A Polars expression reading one exiftool tag (string) out of the `tags` JSON column."""
+    return pl.col("tags").str.json_path_match(f"$['{name}']")
+
+
+def first_tag(*names: str) -> pl.Expr:
+    return pl.coalesce([tag(n).str.strip_chars().replace("", None) for n in names])
+
+
+def derive_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """Derive the typed media columns from the `tags` JSON column."""
+    size = first_tag("Composite:ImageSize").str.split_exact(" ", 1)
+    num = pl.Float64
+    mime = tag("File:MIMEType")
+    is_video = mime.str.starts_with("video/")
+    rotated = (tag("EXIF:Orientation").cast(pl.Int64, strict=False).is_between(5, 8)
+               | tag("Composite:Rotation").cast(num, strict=False).is_in([90.0, 270.0]))
+    lat = tag("Composite:GPSLatitude").cast(num, strict=False)
+    lon = tag("Composite:GPSLongitude").cast(num, strict=False)
+    valid_gps = (lat.abs() <= 90) & (lon.abs() <= 180) & ~((lat == 0) & (lon == 0))
+    out = frame.with_columns(
+        mime=mime,
+        w=size.struct.field("field_0").cast(pl.Int64, strict=False),
+        h=size.struct.field("field_1").cast(pl.Int64, strict=False),
+        rotated=rotated.fill_null(False),
+        orientation=tag("EXIF:Orientation").cast(pl.Int64, strict=False),
+        duration_s=pl.when(is_video).then(
+            first_tag("QuickTime:Duration", "Composite:Duration", "Matroska:Duration")
+            .cast(num, strict=False)),
+        lat=pl.when(valid_gps).then(lat),
+        lon=pl.when(valid_gps).then(lon),
+        camera_make=first_tag("EXIF:Make", "QuickTime:Make", "MakerNotes:Make"),
+        camera_model=first_tag("EXIF:Model", "QuickTime:Model", "MakerNotes:Model"),
+    ).with_columns(
+        width=pl.when(pl.col("rotated")).then(pl.col("h")).otherwise(pl.col("w")),
+        height=pl.when(pl.col("rotated")).then(pl.col("w")).otherwise(pl.col("h")),
+        error=pl.coalesce(
+            pl.col("error"),
+            pl.when(pl.col("mime").is_not_null()
+                    & ~pl.col("mime").str.contains(r"^(image|video)/"))
+            .then(pl.format("not a photo or video: content is {}", pl.col("mime"))),
+            pl.when(pl.col("mime").is_null() & pl.col("tags").is_not_null())
+            .then(pl.lit("exiftool: unknown file type")),
+        ),
+    )
+    return out.select(list(MEDIA_SCHEMA)).cast(MEDIA_SCHEMA)  # type: ignore[arg-type]

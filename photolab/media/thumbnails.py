@@ -1,0 +1,195 @@
+"""Thumbnails stage: WebP thumbnails in three sizes, content-addressed on disk.
+
+libvips `thumbnail` decodes with shrink-on-load, applies the EXIF orientation and converts
+to sRGB. Formats this libvips build cannot decode (HEVC-coded HEIC, JPEG XL) go through
+Pillow with pillow-heif / pillow-jxl-plugin; videos get a poster frame from ffmpeg.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyvips
+
+from ..errors import ToolNotFoundError
+
+THUMBS_SCHEMA = {"photo_id": pl.Int64, "error": pl.String}
+DEFAULT_SIZES = {"big": 1080, "small": 500, "tiny": 250}
+PILLOW_MIMES = ("image/heic", "image/heif", "image/heif-sequence", "image/heic-sequence",
+                "image/jxl")
+_VIPS_CANNOT = ("not a known file format", "heif: ", "compression format")
+
+
+def thumb_path(root: Path, content_hash: str, size: str) -> Path:
+    """Where the thumbnail of some content lives: `root/ab/abcdef…-size.webp`."""
+    return root / content_hash[:2] / f"{content_hash}-{size}.webp"
+
+
+def _srgb8(im: pyvips.Image) -> pyvips.Image:
+    if im.interpretation not in ("srgb", "b-w") or im.format != "uchar":
+        im = im.colourspace("srgb")
+    if im.format != "uchar":
+        im = im.cast("uchar")
+    return im
+
+
+def _from_pillow(path: str, longest: int, max_pixels: int) -> pyvips.Image:
+    import pillow_heif
+    import pillow_jxl  # noqa: F401  (registers the JPEG XL opener)
+    from PIL import Image, ImageOps
+
+    pillow_heif.register_heif_opener()
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    with Image.open(path) as im:
+        im.draft("RGB", (longest, longest))
+        im = ImageOps.exif_transpose(im)
+        icc = im.info.get("icc_profile")
+        if im.mode not in ("RGB", "RGBA", "L"):
+            im = im.convert("RGBA" if "A" in im.mode else "RGB")
+        im.thumbnail((longest, longest))
+        out = pyvips.Image.new_from_array(np.asarray(im))
+    out = out.copy(interpretation="b-w" if out.bands == 1 else "srgb")
+    if icc:
+        out.set_type(pyvips.GValue.blob_type, "icc-profile-data", icc)
+        out = out.icc_transform("srgb", embedded=True)
+    return out
+
+
+def _poster(path: str, longest: int, ffmpeg: str) -> pyvips.Image:
+    """A frame one second in (or the first frame of a shorter clip), rotation applied."""
+    for seek in ("1", "0"):
+        run = subprocess.run(
+            [ffmpeg, "-v", "error", "-ss", seek, "-i", path, "-frames:v", "1",
+             "-f", "image2pipe", "-c:v", "png", "-"], capture_output=True, timeout=120)
+        if run.returncode == 0 and run.stdout:
+            return pyvips.Image.thumbnail_buffer(run.stdout, longest, height=longest,
+                                                 size="down")
+    raise ValueError(f"ffmpeg: {run.stderr.decode(errors='replace').strip()[-300:]}")
+
+
+class DamagedImage(ValueError):
+    """The file decoded only in part; `.image` holds what decoded."""
+
+    def __init__(self, message: str, image: pyvips.Image):
+        super().__init__(f"damaged image data, thumbnail shows what decodes: {message}")
+        self.image = image
+
+
+def _vips_thumbnail(path: str, longest: int, fail_on: str) -> pyvips.Image:
+    im = pyvips.Image.thumbnail(path, longest, height=longest, size="down",
+                                export_profile="srgb", fail_on=fail_on)
+    return _srgb8(im).copy_memory()
+
+
+def load_for_thumbnail(path: str, mime: str | None, longest: int,
+                       max_pixels: int = 400_000_000) -> pyvips.Image:
+    """The largest thumbnail of one file as an 8-bit sRGB image, upright."""
+    if mime and mime.startswith("video/"):
+        ffmpeg = shutil.which("ffmpeg")
+        if ffmpeg is None:
+            raise ToolNotFoundError("ffmpeg is not installed: run scripts/setup.sh")
+        return _srgb8(_poster(path, longest, ffmpeg))
+    if mime not in PILLOW_MIMES:
+        try:
+            header = pyvips.Image.new_from_file(path, access="sequential")
+        except pyvips.Error as e:
+            if not any(s in str(e) for s in _VIPS_CANNOT):
+                raise
+        else:
+            if header.width * header.height > max_pixels:
+                raise ValueError(f"image too large: {header.width}x{header.height} pixels "
+                                 f"(max_pixels={max_pixels}), refused as a decompression bomb")
+            try:
+                return _vips_thumbnail(path, longest, "error")
+            except pyvips.Error as e:
+                if any(s in str(e) for s in _VIPS_CANNOT):
+                    return _srgb8(_from_pillow(path, longest, max_pixels))
+                # damaged data: keep what decodes, and say so
+                partial = _vips_thumbnail(path, longest, "none")
+                raise DamagedImage(_clean(e), partial) from e
+    return _srgb8(_from_pillow(path, longest, max_pixels))
+
+
+@contextmanager
+def readable_name(raw: bytes) -> Iterator[str]:
+    """A str path to the file that any library can encode: the path itself when it is
+    UTF-8, else a temporary symlink with a plain name."""
+    try:
+        name = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        name = None
+    if name is not None:
+        yield name
+        return
+    with tempfile.TemporaryDirectory(prefix="photolab-") as d:
+        link = os.path.join(d, "file" + os.path.splitext(raw)[1].decode("ascii", "replace"))
+        os.symlink(raw, link)
+        yield link
+
+
+def _clean(e: Exception) -> str:
+    lines = [ln.strip() for ln in str(e).splitlines()]
+    text = " ".join(ln for ln in lines if ln and not ln.startswith("unable to "))
+    return text[:500] or "undecodable image (the decoder gave no reason)"
+
+
+def make_thumbnails(files: pl.DataFrame, out_dir: Path, sizes: Mapping[str, int] | None = None,
+                    quality: int = 80, workers: int = 2, max_pixels: int = 400_000_000,
+                    on_done: Callable[[int], None] | None = None) -> pl.DataFrame:
+    """Write big/small/tiny WebP thumbnails for a frame of photos.
+
+    Parameters
+    ----------
+    files : `photo_id`, `path_raw`, `content_hash`, `mime`.
+    out_dir : the library's `thumbs/` folder; files go to `thumb_path(out_dir, hash, size)`.
+    sizes : name -> long side in pixels, largest first ({"big": 1080, "small": 500,
+        "tiny": 250}); an image smaller than a size is not enlarged.
+    quality : WebP quality.
+    workers : threads (libvips releases the GIL while it decodes).
+    max_pixels : larger images are refused as decompression bombs.
+
+    Returns
+    -------
+    Frame with `photo_id` and `error` (null when all sizes were written).
+    """
+    sizes = dict(sorted((sizes or DEFAULT_SIZES).items(), key=lambda kv: -kv[1]))
+
+    def one(row: dict) -> str | None:
+        try:
+            warning = None
+            with readable_name(row["path_raw"]) as path:
+                try:
+                    im = load_for_thumbnail(path, row["mime"], next(iter(sizes.values())),
+                                            max_pixels).copy_memory()  # decode once, reuse
+                except DamagedImage as e:
+                    im, warning = e.image, str(e)
+            for name, px in sizes.items():
+                if max(im.width, im.height) > px:
+                    im = im.thumbnail_image(px, height=px, size="down")
+                dest = thumb_path(out_dir, row["content_hash"], name)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                tmp = dest.with_suffix(".tmp.webp")
+                im.webpsave(str(tmp), Q=quality, keep=0)
+                tmp.replace(dest)
+            return warning
+        except (pyvips.Error, OSError, ValueError, subprocess.SubprocessError) as e:
+            return _clean(e)
+        except Exception as e:  # a decoder bug must not stop the run
+            return f"{type(e).__name__}: {_clean(e)}"
+        finally:
+            if on_done:
+                on_done(1)
+
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        errors = list(pool.map(one, files.select("path_raw", "content_hash", "mime")
+                               .iter_rows(named=True)))
+    return pl.DataFrame({"photo_id": files["photo_id"], "error": errors}, schema=THUMBS_SCHEMA)

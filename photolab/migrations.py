@@ -1,0 +1,78 @@
+"""Numbered schema migrations of the catalog. Append only; never edit a released step."""
+
+MIGRATIONS: list[str] = [
+    # 1: files, computed media facts, stage bookkeeping, decisions, jobs
+    """
+    CREATE TABLE photos (
+        photo_id     INTEGER PRIMARY KEY,
+        path         TEXT NOT NULL,              -- for display, undecodable bytes escaped
+        path_raw     BLOB NOT NULL UNIQUE,       -- the exact file-system path
+        size_bytes   INTEGER,
+        mtime_ns     INTEGER,
+        content_hash TEXT,                       -- blake2b-128 of the bytes
+        status       TEXT NOT NULL DEFAULT 'present' CHECK (status IN ('present', 'missing')),
+        scan_error   TEXT,
+        first_seen   TEXT NOT NULL,
+        last_seen    TEXT NOT NULL
+    );
+    CREATE INDEX photos_hash ON photos(content_hash);
+    CREATE TABLE media (
+        photo_id     INTEGER PRIMARY KEY REFERENCES photos ON DELETE CASCADE,
+        mime         TEXT,
+        width        INTEGER,
+        height       INTEGER,
+        orientation  INTEGER,
+        duration_s   REAL,
+        lat          REAL,
+        lon          REAL,
+        camera_make  TEXT,
+        camera_model TEXT,
+        tags         TEXT                        -- every exiftool tag, JSON object
+    );
+    CREATE TABLE dates (
+        photo_id        INTEGER PRIMARY KEY REFERENCES photos ON DELETE CASCADE,
+        taken_at        TEXT,                    -- local wall-clock time, ISO 8601
+        taken_at_utc    TEXT,                    -- ISO 8601 UTC, null when the zone is unknown
+        tz_offset       TEXT,                    -- '+02:00', null when unknown
+        taken_at_source TEXT
+    );
+    CREATE TABLE motion (
+        photo_id         INTEGER PRIMARY KEY REFERENCES photos ON DELETE CASCADE,
+        has_motion_video INTEGER NOT NULL,
+        motion_offset    INTEGER,
+        motion_length    INTEGER,
+        motion_method    TEXT
+    );
+    CREATE TABLE stage_runs (
+        photo_id     INTEGER NOT NULL REFERENCES photos ON DELETE CASCADE,
+        stage        TEXT NOT NULL,
+        version      TEXT NOT NULL,
+        content_hash TEXT,
+        ran_at       TEXT NOT NULL,
+        error        TEXT,
+        PRIMARY KEY (photo_id, stage)
+    );
+    CREATE TABLE decisions (
+        decision_id INTEGER PRIMARY KEY,
+        kind        TEXT NOT NULL,
+        photo_id    INTEGER,
+        value       TEXT,                        -- JSON
+        who         TEXT NOT NULL,
+        at          TEXT NOT NULL
+    );
+    CREATE INDEX decisions_kind ON decisions(kind, photo_id);
+    CREATE TABLE jobs (
+        job_id      INTEGER PRIMARY KEY,
+        kind        TEXT NOT NULL,
+        status      TEXT NOT NULL,               -- running | done | failed | interrupted
+        started_at  TEXT NOT NULL,
+        finished_at TEXT,
+        host        TEXT,
+        pid         INTEGER,
+        params      TEXT,
+        counts      TEXT,
+        n_errors    INTEGER,
+        seconds     TEXT                         -- per stage, JSON
+    );
+    """,
+]

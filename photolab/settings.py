@@ -1,0 +1,76 @@
+"""Library settings: defaults live here, overrides in `<library>/photolab.toml`."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tomli_w
+
+from .errors import PhotolabError
+
+SETTINGS_FILE = "photolab.toml"
+
+
+@dataclass
+class Settings:
+    """Tunables of one library. Every field has a default; the toml file overrides any of them.
+
+    Parameters
+    ----------
+    sources : folders `photolab ingest` scans when it is given no roots.
+    batch_size : photos per catalog transaction and per exiftool call.
+    workers : threads for hashing and thumbnails (libvips and hashlib release the GIL).
+    thumb_sizes : long-side pixel sizes of the big, small and tiny WebP thumbnails.
+    thumb_quality : WebP quality of the thumbnails.
+    max_pixels : images with more pixels than this are refused as decompression bombs.
+    follow_symlinks : follow symlinked folders while scanning (loops are detected).
+    extensions : file suffixes (lower case) that the scan picks up.
+    """
+
+    sources: list[str] = field(default_factory=list)
+    batch_size: int = 64
+    workers: int = field(default_factory=lambda: os.cpu_count() or 2)
+    thumb_sizes: dict[str, int] = field(
+        default_factory=lambda: {"big": 1080, "small": 500, "tiny": 250})
+    thumb_quality: int = 80
+    max_pixels: int = 400_000_000
+    follow_symlinks: bool = True
+    extensions: list[str] = field(default_factory=lambda: sorted(DEFAULT_EXTENSIONS))
+
+    @classmethod
+    def load(cls, library_dir: Path) -> Settings:
+        """Read `photolab.toml` from a library folder; unknown keys are an error."""
+        path = library_dir / SETTINGS_FILE
+        if not path.exists():
+            return cls()
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise PhotolabError(
+                f"{path}: unknown settings {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**data)
+
+    def save(self, library_dir: Path) -> None:
+        """Write every setting that differs from its default to `photolab.toml`."""
+        default = Settings()
+        data = {k: v for k, v in dataclasses.asdict(self).items() if getattr(default, k) != v}
+        tmp = library_dir / (SETTINGS_FILE + ".tmp")
+        tmp.write_text(tomli_w.dumps(data))
+        tmp.replace(library_dir / SETTINGS_FILE)
+
+
+DEFAULT_EXTENSIONS = {
+    # still images
+    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".webp", ".tif", ".tiff", ".bmp",
+    ".heic", ".heif", ".hif", ".avif", ".jxl", ".mpo",
+    # raw formats exiftool reads (libvips decodes their embedded previews only via fallback)
+    ".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2", ".raf", ".pef", ".srw",
+    # videos
+    ".mp4", ".mov", ".m4v", ".3gp", ".avi", ".mkv", ".webm", ".mts", ".m2ts",
+}

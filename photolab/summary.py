@@ -1,0 +1,45 @@
+"""A plain-text summary of what a library holds."""
+
+from __future__ import annotations
+
+import polars as pl
+
+
+def _counts(frame: pl.DataFrame, column: str, top: int = 8) -> str:
+    c = (frame.group_by(column).len().sort(["len", column], descending=[True, False])
+         .head(top))
+    return ", ".join(f"{k if k is not None else '-'} {n}" for k, n in c.iter_rows())
+
+
+def summarize(photos: pl.DataFrame, errors_shown: int = 10) -> str:
+    """Counts by type, date source, camera, GPS, motion photos and errors."""
+    if photos.height == 0:
+        return "library is empty"
+    ok = photos.filter(pl.col("error").is_null())
+    kind = photos.with_columns(
+        kind=pl.col("mime").str.extract(r"^(\w+)/").fill_null("unknown"))
+    taken = photos["taken_at"].drop_nulls()
+    lines = [
+        f"photos: {photos.height} ({ok.height} fine, {photos.height - ok.height} with errors), "
+        f"{photos['size_bytes'].sum() / 1e6:.1f} MB",
+        f"kinds: {_counts(kind, 'kind')}",
+        f"types: {_counts(photos, 'mime')}",
+        f"date sources: {_counts(photos, 'taken_at_source')}",
+    ]
+    if taken.len():
+        lines.append(f"taken: {taken.min():%Y-%m-%d} .. {taken.max():%Y-%m-%d}")
+    cams = photos.filter(pl.col("camera_make").is_not_null())
+    lines += [
+        f"cameras: {_counts(cams, 'camera_make')}" if cams.height else "cameras: none",
+        f"with GPS: {photos.filter(pl.col('lat').is_not_null()).height}",
+        f"videos: {photos.filter(pl.col('mime').str.starts_with('video/')).height}, "
+        f"motion photos: {photos['has_motion_video'].fill_null(False).sum()}",
+    ]
+    bad = photos.filter(pl.col("error").is_not_null())
+    if bad.height:
+        lines.append(f"errors ({bad.height}):")
+        for path, err in bad.select("path", "error").head(errors_shown).iter_rows():
+            lines.append(f"  {path}: {err}")
+        if bad.height > errors_shown:
+            lines.append(f"  ... {bad.height - errors_shown} more (photolab photos --errors)")
+    return "\n".join(lines)

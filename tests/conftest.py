@@ -1,0 +1,65 @@
+"""Shared fixtures: the real corpus from ../shared/corpus and a library ingested from it."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from photolab import Library
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = (REPO / "../shared/corpus").resolve()
+PHOTOLAB = [sys.executable, "-m", "photolab.cli"]
+
+
+def corpus_file(rel: str) -> Path:
+    path = CORPUS / rel
+    if not path.exists():
+        pytest.skip(f"corpus file {rel} not present")
+    return path
+
+
+@pytest.fixture(scope="session")
+def manifest() -> dict[str, dict[str, str]]:
+    with (CORPUS / "MANIFEST.tsv").open() as f:
+        return {r["relpath"]: r for r in csv.DictReader(f, delimiter="\t")}
+
+
+@pytest.fixture(scope="session")
+def corpus_lib(tmp_path_factory: pytest.TempPathFactory) -> Library:
+    """The whole corpus ingested once (about 20 s)."""
+    if not CORPUS.is_dir():
+        pytest.fail(f"the test corpus is missing at {CORPUS}")
+    lib = Library(tmp_path_factory.mktemp("corpus-lib"))
+    lib.ingest([CORPUS], show_progress=False)
+    yield lib
+    lib.close()
+
+
+@pytest.fixture(scope="session")
+def corpus_photos(corpus_lib: Library):
+    import polars as pl
+
+    rel = pl.col("path").str.replace(f"^{CORPUS}/", "")
+    return corpus_lib.photos().with_columns(rel=rel)
+
+
+def copy_files(dest: Path, rels: list[str]) -> list[Path]:
+    dest.mkdir(parents=True, exist_ok=True)
+    out = []
+    for rel in rels:
+        target = dest / Path(rel).name
+        shutil.copy2(corpus_file(rel), target)
+        out.append(target)
+    return out
+
+
+def env() -> dict[str, str]:
+    e = dict(os.environ)
+    e["PYTHONPATH"] = str(REPO)
+    return e
