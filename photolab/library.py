@@ -198,7 +198,7 @@ class Library:
         gone = known_here.filter(pl.col("status") == "present").join(
             found.select("path_raw"), on="path_raw", how="anti")
         report.counts["files"] = found.height
-        report.counts["missing"] = self.catalog.mark_missing(gone["photo_id"].to_list())
+        self.catalog.mark_missing(gone["photo_id"].to_list())
         joined = found.join(known_here, on="path_raw", how="left")
         same = joined.filter(
             (pl.col("size_bytes") == pl.col("size_bytes_right"))
@@ -217,6 +217,8 @@ class Library:
                 for k, v in self.catalog.register(hashed).items():
                     report.counts[k] += v
         report.errors["scan"] = int(errors)
+        still = self.catalog.files().join(gone.select("photo_id"), on="photo_id")
+        report.counts["missing"] = still.filter(pl.col("status") == "missing").height
 
     def _execute(self, stage: Stage, todo: pl.DataFrame, show: bool) -> list[pl.DataFrame]:
         """Run a stage over `todo` in batches, storing each batch in its own transaction."""

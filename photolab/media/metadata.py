@@ -8,6 +8,7 @@ with Polars expressions.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -16,6 +17,7 @@ import exiftool
 import polars as pl
 
 from ..errors import ToolNotFoundError
+from .paths import utf8_paths
 
 EXIFTOOL_ARGS = ["-G", "-n", "-api", "LargeFileSupport=1"]
 
@@ -65,11 +67,12 @@ class ExifReader:
         """Tags of each file, in order: `(tags, None)` or `(None, error message)`."""
         if not paths:
             return []
-        try:
-            found = self._run(paths)
-        except Exception:  # a crashed batch: fall back to one file at a time
-            found = []
-        shown = [p.decode("utf-8", "replace") for p in paths]
+        with utf8_paths(paths) as names:
+            try:
+                found = self._run([os.fsencode(n) for n in names])
+            except Exception:  # a crashed batch: fall back to one file at a time
+                found = []
+        shown = names
         if [d.get("SourceFile") for d in found] != shown:
             if len(paths) == 1:
                 return [(None, "exiftool: File not found" if not found

@@ -7,13 +7,11 @@ Pillow with pillow-heif / pillow-jxl-plugin; videos get a poster frame from ffmp
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import tempfile
-from collections.abc import Callable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +19,7 @@ import polars as pl
 import pyvips
 
 from ..errors import ToolNotFoundError
+from .paths import utf8_paths
 
 THUMBS_SCHEMA = {"photo_id": pl.Int64, "error": pl.String}
 DEFAULT_SIZES = {"big": 1080, "small": 500, "tiny": 250}
@@ -84,6 +83,24 @@ class DamagedImage(ValueError):
         self.image = image
 
 
+_TRUNCATED_LOCK = threading.Lock()
+
+
+def _partial(path: str, longest: int, max_pixels: int) -> pyvips.Image:
+    """What decodes of a damaged file: libvips leniently, else Pillow's truncated mode."""
+    try:
+        return _vips_thumbnail(path, longest, "none")
+    except pyvips.Error:
+        from PIL import ImageFile
+
+        with _TRUNCATED_LOCK:  # a process-wide Pillow switch: only on for this decode
+            ImageFile.LOAD_TRUNCATED_IMAGES = True
+            try:
+                return _srgb8(_from_pillow(path, longest, max_pixels)).copy_memory()
+            finally:
+                ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
 def _vips_thumbnail(path: str, longest: int, fail_on: str) -> pyvips.Image:
     im = pyvips.Image.thumbnail(path, longest, height=longest, size="down",
                                 export_profile="srgb", fail_on=fail_on)
@@ -101,39 +118,18 @@ def load_for_thumbnail(path: str, mime: str | None, longest: int,
     if mime not in PILLOW_MIMES:
         try:
             header = pyvips.Image.new_from_file(path, access="sequential")
-        except pyvips.Error as e:
-            if not any(s in str(e) for s in _VIPS_CANNOT):
-                raise
-        else:
             if header.width * header.height > max_pixels:
                 raise ValueError(f"image too large: {header.width}x{header.height} pixels "
                                  f"(max_pixels={max_pixels}), refused as a decompression bomb")
-            try:
-                return _vips_thumbnail(path, longest, "error")
-            except pyvips.Error as e:
-                if any(s in str(e) for s in _VIPS_CANNOT):
-                    return _srgb8(_from_pillow(path, longest, max_pixels))
-                # damaged data: keep what decodes, and say so
-                partial = _vips_thumbnail(path, longest, "none")
+            return _vips_thumbnail(path, longest, "error")
+        except pyvips.Error as e:
+            if not any(s in str(e) for s in _VIPS_CANNOT):  # damaged: keep what decodes
+                try:
+                    partial = _partial(path, longest, max_pixels)
+                except (pyvips.Error, OSError) as e2:
+                    raise ValueError(f"damaged image data, nothing decodes: {_clean(e)}") from e2
                 raise DamagedImage(_clean(e), partial) from e
     return _srgb8(_from_pillow(path, longest, max_pixels))
-
-
-@contextmanager
-def readable_name(raw: bytes) -> Iterator[str]:
-    """A str path to the file that any library can encode: the path itself when it is
-    UTF-8, else a temporary symlink with a plain name."""
-    try:
-        name = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        name = None
-    if name is not None:
-        yield name
-        return
-    with tempfile.TemporaryDirectory(prefix="photolab-") as d:
-        link = os.path.join(d, "file" + os.path.splitext(raw)[1].decode("ascii", "replace"))
-        os.symlink(raw, link)
-        yield link
 
 
 def _clean(e: Exception) -> str:
@@ -166,7 +162,7 @@ def make_thumbnails(files: pl.DataFrame, out_dir: Path, sizes: Mapping[str, int]
     def one(row: dict) -> str | None:
         try:
             warning = None
-            with readable_name(row["path_raw"]) as path:
+            with utf8_paths([row["path_raw"]]) as (path,):
                 try:
                     im = load_for_thumbnail(path, row["mime"], next(iter(sizes.values())),
                                             max_pixels).copy_memory()  # decode once, reuse

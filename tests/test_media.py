@@ -1,0 +1,98 @@
+"""Thumbnails and motion photos on real corpus files, with real libvips, Pillow and ffmpeg."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import polars as pl
+import pytest
+import pyvips
+
+from photolab.media.motion import locate_motion_video
+
+
+def row(photos: pl.DataFrame, rel: str) -> dict:
+    return photos.filter(pl.col("rel") == rel).row(0, named=True)
+
+
+def thumb(lib, photos, rel: str, size: str = "small") -> pyvips.Image:
+    return pyvips.Image.new_from_file(str(lib.thumbnail(row(photos, rel)["photo_id"], size)))
+
+
+@pytest.mark.parametrize("rel", ["exif/ianare_Canon_40D.jpg", "heic/ianare_iphone_13_pro_max.HEIC",
+                                 "misc/immich_8bit-sRGB.jxl", "misc/immich_8bit-sRGB.avif",
+                                 "misc/ianare_BSG1.tiff", "misc/immich_denali.webp"])
+def test_three_sizes_decode_with_the_right_long_side(corpus_lib, corpus_photos, rel) -> None:
+    r = row(corpus_photos, rel)
+    assert r["error"] is None
+    for size, px in {"big": 1080, "small": 500, "tiny": 250}.items():
+        im = thumb(corpus_lib, corpus_photos, rel, size)
+        assert max(im.width, im.height) == min(px, max(r["width"], r["height"]))
+        # aspect ratio of the displayed photo is kept
+        assert im.width / im.height == pytest.approx(r["width"] / r["height"], rel=0.02)
+        assert im.bands == 3 and im.interpretation == "srgb"
+
+
+def _pixels(im: pyvips.Image) -> np.ndarray:
+    return np.asarray(im.colourspace("b-w").thumbnail_image(64, height=64, size="force"),
+                      dtype=np.float32)
+
+
+@pytest.mark.parametrize("shape", ["landscape", "portrait"])
+def test_exif_orientation_is_applied(corpus_lib, corpus_photos, shape) -> None:
+    ref = _pixels(thumb(corpus_lib, corpus_photos, f"dupes/ianare_{shape}_1.jpg"))
+    for n in range(2, 9):
+        im = thumb(corpus_lib, corpus_photos, f"dupes/ianare_{shape}_{n}.jpg")
+        assert (im.width > im.height) == (shape == "landscape"), n
+        assert np.abs(_pixels(im) - ref).mean() < 8, f"orientation {n} not upright"
+
+
+def test_heic_orientation_and_video_poster(corpus_lib, corpus_photos) -> None:
+    im = thumb(corpus_lib, corpus_photos, "motion/ente_motionphoto.heic", "big")
+    assert (im.width, im.height) == (810, 1080)  # 4000x3000 stored, Orientation 6
+    poster = thumb(corpus_lib, corpus_photos, "misc/mde_with-gps.mov", "big")
+    assert (poster.width, poster.height) == (320, 568)  # rotated like the player shows it
+    assert poster.avg() > 5  # a real frame, not black
+
+
+def test_damaged_files_have_clear_errors(corpus_photos) -> None:
+    expect = {
+        "corrupt/pillowheif_empty.heic": "File is empty",
+        "corrupt/ukb_ukbench09268_corrupt.jpg": "File format error",
+        "corrupt/pillow_truncated_jpeg.jpg": "premature end of JPEG",
+        "corrupt/pillow_truncated_image.png": "damaged image data",
+    }
+    for rel, text in expect.items():
+        assert text in (row(corpus_photos, rel)["error"] or ""), rel
+    fine = corpus_photos.filter(pl.col("rel").str.starts_with("exif/"))
+    assert fine["error"].is_null().sum() >= fine.height - 1
+
+
+def test_motion_photos_located_as_in_manifest(corpus_photos) -> None:
+    flags = dict(corpus_photos.select("rel", "has_motion_video").iter_rows())
+    assert flags["motion/PXL_20200710_061629144.MP.jpg"]
+    assert flags["motion/ente_motionphoto.heic"]
+    assert flags["motion/immich_samsung-one-ui-6.heic"]
+    assert not flags["motion/ente_normalphoto_not_motion.jpg"]
+    assert not flags["motion/ente_pixel_8_not_motion.jpg"]
+    assert not flags["misc/pillow_ultrahdr.jpg"]
+    assert sum(bool(v) for v in flags.values()) == 3
+
+
+def test_motion_offsets_match_manifest() -> None:
+    from .conftest import corpus_file
+
+    assert locate_motion_video(corpus_file("motion/PXL_20200710_061629144.MP.jpg")) == (
+        2728123, 1317283, "xmp_container")
+    assert locate_motion_video(corpus_file("motion/ente_motionphoto.heic"))[0] == 1455411
+
+
+def test_extracted_motion_video_plays(corpus_lib, corpus_photos) -> None:
+    pid = row(corpus_photos, "motion/PXL_20200710_061629144.MP.jpg")["photo_id"]
+    mp4 = corpus_lib.motion_video(pid)
+    assert mp4.stat().st_size == 1317283
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration",
+                            "-of", "csv=p=0", str(mp4)], capture_output=True, text=True,
+                           check=True)
+    assert float(probe.stdout) > 0.5
