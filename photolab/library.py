@@ -88,7 +88,7 @@ class Library:
         self.thumbs_dir = self.root / "thumbs"
         self.who = who or getpass.getuser()
         self.date_rules = list(date_rules) if date_rules is not None else None
-        self._exif: metadata.ExifReader | None = None
+        self._exif: list[metadata.ExifReader] = []
 
     def __repr__(self) -> str:
         return f"Library({str(self.root)!r})"
@@ -100,16 +100,17 @@ class Library:
         self.close()
 
     def close(self) -> None:
-        if self._exif is not None:
-            self._exif.close()
-            self._exif = None
+        for reader in self._exif:
+            reader.close()
+        self._exif = []
         self.catalog.close()
 
     # -- stages -----------------------------------------------------------------------------
 
-    def _exif_reader(self) -> metadata.ExifReader:
-        if self._exif is None:
-            self._exif = metadata.ExifReader()
+    def _exif_readers(self) -> list[metadata.ExifReader]:
+        """Long-lived exiftool processes, one per core (started on first use)."""
+        if not self._exif:
+            self._exif = [metadata.ExifReader() for _ in range(os.cpu_count() or 1)]
         return self._exif
 
     def stages(self) -> list[Stage]:
@@ -117,12 +118,12 @@ class Library:
         s = self.settings
         return [
             Stage("metadata", "1", lambda f, tick: metadata.read_metadata(
-                f, self._exif_reader(), s.batch_size, tick), s.batch_size * 4),
+                f, self._exif_readers(), s.batch_size, tick), s.batch_size * 4),
             Stage("dates", "1", self._run_dates, 5000, with_tags=True),
             Stage("thumbnails", f"1:{json.dumps(s.thumb_sizes)}:{s.thumb_quality}",
                   lambda f, tick: thumbnails.make_thumbnails(
-                      f, self.thumbs_dir, s.thumb_sizes, s.thumb_quality, s.workers,
-                      s.max_pixels, tick), s.batch_size),
+                      f, self.thumbs_dir, s.thumb_sizes, s.thumb_quality, s.thumb_effort,
+                      s.workers, s.max_pixels, tick), s.batch_size),
             Stage("motion", "1", motion.find_motion_videos, s.batch_size * 4),
         ]
 

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import exiftool
@@ -45,6 +46,10 @@ class ExifReader:
                 f"{executable} is not installed: run scripts/setup.sh, or "
                 "`apt-get install libimage-exiftool-perl`")
         self._et = exiftool.ExifTool(executable=path, common_args=EXIFTOOL_ARGS)
+        # pyexiftool ties the process to the thread that starts it (PR_SET_PDEATHSIG), so
+        # each reader owns one thread that starts, uses and stops its process
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="exiftool")
+        self._closed = False
 
     def __enter__(self) -> ExifReader:
         return self
@@ -53,8 +58,17 @@ class ExifReader:
         self.close()
 
     def close(self) -> None:
-        if self._et.running:
-            self._et.terminate()
+        """Stop the exiftool process (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+
+        def stop() -> None:
+            if self._et.running:
+                self._et.terminate()
+
+        self._thread.submit(stop).result()
+        self._thread.shutdown()
 
     def _run(self, paths: Sequence[bytes]) -> list[dict[str, Any]]:
         if not self._et.running:
@@ -63,8 +77,16 @@ class ExifReader:
         text = out.decode("utf-8", "replace").strip() if out else ""
         return json.loads(text) if text else []
 
+    def submit(self, paths: Sequence[bytes]) -> Future[list[tuple[dict[str, Any] | None,
+                                                                 str | None]]]:
+        """Start reading on this reader's own thread; `.result()` gives what `read` gives."""
+        return self._thread.submit(self._read, paths)
+
     def read(self, paths: Sequence[bytes]) -> list[tuple[dict[str, Any] | None, str | None]]:
         """Tags of each file, in order: `(tags, None)` or `(None, error message)`."""
+        return self.submit(paths).result()
+
+    def _read(self, paths: Sequence[bytes]) -> list[tuple[dict[str, Any] | None, str | None]]:
         if not paths:
             return []
         with utf8_paths(paths) as names:
@@ -77,7 +99,7 @@ class ExifReader:
             if len(paths) == 1:
                 return [(None, "exiftool: File not found" if not found
                          else "exiftool: unexpected output")]
-            return [r for p in paths for r in self.read([p])]
+            return [r for p in paths for r in self._read([p])]
         results: list[tuple[dict[str, Any] | None, str | None]] = []
         for d in found:
             d.pop("SourceFile", None)
@@ -86,14 +108,16 @@ class ExifReader:
         return results
 
 
-def read_metadata(files: pl.DataFrame, reader: ExifReader | None = None, batch_size: int = 64,
+def read_metadata(files: pl.DataFrame, readers: Sequence[ExifReader] | None = None,
+                  batch_size: int = 64,
                   on_done: Callable[[int], None] | None = None) -> pl.DataFrame:
     """Read metadata of a frame of files (`photo_id`, `path_raw`).
 
     Parameters
     ----------
     files : frame with `photo_id` and `path_raw`.
-    reader : an open `ExifReader` to reuse; one is started (and stopped) when omitted.
+    readers : open `ExifReader`s to reuse; batches are shared out among them, each in its
+        own exiftool process (one is started, and stopped, when omitted).
     batch_size : files per exiftool call.
 
     Returns
@@ -102,24 +126,28 @@ def read_metadata(files: pl.DataFrame, reader: ExifReader | None = None, batch_s
     orientation), `orientation`, `duration_s`, `lat`, `lon`, `camera_make`, `camera_model`,
     `tags` (JSON of every tag) and `error`.
     """
-    own = reader is None
-    reader = reader or ExifReader()
+    own = not readers
+    pool_readers = list(readers) if readers else [ExifReader()]
+    paths = files["path_raw"].to_list()
+    chunks = [paths[i:i + batch_size] for i in range(0, len(paths), batch_size)]
+    n = len(pool_readers)
     try:
-        paths = files["path_raw"].to_list()
-        tags: list[str | None] = []
-        errors: list[str | None] = []
-        for start in range(0, len(paths), batch_size):
-            chunk = paths[start:start + batch_size]
-            for d, err in reader.read(chunk):
-                tags.append(json.dumps(d, ensure_ascii=False) if d is not None else None)
-                errors.append(err)
+        futures = [pool_readers[k % n].submit(chunk) for k, chunk in enumerate(chunks)]
+        parts = []
+        for chunk, fut in zip(chunks, futures, strict=True):
+            parts.append(fut.result())
             if on_done:
                 on_done(len(chunk))
     finally:
         if own:
-            reader.close()
-    raw = pl.DataFrame({"photo_id": files["photo_id"], "tags": tags, "error": errors},
-                       schema={"photo_id": pl.Int64, "tags": pl.String, "error": pl.String})
+            pool_readers[0].close()
+    found = [r for part in parts for r in part]
+    raw = pl.DataFrame(
+        {"photo_id": files["photo_id"],
+         "tags": [json.dumps(d, ensure_ascii=False) if d is not None else None
+                  for d, _ in found],
+         "error": [e for _, e in found]},
+        schema={"photo_id": pl.Int64, "tags": pl.String, "error": pl.String})
     return derive_columns(raw)
 
 
