@@ -122,13 +122,40 @@ def test_bad_input_is_recorded_and_the_run_goes_on(tmp_path: Path) -> None:
     assert report.counts["files"] == photos.height == 10  # the loop was walked once
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
-def test_unreadable_file(tmp_path: Path) -> None:
-    src = tmp_path / "p"
-    copy_files(src, ["exif/ianare_Canon_40D.jpg"])[0].chmod(0)
-    with Library(tmp_path / "lib") as lib:
-        lib.ingest([src], show_progress=False)
-        assert "permission denied" in lib.photos()["error"][0]
+_LIST_ERRORS = """
+import json, sys
+from photolab import Library
+with Library(sys.argv[2]) as lib:
+    lib.ingest([sys.argv[1]], show_progress=False)
+    print(json.dumps(dict(lib.photos().select("path", "error").iter_rows())))
+"""
+
+
+def test_unreadable_file_is_an_error_row(tmp_path: Path) -> None:
+    import site
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="photolab-perm-"))  # reachable by other users
+    base.chmod(0o777)
+    src = base / "p"
+    locked, fine = copy_files(src, ["exif/ianare_Canon_40D.jpg", "exif/ianare_Nikon_D70.jpg"])
+    src.chmod(0o755)
+    locked.chmod(0)
+    cmd, extra, e = [sys.executable], {}, env()
+    if os.geteuid() == 0:
+        # root reads every file, so run as nobody; this interpreter lives under /root,
+        # which nobody cannot enter: use the system Python of the same version
+        system = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
+        if not system.exists():
+            pytest.skip(f"running as root and no {system} to run as nobody")
+        cmd, extra = [str(system)], {"user": "nobody", "group": "nogroup"}
+        e["PYTHONPATH"] = os.pathsep.join([e["PYTHONPATH"], *site.getsitepackages()])
+    run = subprocess.run([*cmd, "-c", _LIST_ERRORS, str(src), str(base / "lib")], env=e,
+                         capture_output=True, text=True, timeout=300, **extra)
+    assert run.returncode == 0, run.stderr
+    errors = json.loads(run.stdout)
+    assert errors[str(locked)] == "scan: unreadable: permission denied"
+    assert errors[str(fine)] is None
 
 
 def _tree(dest: Path, n: int) -> Path:

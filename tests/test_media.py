@@ -96,3 +96,32 @@ def test_extracted_motion_video_plays(corpus_lib, corpus_photos) -> None:
                             "-of", "csv=p=0", str(mp4)], capture_output=True, text=True,
                            check=True)
     assert float(probe.stdout) > 0.5
+
+
+def test_raw_preview_extraction_path() -> None:
+    """No RAW file in the corpus: check the exiftool preview path on a JPEG's EXIF thumbnail."""
+    from photolab.media.thumbnails import raw_preview
+
+    from .conftest import corpus_file
+
+    path = str(corpus_file("exif/ianare_Canon_40D.jpg"))
+    data = raw_preview(path)
+    assert data == subprocess.run(["exiftool", "-b", "-ThumbnailImage", path],
+                                  capture_output=True, check=True).stdout
+    im = pyvips.Image.new_from_buffer(data, "")
+    assert im.width > im.height > 10  # the camera's landscape preview
+    with pytest.raises(ValueError, match="without an embedded JPEG preview"):
+        raw_preview(str(corpus_file("misc/immich_density_plot.png")))
+
+
+def test_environment_yml_pins_match_pyproject() -> None:
+    import tomllib
+
+    from .conftest import REPO
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    pins = project["dependencies"] + [d for ds in project["optional-dependencies"].values()
+                                      for d in ds]
+    env_text = (REPO / "environment.yml").read_text()
+    for pin in pins:
+        assert f"- {pin}" in env_text, pin

@@ -25,6 +25,11 @@ THUMBS_SCHEMA = {"photo_id": pl.Int64, "error": pl.String}
 DEFAULT_SIZES = {"big": 1080, "small": 500, "tiny": 250}
 PILLOW_MIMES = ("image/heic", "image/heif", "image/heif-sequence", "image/heic-sequence",
                 "image/jxl")
+RAW_MIMES = {"image/x-adobe-dng", "image/x-canon-cr2", "image/x-canon-cr3", "image/x-canon-crw",
+             "image/x-nikon-nef", "image/x-nikon-nrw", "image/x-sony-arw", "image/x-sony-sr2",
+             "image/x-fujifilm-raf", "image/x-olympus-orf", "image/x-panasonic-rw2",
+             "image/x-panasonic-raw", "image/x-pentax-pef", "image/x-samsung-srw"}
+PREVIEW_TAGS = ("JpgFromRaw", "PreviewImage", "OtherImage", "ThumbnailImage")
 _VIPS_CANNOT = ("not a known file format", "heif: ", "compression format")
 
 
@@ -108,6 +113,25 @@ def _vips_thumbnail(path: str, longest: int, fail_on: str, icc: bool = True) -> 
     return _srgb8(im).copy_memory()
 
 
+def raw_preview(path: str) -> bytes:
+    """The largest JPEG preview a RAW file carries, extracted by exiftool.
+
+    RAW sensor data is not decoded (libvips and Pillow here have no RAW decoder); cameras
+    embed a full-size or large JPEG preview, which is what photolab shows.
+    """
+    exe = shutil.which("exiftool")
+    if exe is None:
+        raise ToolNotFoundError("exiftool is not installed: run scripts/setup.sh")
+    found = []
+    for name in PREVIEW_TAGS:
+        run = subprocess.run([exe, "-b", f"-{name}", path], capture_output=True, timeout=120)
+        if run.returncode == 0 and run.stdout[:2] == b"\xff\xd8":
+            found.append(run.stdout)
+    if found:
+        return max(found, key=len)
+    raise ValueError("RAW file without an embedded JPEG preview (no RAW decoder installed)")
+
+
 def load_for_thumbnail(path: str, mime: str | None, longest: int,
                        max_pixels: int = 400_000_000) -> pyvips.Image:
     """The largest thumbnail of one file as an 8-bit sRGB image, upright."""
@@ -116,6 +140,9 @@ def load_for_thumbnail(path: str, mime: str | None, longest: int,
         if ffmpeg is None:
             raise ToolNotFoundError("ffmpeg is not installed: run scripts/setup.sh")
         return _srgb8(_poster(path, longest, ffmpeg))
+    if mime in RAW_MIMES:
+        return _srgb8(pyvips.Image.thumbnail_buffer(raw_preview(path), longest, height=longest,
+                                                    size="down"))
     if mime not in PILLOW_MIMES:
         try:
             header = pyvips.Image.new_from_file(path, access="sequential")
