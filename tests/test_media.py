@@ -125,3 +125,29 @@ def test_environment_yml_pins_match_pyproject() -> None:
     env_text = (REPO / "environment.yml").read_text()
     for pin in pins:
         assert f"- {pin}" in env_text, pin
+
+
+@pytest.mark.parametrize(("rel", "shift"), [("dupes/ianare_landscape_7.jpg", 10),
+                                           ("faces_group/df_couple.jpg", 2)])
+def test_thumbnails_are_colour_managed_to_srgb(rel: str, shift: float) -> None:
+    """Channel means match Pillow+LittleCMS's conversion from the embedded profile, and
+    differ from the unconverted pixels (Generic RGB has gamma 1.8)."""
+    import io
+
+    from PIL import Image, ImageCms
+
+    from photolab.media.thumbnails import load_for_thumbnail
+
+    from .conftest import corpus_file
+
+    path = str(corpus_file(rel))
+    ours = np.asarray(load_for_thumbnail(path, "image/jpeg", 64)
+                      .thumbnail_image(64, height=64, size="force"), dtype=float).mean((0, 1))
+    with Image.open(path) as im:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(im.info["icc_profile"]))
+        small = im.convert("RGB").resize((64, 64))
+    ref = np.asarray(ImageCms.profileToProfile(small, profile, ImageCms.createProfile("sRGB")),
+                     dtype=float).mean((0, 1))
+    raw = np.asarray(small, dtype=float).mean((0, 1))
+    assert np.abs(ours - ref).max() < 1.5
+    assert np.abs(ours - raw).max() > shift

@@ -210,6 +210,8 @@ def make_thumbnails(files: pl.DataFrame, out_dir: Path, sizes: Mapping[str, int]
                 im.webpsave(str(tmp), Q=quality, effort=effort, keep=0)
                 tmp.replace(dest)
             return warning
+        except UnicodeDecodeError:  # libvips passed on a message of raw file bytes
+            return "undecodable image (the decoder's message was not text)"
         except (pyvips.Error, OSError, ValueError, subprocess.SubprocessError) as e:
             return _clean(e)
         except Exception as e:  # a decoder bug must not stop the run
