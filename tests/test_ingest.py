@@ -272,3 +272,36 @@ def test_python_module_entry_point() -> None:
     r = subprocess.run([sys.executable, "-m", "photolab.cli", "--help"], env=env(),
                        capture_output=True, text=True)
     assert r.returncode == 0 and "ingest" in r.stdout
+
+
+_SET_DATES = """
+import sys
+from photolab import Library
+with Library(sys.argv[1], who=sys.argv[2]) as lib:
+    ids = lib.photos()["photo_id"].to_list()
+    for i in range(30):
+        lib.set_date(ids[i % len(ids)], f"2001-01-{i + 1:02d}T12:00:00")
+"""
+
+
+def test_decisions_from_several_writers_during_an_ingest_are_all_kept(tmp_path: Path) -> None:
+    src, more = tmp_path / "p", _tree(tmp_path / "more", 12)
+    copy_files(src, SMALL)
+    libdir = tmp_path / "lib"
+    with Library(libdir) as lib:
+        lib.ingest([src], show_progress=False)
+    procs = [subprocess.Popen(_ingest_cmd(more, libdir), env=env(), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)]
+    procs += [subprocess.Popen([sys.executable, "-c", _SET_DATES, str(libdir), who], env=env(),
+                               stderr=subprocess.PIPE, text=True) for who in ("ann", "bob")]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    with Library(libdir) as lib:
+        d = lib.decisions("date")
+        assert d.height == 60
+        assert d.group_by("who").len().sort("who")["len"].to_list() == [30, 30]
+        photos = lib.photos()
+        assert photos.height == 17
+        assert photos.filter(pl.col("path").str.starts_with(str(src)))[
+            "taken_at_source"].to_list() == ["user"] * 5
