@@ -137,8 +137,9 @@ class Catalog:
     def register(self, files: pl.DataFrame) -> dict[str, int]:
         """Insert or update scanned files in one transaction.
 
-        A new path whose content hash equals that of a missing photo takes that photo over
-        (a move or rename keeps its photo_id). Returns counts of new, moved and changed.
+        A new path whose content hash equals that of a missing photo, or of a photo whose
+        file is gone (moved out of a folder this scan did not cover), takes that photo over:
+        a move or rename keeps its photo_id. Returns counts of new, moved and changed.
         """
         counts = {"new": 0, "moved": 0, "changed": 0}
         at = now_iso()
@@ -156,9 +157,12 @@ class Catalog:
                     continue
                 moved = None
                 if digest is not None:
-                    moved = c.execute(
-                        "SELECT photo_id FROM photos WHERE content_hash = ? AND status = 'missing' "
-                        "ORDER BY photo_id LIMIT 1", (digest,)).fetchone()
+                    # a missing photo, or one whose file is gone from a folder not scanned now
+                    same = c.execute(
+                        "SELECT photo_id, path_raw, status FROM photos WHERE content_hash = ? "
+                        "ORDER BY status = 'missing' DESC, photo_id", (digest,)).fetchall()
+                    moved = next((row for row in same
+                                  if row[2] == "missing" or not os.path.lexists(row[1])), None)
                 if moved is not None:
                     c.execute("UPDATE photos SET path=?, path_raw=?, size_bytes=?, mtime_ns=?, "
                               "content_hash=?, scan_error=?, last_seen=?, status='present' "

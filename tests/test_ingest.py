@@ -72,8 +72,17 @@ def test_incremental_move_rename_delete_change(tmp_path: Path) -> None:
         shutil_copy.write_bytes((src / "sub" / "renamed.jpg").read_bytes())
         r5 = lib.ingest([src], show_progress=False)
         assert r5.counts["new"] == 1 and r5.counts["moved"] == 0
+        other = tmp_path / "other-root"  # moved to a root that is scanned on its own
+        other.mkdir()
+        heic = next(src.glob("*.heic"))
+        heic_id = lib.photos().filter(pl.col("path") == str(heic))["photo_id"][0]
+        heic.rename(other / "kept.heic")
+        r6 = lib.ingest([other], show_progress=False)
+        assert (r6.counts["moved"], r6.counts["new"]) == (1, 0)
+        assert lib.photos().filter(pl.col("photo_id") == heic_id)["path"][0] == str(
+            other / "kept.heic")
         jobs = lib.jobs()
-        assert jobs.height == 5 and set(jobs["status"]) == {"done"}
+        assert jobs.height == 6 and set(jobs["status"]) == {"done"}
         assert json.loads(jobs["counts"][2])["moved"] == 1
 
 
