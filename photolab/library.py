@@ -188,7 +188,7 @@ class Library:
 
     def _scan(self, roots: list[str], report: IngestReport, show: bool) -> None:
         s = self.settings
-        found = scan.walk(roots, s.extensions, s.follow_symlinks)
+        found = scan.walk(roots, s.extensions, s.follow_symlinks, exclude=[self.root])
         known = self.catalog.files()
         prefixes = [os.fsencode(r.rstrip("/") + "/") for r in roots]
         exact = [os.fsencode(r) for r in roots]

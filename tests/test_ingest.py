@@ -314,3 +314,11 @@ def test_decisions_from_several_writers_during_an_ingest_are_all_kept(tmp_path: 
         assert photos.height == 17
         assert photos.filter(pl.col("path").str.starts_with(str(src)))[
             "taken_at_source"].to_list() == ["user"] * 5
+
+
+def test_a_library_inside_a_scanned_root_is_not_ingested(tmp_path: Path) -> None:
+    copy_files(tmp_path, ["exif/ianare_Canon_40D.jpg"])
+    with Library(tmp_path / "library") as lib:
+        lib.ingest([tmp_path], show_progress=False)
+        lib.ingest([tmp_path], show_progress=False)  # thumbs/*.webp now exist in the root
+        assert lib.photos()["path"].to_list() == [str(tmp_path / "ianare_Canon_40D.jpg")]

@@ -6,6 +6,7 @@ is the printable form.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
@@ -20,7 +21,8 @@ HASH_CHUNK = 1 << 20
 
 
 def walk(roots: Iterable[str | os.PathLike[str]], extensions: Iterable[str],
-         follow_symlinks: bool = True) -> pl.DataFrame:
+         follow_symlinks: bool = True,
+         exclude: Iterable[str | os.PathLike[str]] = ()) -> pl.DataFrame:
     """List the media files under `roots`, recursively.
 
     Parameters
@@ -42,6 +44,10 @@ def walk(roots: Iterable[str | os.PathLike[str]], extensions: Iterable[str],
     exts = {e.lower().encode() for e in extensions}
     rows: list[tuple[bytes, str, int | None, int | None, str | None]] = []
     seen_dirs: set[tuple[int, int]] = set()
+    for folder in exclude:  # marked as visited, so the walk never enters them
+        with contextlib.suppress(OSError):
+            st = os.stat(folder)
+            seen_dirs.add((st.st_dev, st.st_ino))
 
     def add(raw: bytes, st: os.stat_result | None, error: str | None) -> None:
         shown = raw.decode("utf-8", "backslashreplace")
