@@ -23,10 +23,11 @@ from .errors import LibraryLockedError
 from .migrations import MIGRATIONS
 
 #: stage -> stages whose results depend on it (rerun when it reruns)
-DEPENDENTS: dict[str, tuple[str, ...]] = {"metadata": ("dates",)}
+DEPENDENTS: dict[str, tuple[str, ...]] = {"metadata": ("dates",), "thumbnails": ("hashes",)}
 
 #: the tables stages write to, with their columns (besides photo_id)
-STAGE_TABLES: dict[str, str] = {"metadata": "media", "dates": "dates", "motion": "motion"}
+STAGE_TABLES: dict[str, str] = {"metadata": "media", "dates": "dates", "motion": "motion",
+                                "hashes": "hashes"}
 
 
 def now_iso() -> str:
@@ -243,11 +244,33 @@ class Catalog:
             f"SELECT decision_id, kind, photo_id, value, who, at FROM decisions {where} "
             "ORDER BY decision_id", params, schema=DECISION_SCHEMA)
 
+    def active_decisions(self, kind: str) -> pl.DataFrame:
+        """Decisions of a kind that no later 'undo' decision took back, oldest first."""
+        return self.frame(
+            "SELECT decision_id, kind, photo_id, value, who, at FROM decisions WHERE kind = ? "
+            "AND decision_id NOT IN (SELECT json_extract(value, '$.undoes') FROM decisions "
+            "WHERE kind = 'undo') ORDER BY decision_id", [kind], schema=DECISION_SCHEMA)
+
+    def decision(self, decision_id: int) -> dict[str, Any] | None:
+        row = self.frame("SELECT decision_id, kind, photo_id, value, who, at FROM decisions "
+                         "WHERE decision_id = ?", [int(decision_id)], schema=DECISION_SCHEMA)
+        return row.row(0, named=True) if row.height else None
+
+    def set_trashed(self, photo_ids: Sequence[int], trashed: bool) -> None:
+        """Files moved to (or back from) the library's trash."""
+        at = now_iso() if trashed else None
+        status = "missing" if trashed else "present"
+        with self.transaction() as c:
+            c.executemany("UPDATE photos SET trashed_at = ?, status = ? WHERE photo_id = ?",
+                          [(at, status, int(i)) for i in photo_ids])
+
     def latest_decisions(self, kind: str) -> pl.DataFrame:
         """The newest decision of a kind for each photo."""
         return self.frame(
             "SELECT photo_id, value, who, at FROM decisions WHERE decision_id IN "
-            "(SELECT max(decision_id) FROM decisions WHERE kind = ? GROUP BY photo_id)",
+            "(SELECT max(decision_id) FROM decisions WHERE kind = ? AND decision_id NOT IN "
+            "(SELECT json_extract(value, '$.undoes') FROM decisions WHERE kind = 'undo') "
+            "GROUP BY photo_id)",
             [kind], schema={"photo_id": pl.Int64, "value": pl.String, "who": pl.String,
                             "at": pl.String})
 

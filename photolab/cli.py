@@ -43,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
                        ("jobs", "print the jobs table")):
         _library_arg(sub.add_parser(name, help=text))
 
+    p = sub.add_parser("dupes", help="print groups of duplicate photos")
+    _library_arg(p)
+    p.add_argument("--threshold", "-t", type=int, help="pHash Hamming radius "
+                   "(default: the library's dupe_threshold)")
+    p.add_argument("--format", "-f", choices=["table", "csv", "json"], default="table")
+
     p = sub.add_parser("motion", help="extract the video of a motion photo")
     _library_arg(p)
     p.add_argument("photo_id", type=int)
@@ -89,6 +95,15 @@ def main(argv: list[str] | None = None) -> int:
             elif args.command == "jobs":
                 with pl.Config(tbl_rows=-1, tbl_cols=-1, fmt_str_lengths=60):
                     print(lib.jobs().drop("params"))
+            elif args.command == "dupes":
+                groups = lib.duplicates(args.threshold)
+                if args.format == "table":
+                    with pl.Config(tbl_rows=-1, fmt_str_lengths=80, tbl_width_chars=200):
+                        print(groups.drop("width", "height"))
+                    print(f"{groups['group_id'].n_unique()} groups, "
+                          f"{groups['reclaimable_bytes'].sum() / 1e6:.1f} MB reclaimable")
+                else:
+                    _write(groups, args.format, None)
             elif args.command == "motion":
                 print(lib.motion_video(args.photo_id))
     except PhotolabError as e:

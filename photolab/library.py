@@ -20,6 +20,8 @@ from typing import Any
 import polars as pl
 
 from .catalog import Catalog
+from .dedupe import hashing
+from .duplicates import DuplicateVerbs
 from .errors import PhotolabError, PhotoNotFoundError
 from .media import dates as dates_stage
 from .media import metadata, motion, scan, thumbnails
@@ -27,7 +29,7 @@ from .progress import progress
 from .settings import Settings
 
 CATALOG_FILE = "catalog.sqlite"
-STAGE_ORDER = ("scan", "metadata", "dates", "thumbnails", "motion")
+STAGE_ORDER = ("scan", "metadata", "dates", "thumbnails", "hashes", "motion")
 
 
 @dataclass
@@ -63,7 +65,7 @@ class IngestReport:
         return "\n".join(lines)
 
 
-class Library:
+class Library(DuplicateVerbs):
     """A photo library folder: `photolab.toml`, `catalog.sqlite`, `thumbs/`.
 
     Parameters
@@ -124,6 +126,8 @@ class Library:
                   lambda f, tick: thumbnails.make_thumbnails(
                       f, self.thumbs_dir, s.thumb_sizes, s.thumb_quality, s.thumb_effort,
                       s.workers, s.max_pixels, tick), s.batch_size),
+            Stage("hashes", "1", lambda f, tick: hashing.compute_hashes(
+                f, self.thumbs_dir, tick), s.batch_size * 4),
             Stage("motion", "1", motion.find_motion_videos, s.batch_size * 4),
         ]
 

@@ -75,4 +75,14 @@ MIGRATIONS: list[str] = [
         seconds     TEXT                         -- per stage, JSON
     );
     """,
+    # 2: perceptual and pixel hashes for duplicates, and files moved to the library's trash
+    """
+    CREATE TABLE hashes (
+        photo_id   INTEGER PRIMARY KEY REFERENCES photos ON DELETE CASCADE,
+        phash      INTEGER,                      -- 64-bit pHash, as a signed integer
+        pixel_hash TEXT                          -- digest of the decoded image data
+    );
+    CREATE INDEX hashes_pixel ON hashes(pixel_hash);
+    ALTER TABLE photos ADD COLUMN trashed_at TEXT
+    """,
 ]

@@ -29,6 +29,7 @@ class Settings:
     thumb_quality : WebP quality of the thumbnails.
     thumb_effort : WebP encoder effort, 0 (fast) to 6 (small).
     max_pixels : images with more pixels than this are refused as decompression bombs.
+    dupe_threshold : pHash Hamming radius for near duplicates (see docs/decisions.md).
     follow_symlinks : follow symlinked folders while scanning (loops are detected).
     extensions : file suffixes (lower case) that the scan picks up.
     """
@@ -41,6 +42,7 @@ class Settings:
     thumb_quality: int = 80
     thumb_effort: int = 2
     max_pixels: int = 400_000_000
+    dupe_threshold: int = 8
     follow_symlinks: bool = True
     extensions: list[str] = field(default_factory=lambda: sorted(DEFAULT_EXTENSIONS))
 

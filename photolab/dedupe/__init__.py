@@ -1,0 +1,1 @@
+"""Duplicates: perceptual and pixel hashes (a stage), Hamming search, groups, evaluation."""

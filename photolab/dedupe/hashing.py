@@ -1,0 +1,115 @@
+"""Hashes stage: a 64-bit pHash of the upright small thumbnail, and a digest of the decoded
+image data, so copies that differ only in metadata are exact duplicates."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import imagehash
+import numpy as np
+import polars as pl
+import pyvips
+from PIL import Image
+
+from ..media.paths import utf8_paths
+from ..media.thumbnails import thumb_path
+
+HASH_SCHEMA = {"photo_id": pl.Int64, "phash": pl.Int64, "pixel_hash": pl.String,
+               "error": pl.String}
+PIXEL_HASH_MAX_PIXELS = 50_000_000
+_NO_HEADER_SEGMENTS = {*range(0xE0, 0xF0), 0xFE}  # APPn (EXIF, XMP, ICC...) and comments
+
+
+def to_signed(value: int) -> int:
+    """An unsigned 64-bit hash as the signed integer SQLite and Polars Int64 store."""
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def phash_of(path: str | Path, min_contrast: float = 1.0) -> int | None:
+    """imagehash's 64-bit pHash of an image file, as a signed integer.
+
+    None for a flat image (grey levels at 32x32 vary by less than `min_contrast`): every
+    single-colour picture hashes alike, so such images are only ever exact duplicates.
+    """
+    with Image.open(path) as im:
+        grey = np.asarray(im.convert("L").resize((32, 32), Image.Resampling.BOX), dtype=float)
+        if grey.std() < min_contrast:
+            return None
+        return to_signed(int(str(imagehash.phash(im)), 16))
+
+
+def jpeg_pixel_digest(data: bytes) -> str | None:
+    """Digest of a JPEG's image data (tables, frame header, scans), skipping APPn and
+    comment segments: equal for copies whose metadata was edited or stripped."""
+    if data[:2] != b"\xff\xd8":
+        return None
+    h = hashlib.blake2b(digest_size=16)
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        length = int.from_bytes(data[pos + 2:pos + 4], "big")
+        end = pos + 2 + length
+        if marker == 0xDA:  # start of scan: the rest up to the end-of-image marker
+            eoi = data.find(b"\xff\xd9", end)
+            h.update(data[pos:eoi + 2 if eoi >= 0 else len(data)])
+            return h.hexdigest()
+        if marker not in _NO_HEADER_SEGMENTS:
+            h.update(data[pos:end])
+        pos = end
+    return None
+
+
+def pixel_digest(path: str, mime: str | None) -> str | None:
+    """Digest of the decoded image: JPEG image data, or the pixels libvips decodes."""
+    if mime == "image/jpeg":
+        with open(path, "rb") as f:
+            return jpeg_pixel_digest(f.read())
+    if mime is None or not mime.startswith("image/") or "hei" in mime:
+        return None
+    try:
+        im = pyvips.Image.new_from_file(path, access="sequential")
+        if im.width * im.height > PIXEL_HASH_MAX_PIXELS:
+            return None
+        header = f"{im.width}x{im.height}x{im.bands}:{im.format}".encode()
+        return hashlib.blake2b(header + im.write_to_memory(), digest_size=16).hexdigest()
+    except pyvips.Error:
+        return None
+
+
+def compute_hashes(files: pl.DataFrame, thumbs_dir: Path,
+                   on_done: Callable[[int], None] | None = None) -> pl.DataFrame:
+    """pHash (from the small thumbnail) and pixel digest of a frame of photos.
+
+    Parameters
+    ----------
+    files : `photo_id`, `path_raw`, `content_hash`, `mime`.
+    thumbs_dir : where the thumbnails stage wrote the thumbnails.
+
+    Returns
+    -------
+    Frame with `photo_id`, `phash` (signed Int64, null without a thumbnail), `pixel_hash`
+    and `error`.
+    """
+    rows = []
+    for pid, raw, digest, mime in files.select(
+            "photo_id", "path_raw", "content_hash", "mime").iter_rows():
+        phash = pixel = error = None
+        small = thumb_path(thumbs_dir, digest, "small")
+        try:
+            if small.exists():
+                phash = phash_of(small)
+            with utf8_paths([raw]) as (path,):
+                pixel = pixel_digest(path, mime)
+        except (OSError, ValueError) as e:
+            error = f"cannot hash: {e}"
+        rows.append((pid, phash, pixel, error))
+        if on_done:
+            on_done(1)
+    return pl.DataFrame(rows, schema=HASH_SCHEMA, orient="row")

@@ -1,0 +1,140 @@
+"""The duplicate verbs of `Library`: groups on demand, and the decisions people make."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from .catalog import display_path
+from .dedupe.groups import group_duplicates, rank_keepers
+from .errors import PhotolabError
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+    from .settings import Settings
+
+TRASH = "trash"
+
+
+class DuplicateVerbs:
+    """Mixed into `Library`: needs `catalog`, `settings`, `root`, `who`."""
+
+    catalog: Catalog
+    settings: Settings
+    root: Path
+    who: str
+
+    def duplicate_candidates(self) -> pl.DataFrame:
+        """Present photos with their hashes and what the keeper rule looks at."""
+        return self.catalog.frame(
+            """SELECT p.photo_id, p.path, p.size_bytes, p.content_hash, h.phash, h.pixel_hash,
+                      m.width, m.height, m.mime,
+                      (SELECT count(*) FROM json_each(m.tags)) AS n_tags
+               FROM photos p LEFT JOIN hashes h USING (photo_id)
+               LEFT JOIN media m USING (photo_id)
+               WHERE p.status = 'present' AND p.content_hash IS NOT NULL
+               ORDER BY p.photo_id""",
+            schema={"photo_id": pl.Int64, "path": pl.String, "size_bytes": pl.Int64,
+                    "content_hash": pl.String, "phash": pl.Int64, "pixel_hash": pl.String,
+                    "width": pl.Int64, "height": pl.Int64, "mime": pl.String,
+                    "n_tags": pl.Int64})
+
+    def duplicates(self, threshold: int | None = None,
+                   keeper_rule: Callable[[pl.DataFrame], pl.DataFrame] = rank_keepers,
+                   ) -> pl.DataFrame:
+        """Groups of duplicate photos, computed now from the stored hashes.
+
+        Parameters
+        ----------
+        threshold : pHash Hamming radius (default: the `dupe_threshold` setting).
+        keeper_rule : ranks a group's photos best first (`photolab.dedupe.groups
+            .rank_keepers` by default).
+
+        Returns
+        -------
+        `group_id`, `photo_id`, `kind`, `distance`, `is_keeper`, `reclaimable_bytes`, with
+        `path`, `size_bytes`, `width`, `height` joined for display. Every "not a duplicate"
+        and "keep this one" decision is applied.
+        """
+        t = self.settings.dupe_threshold if threshold is None else threshold
+        photos = self.duplicate_candidates()
+        pairs, singles = [], []
+        for v in self.catalog.active_decisions("not_duplicate")["value"]:
+            ids = json.loads(v)["photos"]
+            (pairs.append(tuple(ids)) if len(ids) == 2 else singles.extend(ids))
+        keepers = self.catalog.active_decisions("keep")["photo_id"].to_list()
+        groups = group_duplicates(photos, t, pairs, singles, keepers, keeper_rule)
+        return groups.join(photos.select("photo_id", "path", "size_bytes", "width", "height"),
+                           on="photo_id", how="left", maintain_order="left")
+
+    def not_duplicate(self, photo_id: int, other: int | None = None,
+                      who: str | None = None) -> int:
+        """Record that two photos are not duplicates (or that one is no duplicate at all)."""
+        ids = [int(photo_id)] + ([int(other)] if other is not None else [])
+        return self.catalog.add_decision("not_duplicate", int(photo_id), {"photos": ids},
+                                         who or self.who)
+
+    def keep(self, photo_id: int, who: str | None = None) -> int:
+        """Record that this copy is the one to keep in its duplicate group."""
+        return self.catalog.add_decision("keep", int(photo_id), {}, who or self.who)
+
+    def resolve_duplicates(self, photo_id: int, threshold: int | None = None,
+                           who: str | None = None) -> int:
+        """Move every copy but the keeper of `photo_id`'s group into the library's trash.
+
+        Nothing is deleted: `undo(decision_id)` puts the files back. Returns the decision id.
+        """
+        groups = self.duplicates(threshold)
+        gid = groups.filter(pl.col("photo_id") == photo_id)["group_id"]
+        if gid.len() == 0:
+            raise PhotolabError(f"photo {photo_id} is in no duplicate group")
+        group = groups.filter(pl.col("group_id") == gid[0])
+        keeper = int(group.filter("is_keeper")["photo_id"][0])
+        others = group.filter(~pl.col("is_keeper"))["photo_id"].to_list()
+        raws = dict(self.catalog.conn.execute(
+            f"SELECT photo_id, path_raw FROM photos WHERE photo_id IN "
+            f"({','.join('?' * len(others))})", others).fetchall())
+        moves: list[dict[str, str | int]] = []
+        try:
+            for pid in others:
+                src = raws[pid]
+                dest = self.root / TRASH / f"{pid}" / os.fsdecode(os.path.basename(src))
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(src, os.fsencode(dest))
+                moves.append({"photo_id": pid, "from_raw": src.hex(), "to": str(dest),
+                              "from": display_path(src)})
+        except OSError as e:
+            self._move_back(moves)
+            raise PhotolabError(f"could not move {display_path(raws[pid])} to the trash: "
+                                f"{e}; nothing was changed") from e
+        self.catalog.set_trashed(others, True)
+        return self.catalog.add_decision("resolve", keeper, {"keeper": keeper, "moves": moves},
+                                         who or self.who)
+
+    @staticmethod
+    def _move_back(moves: Sequence[dict[str, str | int]]) -> list[int]:
+        back = []
+        for m in moves:
+            src, dest = bytes.fromhex(str(m["from_raw"])), str(m["to"])
+            if os.path.exists(dest) and not os.path.lexists(src):
+                os.makedirs(os.path.dirname(src), exist_ok=True)
+                shutil.move(dest, src)
+                back.append(int(m["photo_id"]))
+        return back
+
+    def undo(self, decision_id: int, who: str | None = None) -> int:
+        """Take a decision back; for a resolved group, the files return to where they were."""
+        d = self.catalog.decision(decision_id)
+        if d is None:
+            raise PhotolabError(f"no decision {decision_id}")
+        if d["kind"] == "resolve":
+            back = self._move_back(json.loads(d["value"])["moves"])
+            self.catalog.set_trashed(back, False)
+        return self.catalog.add_decision("undo", d["photo_id"], {"undoes": int(decision_id)},
+                                         who or self.who)
