@@ -213,7 +213,7 @@ def test_killed_run_resumes_with_nothing_lost_or_duplicated(tmp_path: Path) -> N
         photos = lib.photos()
         assert photos.height == 48 and photos["path"].is_unique().all()
         assert photos["error"].is_null().all()
-        assert stage_counts(lib) == {s: 48 for s in ("metadata", "dates", "thumbnails",
+        assert stage_counts(lib) == {s: 48 for s in ("metadata", "dates", "thumbnails", "hashes",
                                                      "motion")}
         jobs = lib.jobs()
         assert jobs["status"].to_list() == ["interrupted", "done"]
@@ -235,7 +235,7 @@ def test_two_concurrent_ingests_leave_a_consistent_catalog(tmp_path: Path) -> No
         photos = lib.photos()
         assert photos.height == 21 and photos["path"].is_unique().all()
         assert photos["error"].is_null().all()
-        assert stage_counts(lib) == {s: 21 for s in ("metadata", "dates", "thumbnails",
+        assert stage_counts(lib) == {s: 21 for s in ("metadata", "dates", "thumbnails", "hashes",
                                                      "motion")}
         assert lib.jobs()["status"].to_list() == ["done"] * 3
 

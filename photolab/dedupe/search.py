@@ -12,62 +12,9 @@ range search took 95 s at radius 4; all-pairs `IndexBinaryFlat` is 10^12 compari
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
 
 CHUNKS = 4
 CHUNK_BITS = 16
-
-
-@njit(cache=True, inline="always")
-def _popcount(x: np.uint64) -> np.int64:
-    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
-    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
-    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
-    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
-
-
-@njit(cache=True, inline="always")
-def _chunk(x: np.uint64, k: int) -> np.int64:
-    return np.int64((x >> np.uint64(CHUNK_BITS * k)) & np.uint64(0xFFFF))
-
-
-@njit(cache=True, parallel=True)
-def _scan(k, starts, vals, ids, masks, radius, flips, counts, offsets, out_i, out_j, out_d,
-          fill):
-    """Compare every bucket b of chunk k with the buckets b ^ mask (b <= b ^ mask), so each
-    pair of buckets is visited once and memory is read in order."""
-    nb = starts.shape[0] - 1
-    for b in prange(nb):
-        s0, e0 = starts[b], starts[b + 1]
-        found = 0
-        if s0 < e0:
-            for m in masks:
-                b2 = b ^ m
-                if b2 < b:
-                    continue
-                s1, e1 = starts[b2], starts[b2 + 1]
-                for p in range(s0, e0):
-                    xp = vals[p]
-                    for q in range(p + 1 if b2 == b else s1, e1):
-                        diff = xp ^ vals[q]
-                        d = _popcount(diff)
-                        if d > radius:
-                            continue
-                        first = True  # report a pair only from the first chunk that finds it
-                        for k2 in range(k):
-                            if _popcount(np.uint64(_chunk(diff, k2))) <= flips:
-                                first = False
-                                break
-                        if not first:
-                            continue
-                        if fill:
-                            at = offsets[b] + found
-                            a_, c_ = ids[p], ids[q]
-                            out_i[at] = min(a_, c_)
-                            out_j[at] = max(a_, c_)
-                            out_d[at] = d
-                        found += 1
-        counts[b] = found
 
 
 def _masks(flips: int) -> np.ndarray:
@@ -103,17 +50,19 @@ def hamming_pairs(hashes: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarr
         ids[k], vals[k] = order, x[order]
         starts[k, 1:] = np.cumsum(np.bincount(keys, minlength=size))
     masks = _masks(flips)
+    from ._kernels import _scan as scan
+
     parts = []
     for k in range(CHUNKS):
         counts = np.zeros(size, dtype=np.int64)
         offsets = np.zeros(size, dtype=np.int64)
         empty = np.zeros(0, dtype=np.int64)
-        _scan(k, starts[k], vals[k], ids[k], masks, radius, flips, counts, offsets,
-              empty, empty, empty, False)
+        scan(k, starts[k], vals[k], ids[k], masks, radius, flips, counts, offsets,
+             empty, empty, empty, False)
         offsets[1:] = np.cumsum(counts)[:-1]
         total = int(counts.sum())
         out = [np.empty(total, dtype=np.int64) for _ in range(3)]
-        _scan(k, starts[k], vals[k], ids[k], masks, radius, flips, counts, offsets, *out, True)
+        scan(k, starts[k], vals[k], ids[k], masks, radius, flips, counts, offsets, *out, True)
         parts.append(out)
     out_i, out_j, out_d = (np.concatenate([p[c] for p in parts]) for c in range(3))
     order = np.lexsort((out_j, out_i))
