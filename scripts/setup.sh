@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v exiftool >/dev/null || missing+=(libimage-exiftool-perl)
 command -v ffmpeg >/dev/null || missing+=(ffmpeg)
+[ -x /usr/bin/chromium ] || missing+=(chromium)  # dashboard tests drive it headless
 if ((${#missing[@]})); then
     sudo=""
     [ "$(id -u)" = 0 ] || sudo="sudo"
@@ -18,7 +19,7 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 stamp=.venv/.photolab-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    echo "setup: pip install -e .[sample,test,bench]" >&2
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[sample,test,bench]"
+    echo "setup: pip install -e .[sample,test,bench,widgets,dashboards]" >&2
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[sample,test,bench,widgets,dashboards]"
     touch "$stamp"
 fi

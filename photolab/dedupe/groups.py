@@ -131,22 +131,22 @@ def group_duplicates(photos: pl.DataFrame, threshold: int = 8,
     sizes = photos.group_by("label").len().filter(pl.col("len") > 1)
     if sizes.height == 0:
         return pl.DataFrame(schema=GROUP_SCHEMA)
-    grouped = photos.join(sizes, on="label")
-    keep = {int(k) for k in keepers}
-    out = []
-    for label, members in grouped.group_by("label"):
-        ranked = keeper_rule(members)
-        chosen = ranked.filter(pl.col("photo_id").is_in(list(keep)))
-        best = (chosen if chosen.height else ranked).row(0, named=True)
-        out.append(members.select(
-            label=pl.lit(label[0]), size=pl.len(), photo_id="photo_id",
-            is_keeper=pl.col("photo_id") == best["photo_id"],
-            exact=(pl.col("content_hash") == best["content_hash"])
-            | (pl.col("pixel_hash") == pl.lit(best["pixel_hash"], pl.String)).fill_null(False),
-            distance=(pl.col("phash") ^ best["phash"]).bitwise_count_ones().cast(pl.Int64)
-            if best["phash"] is not None else pl.lit(None, pl.Int64),
-            size_bytes="size_bytes"))
-    result = pl.concat(out).with_columns(
+    grouped = photos.join(sizes.rename({"len": "size"}), on="label")
+    # rank every group at once: the rule sorts the whole frame, a stable sort then puts
+    # people's chosen keepers first, and each group's first row is its keeper
+    ranked = keeper_rule(grouped).with_columns(
+        _chosen=pl.col("photo_id").is_in([int(k) for k in keepers]))
+    best = (ranked.sort("_chosen", descending=True, maintain_order=True)
+            .unique("label", keep="first", maintain_order=True)
+            .select("label", k_id="photo_id", k_content="content_hash", k_pixel="pixel_hash",
+                    k_phash="phash"))
+    result = grouped.join(best, on="label").select(
+        "label", "size", "photo_id", "size_bytes",
+        is_keeper=pl.col("photo_id") == pl.col("k_id"),
+        exact=((pl.col("content_hash") == pl.col("k_content"))
+               | (pl.col("pixel_hash") == pl.col("k_pixel")).fill_null(False)),
+        distance=(pl.col("phash") ^ pl.col("k_phash")).bitwise_count_ones().cast(pl.Int64),
+    ).with_columns(
         # the keeper takes its group's kind: exact when every other copy is exact
         exact=pl.when("is_keeper").then((pl.col("exact") | pl.col("is_keeper")).all()
                                          .over("label")).otherwise("exact"))

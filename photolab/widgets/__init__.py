@@ -1,0 +1,8 @@
+"""Widgets: views over a `Library` for JupyterLab and Voilà (`pip install photolab[widgets]`).
+
+Each widget takes a Library, shows it, and calls Library verbs from its callbacks.
+"""
+
+from .duplicates import DuplicateReview
+
+__all__ = ["DuplicateReview"]

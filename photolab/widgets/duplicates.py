@@ -1,0 +1,153 @@
+"""`DuplicateReview`: one duplicate group at a time, with the decisions a person makes."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+import ipywidgets as w
+import polars as pl
+
+from ..errors import PhotolabError
+
+if TYPE_CHECKING:
+    from ..library import Library
+
+
+def _size(n: int | None) -> str:
+    return "?" if n is None else f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.0f} kB"
+
+
+class DuplicateReview(w.VBox):
+    """Review duplicate groups: thumbnails with size, resolution, date, path and distance;
+    mark the keeper, say "not a duplicate", move the other copies to the trash (and undo);
+    a radius slider regroups live.
+
+    Parameters
+    ----------
+    library : the Library to review.
+    threshold : starting pHash radius (default: the library's `dupe_threshold`).
+    thumb_size : which thumbnail to show ("small" or "tiny").
+
+    Example (in a notebook cell, the widget is the cell's output)::
+
+        DuplicateReview(Library("~/Pictures/photolab"))
+    """
+
+    def __init__(self, library: Library, threshold: int | None = None,
+                 thumb_size: str = "small"):
+        self.lib = library
+        self.thumb_size = thumb_size
+        self.index = 0
+        self.last_resolve: int | None = None
+        start = library.settings.dupe_threshold if threshold is None else threshold
+        self.slider = w.IntSlider(value=start, min=0, max=20, description="radius",
+                                  continuous_update=False)
+        self.prev = w.Button(description="◀ previous", layout=w.Layout(width="110px"))
+        self.next = w.Button(description="next ▶", layout=w.Layout(width="110px"))
+        self.position = w.HTML()
+        self.resolve = w.Button(description="Move other copies to trash", button_style="warning",
+                                icon="trash", layout=w.Layout(width="250px"))
+        self.undo = w.Button(description="Undo", icon="undo", disabled=True)
+        self.status = w.HTML()
+        self.cards = w.HBox(layout=w.Layout(flex_flow="row wrap"))
+        self.slider.observe(lambda _: self.refresh(), names="value")
+        self.prev.on_click(lambda _: self.show(self.index - 1))
+        self.next.on_click(lambda _: self.show(self.index + 1))
+        self.resolve.on_click(lambda _: self._resolve())
+        self.undo.on_click(lambda _: self._undo())
+        super().__init__([w.HBox([self.slider, self.prev, self.position, self.next]),
+                          self.cards, w.HBox([self.resolve, self.undo]), self.status])
+        self.refresh()
+
+    # -- state ------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Regroup from the catalog (after a decision or a new radius) and redraw."""
+        groups = self.lib.duplicates(self.slider.value)
+        dates = self.lib.photos().select("photo_id", "taken_at")
+        self.groups = groups.join(dates, on="photo_id", how="left", maintain_order="left")
+        self.group_ids = self.groups["group_id"].unique(maintain_order=True).to_list()
+        self.show(self.index)
+
+    def show(self, index: int) -> None:
+        """Show the group at `index` (clamped to the groups there are)."""
+        n = len(self.group_ids)
+        self.index = max(0, min(index, n - 1)) if n else 0
+        self.prev.disabled = self.index == 0
+        self.next.disabled = self.index >= n - 1
+        self.resolve.disabled = n == 0
+        if not n:
+            self.position.value = "no duplicates at this radius"
+            self.cards.children = ()
+            return
+        group = self.current()
+        reclaim = group["reclaimable_bytes"].sum()
+        self.position.value = (f"group {self.index + 1} of {n}: {group.height} copies, "
+                               f"{_size(reclaim)} reclaimable")
+        self.cards.children = tuple(self._card(r) for r in group.iter_rows(named=True))
+
+    def current(self) -> pl.DataFrame:
+        """The group on screen."""
+        return self.groups.filter(pl.col("group_id") == self.group_ids[self.index])
+
+    def keeper(self) -> int:
+        return int(self.current().filter("is_keeper")["photo_id"][0])
+
+    # -- view -------------------------------------------------------------------------------
+
+    def _card(self, r: dict) -> w.VBox:
+        try:
+            data = self.lib.thumbnail(r["photo_id"], self.thumb_size).read_bytes()
+        except PhotolabError:
+            data = b""
+        img = w.Image(value=data, format="webp", layout=w.Layout(max_width="240px"))
+        when = r["taken_at"].strftime("%Y-%m-%d %H:%M") if r["taken_at"] else "no date"
+        badge = "<b>★ keeper</b>" if r["is_keeper"] else f"{r['kind']}, distance {r['distance']}"
+        info = w.HTML(
+            f"<div style='line-height:1.35'>{badge}<br>"
+            f"{r['width']}×{r['height']} · {_size(r['size_bytes'])}<br>{when}<br>"
+            f"<small style='word-break:break-all' title='{html.escape(r['path'])}'>"
+            f"{html.escape(r['path'])}</small></div>")
+        keep = w.Button(description="Keep this", disabled=r["is_keeper"],
+                        layout=w.Layout(width="115px"))
+        other = w.Button(description="Not a duplicate", disabled=r["is_keeper"],
+                         layout=w.Layout(width="115px"))
+        pid = int(r["photo_id"])
+        keep.on_click(lambda _: self._decide(self.lib.keep, pid, "kept"))
+        other.on_click(lambda _: self._decide(
+            lambda p: self.lib.not_duplicate(self.keeper(), p), pid, "no longer a duplicate"))
+        card = w.VBox([img, info, w.HBox([keep, other])],
+                      layout=w.Layout(width="250px", margin="4px", padding="4px",
+                                      border="2px solid #2a7" if r["is_keeper"]
+                                      else "1px solid #ccc"))
+        card.photo_id = pid  # type: ignore[attr-defined]
+        card.keep_button, card.not_duplicate_button = keep, other  # type: ignore[attr-defined]
+        return card
+
+    # -- callbacks --------------------------------------------------------------------------
+
+    def _decide(self, verb, photo_id: int, what: str) -> None:  # type: ignore[no-untyped-def]
+        verb(photo_id)
+        self.status.value = f"photo {photo_id} {what}"
+        self.refresh()
+
+    def _resolve(self) -> None:
+        keeper = self.keeper()
+        try:
+            self.last_resolve = self.lib.resolve_duplicates(keeper, self.slider.value)
+        except PhotolabError as e:
+            self.status.value = f"<span style='color:#b00'>{html.escape(str(e))}</span>"
+            return
+        self.undo.disabled = False
+        self.status.value = f"kept photo {keeper}; the other copies are in the library's trash"
+        self.refresh()
+
+    def _undo(self) -> None:
+        if self.last_resolve is None:
+            return
+        self.lib.undo(self.last_resolve)
+        self.last_resolve = None
+        self.undo.disabled = True
+        self.status.value = "restored the copies from the trash"
+        self.refresh()

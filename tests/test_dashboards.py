@@ -1,0 +1,81 @@
+"""Dashboards served by real Voilà on 127.0.0.1 and used in headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from photolab import Library
+
+from .conftest import REPO, copy_files, env
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
+    src = tmp_path / "p"
+    copy_files(src, ["dupes/fr_obama-1080p.jpg", "dupes/fr_obama-720p.jpg",
+                     "dupes/pillow_flower2.jpg", "dupes/pillow_flower2.webp"])
+    libdir = tmp_path / "lib"
+    with Library(libdir) as lib:
+        lib.ingest([src], show_progress=False)
+    port = _free_port()
+    e = env() | {"PHOTOLAB_LIBRARY": str(libdir)}
+    voila = Path(sys.executable).with_name("voila")
+    proc = subprocess.Popen(
+        [str(voila), str(REPO / "dashboards/duplicates.ipynb"), "--no-browser",
+         f"--port={port}", "--Voila.ip=127.0.0.1"], env=e, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            time.sleep(0.2)
+    yield url, src, libdir
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_duplicate_review_in_voila(served, tmp_path: Path) -> None:
+    assert os.path.exists(CHROMIUM), "scripts/setup.sh installs Debian's chromium"
+    from playwright.sync_api import sync_playwright
+
+    url, src, _ = served
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 800})
+        page.goto(url)
+        page.get_by_text("group 1 of 2").wait_for(timeout=90_000)
+        assert page.locator("img").count() >= 2  # thumbnails arrived as bytes
+        assert page.get_by_text("keeper").count() == 1
+        page.screenshot(path=str(tmp_path / "duplicates-1.png"))
+        page.get_by_role("button", name="next ▶").click()
+        page.get_by_text("group 2 of 2").wait_for(timeout=30_000)
+        page.get_by_role("button", name="Move other copies to trash").click()
+        page.get_by_text("group 1 of 1").wait_for(timeout=30_000)
+        page.screenshot(path=str(tmp_path / "duplicates-2.png"))
+        browser.close()
+    left = sorted(f.name for f in src.iterdir())
+    assert len(left) == 3  # one copy of the group went to the library's trash
+    assert (tmp_path / "duplicates-2.png").stat().st_size > 10_000  # a real screenshot

@@ -1,0 +1,81 @@
+"""Widgets driven as a person would: clicks and slider moves change the catalog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from photolab import Library
+from photolab.widgets import DuplicateReview
+
+from .conftest import copy_files
+
+
+@pytest.fixture
+def lib(tmp_path: Path) -> Library:
+    src = tmp_path / "p"
+    copy_files(src, ["dupes/fr_obama-1080p.jpg", "dupes/fr_obama-720p.jpg",
+                     "dupes/fr_obama-240p.jpg", "dupes/pillow_flower2.jpg",
+                     "dupes/pillow_flower2.webp", "dupes/ianare_canon_hdr_NO.jpg",
+                     "dupes/ianare_canon_hdr_YES.jpg"])
+    with Library(tmp_path / "lib", who="ann") as library:
+        library.ingest([src], show_progress=False)
+        library.src = src  # type: ignore[attr-defined]
+        yield library
+
+
+def names(review: DuplicateReview) -> list[str]:
+    return [Path(p).name for p in review.current()["path"]]
+
+
+def test_shows_groups_with_thumbnails_and_facts(lib: Library) -> None:
+    review = DuplicateReview(lib)
+    assert len(review.group_ids) == 2
+    assert names(review)[0] == "fr_obama-1080p.jpg"  # keeper first, largest group first
+    card = review.cards.children[0]
+    image, info = card.children[0], card.children[1]
+    assert image.value[:4] == b"RIFF" and image.value[8:12] == b"WEBP"  # bytes from kernel
+    assert "keeper" in info.value and "1920×1080" in info.value
+    assert "distance" in review.cards.children[1].children[1].value
+    assert "3 copies" in review.position.value
+    review.next.click()
+    assert names(review) == ["pillow_flower2.jpg", "pillow_flower2.webp"]
+    assert review.next.disabled and not review.prev.disabled
+
+
+def test_slider_regroups_live(lib: Library) -> None:
+    review = DuplicateReview(lib, threshold=8)
+    assert len(review.group_ids) == 2
+    review.slider.value = 20  # the HDR on/off pair (distance 16) joins
+    assert len(review.group_ids) == 3
+    review.slider.value = 0  # only identical pHashes (the resized copies) stay grouped
+    assert review.groups["distance"].max() == 0
+    assert len(review.group_ids) == 2
+
+
+def test_keep_and_not_duplicate_are_stored_decisions(lib: Library) -> None:
+    review = DuplicateReview(lib)
+    small = next(c for c in review.cards.children
+                 if lib.photos().filter(lib.photos()["photo_id"] == c.photo_id)["path"][0]
+                 .endswith("240p.jpg"))
+    small.not_duplicate_button.click()
+    assert "fr_obama-240p.jpg" not in names(review)
+    d = lib.decisions("not_duplicate").row(0, named=True)
+    assert d["who"] == "ann"
+    second = review.cards.children[1]
+    second.keep_button.click()
+    assert review.keeper() == second.photo_id
+    assert lib.decisions("keep")["photo_id"].to_list() == [second.photo_id]
+
+
+def test_resolve_and_undo_from_the_widget(lib: Library) -> None:
+    review = DuplicateReview(lib)
+    before = sorted(p.name for p in lib.src.iterdir())  # type: ignore[attr-defined]
+    review.resolve.click()
+    after = sorted(p.name for p in lib.src.iterdir())  # type: ignore[attr-defined]
+    assert set(before) - set(after) == {"fr_obama-720p.jpg", "fr_obama-240p.jpg"}
+    assert len(review.group_ids) == 1 and not review.undo.disabled
+    review.undo.click()
+    assert sorted(p.name for p in lib.src.iterdir()) == before  # type: ignore[attr-defined]
+    assert len(review.group_ids) == 2 and review.undo.disabled
