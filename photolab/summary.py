@@ -11,8 +11,9 @@ def _counts(frame: pl.DataFrame, column: str, top: int = 8) -> str:
     return ", ".join(f"{k if k is not None else '-'} {n}" for k, n in c.iter_rows())
 
 
-def summarize(photos: pl.DataFrame, errors_shown: int = 10) -> str:
-    """Counts by type, date source, camera, GPS, motion photos and errors."""
+def summarize(photos: pl.DataFrame, duplicates: pl.DataFrame | None = None,
+              errors_shown: int = 10) -> str:
+    """Counts by type, date source, camera, GPS, motion photos, duplicates and errors."""
     if photos.height == 0:
         return "library is empty"
     ok = photos.filter(pl.col("error").is_null())
@@ -35,6 +36,10 @@ def summarize(photos: pl.DataFrame, errors_shown: int = 10) -> str:
         f"videos: {photos.filter(pl.col('mime').str.starts_with('video/')).height}, "
         f"motion photos: {photos['has_motion_video'].fill_null(False).sum()}",
     ]
+    if duplicates is not None:
+        lines.append(f"duplicates: {duplicates['group_id'].n_unique()} groups, "
+                     f"{duplicates['reclaimable_bytes'].sum() / 1e6:.1f} MB reclaimable "
+                     "(photolab dupes)")
     bad = photos.filter(pl.col("error").is_not_null())
     if bad.height:
         lines.append(f"errors ({bad.height}):")

@@ -248,6 +248,7 @@ def test_cli_photos_formats_and_jobs(tmp_path: Path) -> None:
     assert ran.returncode == 0, ran.stderr
     assert "photos: 5 (5 fine, 0 with errors)" in ran.stdout
     assert "motion photos: 1" in ran.stdout
+    assert "duplicates: 0 groups" in ran.stdout
     frames = {}
     for fmt in ("csv", "parquet", "json"):
         out = tmp_path / f"photos.{fmt}"
