@@ -33,7 +33,8 @@ class DuplicateVerbs:
     def duplicate_candidates(self) -> pl.DataFrame:
         """Present photos with their hashes and what the keeper rule looks at."""
         return self.catalog.frame(
-            """SELECT p.photo_id, p.path, p.size_bytes, p.content_hash, h.phash, h.pixel_hash,
+            """SELECT p.photo_id, p.path, p.size_bytes, p.content_hash, h.phash, h.phash_mirror,
+                      h.pixel_hash,
                       m.width, m.height, m.mime,
                       (SELECT count(*) FROM json_each(m.tags)) AS n_tags
                FROM photos p LEFT JOIN hashes h USING (photo_id)
@@ -41,7 +42,8 @@ class DuplicateVerbs:
                WHERE p.status = 'present' AND p.content_hash IS NOT NULL
                ORDER BY p.photo_id""",
             schema={"photo_id": pl.Int64, "path": pl.String, "size_bytes": pl.Int64,
-                    "content_hash": pl.String, "phash": pl.Int64, "pixel_hash": pl.String,
+                    "content_hash": pl.String, "phash": pl.Int64, "phash_mirror": pl.Int64,
+                    "pixel_hash": pl.String,
                     "width": pl.Int64, "height": pl.Int64, "mime": pl.String,
                     "n_tags": pl.Int64})
 

@@ -85,4 +85,8 @@ MIGRATIONS: list[str] = [
     CREATE INDEX hashes_pixel ON hashes(pixel_hash);
     ALTER TABLE photos ADD COLUMN trashed_at TEXT
     """,
+    # 3: pHash of the mirrored image, so left-right flipped copies are found too
+    """
+    ALTER TABLE hashes ADD COLUMN phash_mirror INTEGER
+    """,
 ]

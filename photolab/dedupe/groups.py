@@ -52,6 +52,24 @@ def _exact_edges(photos: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(edges)
 
 
+def _near_edges(photos: pl.DataFrame, threshold: int, mirrored: bool) -> pl.DataFrame:
+    """pHash pairs within the radius; with `mirrored`, also a photo against the other
+    photos' mirror images (a left-right flipped copy)."""
+    hashed = photos.filter(pl.col("phash").is_not_null())
+    use_mirror = mirrored and "phash_mirror" in hashed.columns
+    n = hashed.height
+    values = hashed["phash"]
+    if use_mirror:
+        values = pl.concat([values, hashed["phash_mirror"].fill_null(hashed["phash"])])
+    i, j, d = hamming_pairs(values.cast(pl.UInt64, wrap_numerical=True).to_numpy(), threshold)
+    if use_mirror:  # keep straight pairs and (photo, other's mirror) pairs, not self-mirrors
+        keep = ((i < n) & (j < n)) | ((i < n) & (j >= n) & (j - n != i))
+        i, j, d = i[keep], j[keep] % n, d[keep]
+    idx = hashed["idx"].to_numpy()
+    edges = pl.DataFrame({"i": idx[i], "j": idx[j], "d": d})
+    return edges.with_columns(i=pl.min_horizontal("i", "j"), j=pl.max_horizontal("i", "j"))
+
+
 def _constrained_labels(n: int, edges: pl.DataFrame, cannot: set[tuple[int, int]]) -> np.ndarray:
     """Union-find over edges, closest first, never joining two sets with a declined pair."""
     parent = list(range(n))
@@ -78,7 +96,7 @@ def group_duplicates(photos: pl.DataFrame, threshold: int = 8,
                      declined_pairs: Iterable[tuple[int, int]] = (),
                      declined_photos: Iterable[int] = (), keepers: Iterable[int] = (),
                      keeper_rule: Callable[[pl.DataFrame], pl.DataFrame] = rank_keepers,
-                     ) -> pl.DataFrame:
+                     mirrored: bool = True) -> pl.DataFrame:
     """Group duplicate photos.
 
     Parameters
@@ -90,6 +108,7 @@ def group_duplicates(photos: pl.DataFrame, threshold: int = 8,
     declined_photos : photos a person said are no duplicate of anything.
     keepers : photos a person chose to keep; each wins its group.
     keeper_rule : ranks a group's photos best first (default `rank_keepers`).
+    mirrored : also match left-right mirrored copies (needs `phash_mirror`).
 
     Returns
     -------
@@ -105,12 +124,7 @@ def group_duplicates(photos: pl.DataFrame, threshold: int = 8,
     n = photos.height
     if n < 2:
         return pl.DataFrame(schema=GROUP_SCHEMA)
-    hashed = photos.filter(pl.col("phash").is_not_null())
-    i, j, d = hamming_pairs(hashed["phash"].cast(pl.UInt64, wrap_numerical=True).to_numpy(),
-                            threshold)
-    idx = hashed["idx"].to_numpy()
-    near = pl.DataFrame({"i": idx[i], "j": idx[j], "d": d})
-    edges = pl.concat([_exact_edges(photos), near])
+    edges = pl.concat([_exact_edges(photos), _near_edges(photos, threshold, mirrored)])
     by_id = dict(zip(photos["photo_id"], photos["idx"], strict=True))
     cannot = {(min(by_id[a], by_id[b]), max(by_id[a], by_id[b]))
               for a, b in declined_pairs if a in by_id and b in by_id}
@@ -145,7 +159,9 @@ def group_duplicates(photos: pl.DataFrame, threshold: int = 8,
         is_keeper=pl.col("photo_id") == pl.col("k_id"),
         exact=((pl.col("content_hash") == pl.col("k_content"))
                | (pl.col("pixel_hash") == pl.col("k_pixel")).fill_null(False)),
-        distance=(pl.col("phash") ^ pl.col("k_phash")).bitwise_count_ones().cast(pl.Int64),
+        distance=pl.min_horizontal(
+            [(pl.col(c) ^ pl.col("k_phash")).bitwise_count_ones()
+             for c in ("phash", "phash_mirror") if c in grouped.columns]).cast(pl.Int64),
     ).with_columns(
         # the keeper takes its group's kind: exact when every other copy is exact
         exact=pl.when("is_keeper").then((pl.col("exact") | pl.col("is_keeper")).all()

@@ -11,13 +11,13 @@ import imagehash
 import numpy as np
 import polars as pl
 import pyvips
-from PIL import Image
+from PIL import Image, ImageOps
 
 from ..media.paths import utf8_paths
 from ..media.thumbnails import thumb_path
 
-HASH_SCHEMA = {"photo_id": pl.Int64, "phash": pl.Int64, "pixel_hash": pl.String,
-               "error": pl.String}
+HASH_SCHEMA = {"photo_id": pl.Int64, "phash": pl.Int64, "phash_mirror": pl.Int64,
+               "pixel_hash": pl.String, "error": pl.String}
 PIXEL_HASH_MAX_PIXELS = 50_000_000
 _NO_HEADER_SEGMENTS = {*range(0xE0, 0xF0), 0xFE}  # APPn (EXIF, XMP, ICC...) and comments
 
@@ -27,17 +27,18 @@ def to_signed(value: int) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
-def phash_of(path: str | Path, min_contrast: float = 1.0) -> int | None:
-    """imagehash's 64-bit pHash of an image file, as a signed integer.
+def phash_of(path: str | Path, min_contrast: float = 1.0) -> tuple[int | None, int | None]:
+    """imagehash's 64-bit pHash of an image file and of its mirror image, as signed integers.
 
-    None for a flat image (grey levels at 32x32 vary by less than `min_contrast`): every
-    single-colour picture hashes alike, so such images are only ever exact duplicates.
+    (None, None) for a flat image (grey levels at 32x32 vary by less than `min_contrast`):
+    every single-colour picture hashes alike, so such images are only exact duplicates.
     """
     with Image.open(path) as im:
         grey = np.asarray(im.convert("L").resize((32, 32), Image.Resampling.BOX), dtype=float)
         if grey.std() < min_contrast:
-            return None
-        return to_signed(int(str(imagehash.phash(im)), 16))
+            return None, None
+        return (to_signed(int(str(imagehash.phash(im)), 16)),
+                to_signed(int(str(imagehash.phash(ImageOps.mirror(im))), 16)))
 
 
 def jpeg_pixel_digest(data: bytes) -> str | None:
@@ -94,22 +95,22 @@ def compute_hashes(files: pl.DataFrame, thumbs_dir: Path,
 
     Returns
     -------
-    Frame with `photo_id`, `phash` (signed Int64, null without a thumbnail), `pixel_hash`
-    and `error`.
+    Frame with `photo_id`, `phash` (signed Int64, null without a thumbnail or for a flat
+    image), `phash_mirror` (of the left-right mirror image), `pixel_hash` and `error`.
     """
     rows = []
     for pid, raw, digest, mime in files.select(
             "photo_id", "path_raw", "content_hash", "mime").iter_rows():
-        phash = pixel = error = None
+        phash = mirror = pixel = error = None
         small = thumb_path(thumbs_dir, digest, "small")
         try:
             if small.exists():
-                phash = phash_of(small)
+                phash, mirror = phash_of(small)
             with utf8_paths([raw]) as (path,):
                 pixel = pixel_digest(path, mime)
         except (OSError, ValueError) as e:
             error = f"cannot hash: {e}"
-        rows.append((pid, phash, pixel, error))
+        rows.append((pid, phash, mirror, pixel, error))
         if on_done:
             on_done(1)
     return pl.DataFrame(rows, schema=HASH_SCHEMA, orient="row")
