@@ -323,3 +323,16 @@ def test_a_library_inside_a_scanned_root_is_not_ingested(tmp_path: Path) -> None
         lib.ingest([tmp_path], show_progress=False)
         lib.ingest([tmp_path], show_progress=False)  # thumbs/*.webp now exist in the root
         assert lib.photos()["path"].to_list() == [str(tmp_path / "ianare_Canon_40D.jpg")]
+
+
+def test_identical_files_in_one_batch_share_their_thumbnails(tmp_path: Path) -> None:
+    src = tmp_path / "p"
+    data = corpus_file("exif/ianare_Canon_40D.jpg").read_bytes()
+    src.mkdir()
+    for i in range(24):  # many threads write the same content-addressed files at once
+        (src / f"copy{i}.jpg").write_bytes(data)
+    with Library(tmp_path / "lib") as lib:
+        lib.ingest([src], show_progress=False)
+        photos = lib.photos()
+        assert photos.height == 24 and photos["error"].is_null().all()
+    assert len(list((tmp_path / "lib" / "thumbs").rglob("*.webp"))) == 3

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import threading
+import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -206,7 +207,9 @@ def make_thumbnails(files: pl.DataFrame, out_dir: Path, sizes: Mapping[str, int]
                     im = im.thumbnail_image(px, height=px, size="down")
                 dest = thumb_path(out_dir, row["content_hash"], name)
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                tmp = dest.with_suffix(".tmp.webp")
+                # unique per writer: byte-identical files share their thumbnails, and two
+                # threads or processes may write the same one at once
+                tmp = dest.with_suffix(f".{uuid.uuid4().hex}.tmp.webp")
                 im.webpsave(str(tmp), Q=quality, effort=effort, keep=0)
                 tmp.replace(dest)
             return warning
