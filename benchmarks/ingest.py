@@ -7,9 +7,10 @@ The tree is generated once into benchmarks/out/tree-N: corpus photos upscaled to
 own content. Then, on the same machine in the same run:
 
 - photolab: `Library.ingest` (scan+hash, one exiftool process, dates, three WebP thumbnails
-  with libvips shrink-on-load on worker threads, motion-photo search);
+  with libvips shrink-on-load on worker threads, pHash and pixel digest, motion-photo search);
 - naive: for each file, one `exiftool -j` process plus Pillow `thumbnail` for the same three
-  WebP sizes (what a straightforward script does), on the first --naive-n files;
+  WebP sizes and imagehash pHashes of the small one and its mirror (what a straightforward
+  script does), on the first --naive-n files;
 - floor: libvips decoding each JPEG at the shrink-on-load size, nothing else, on one thread
   and on all threads: the bound the thumbnail stage cannot beat.
 
@@ -30,6 +31,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import imagehash
 import pyvips
 from PIL import Image, ImageOps
 
@@ -85,6 +87,8 @@ def naive(files: list[Path]) -> float:
                 for name, px in SIZES.items():
                     im.thumbnail((px, px))
                     im.save(Path(d) / f"{f.stem}-{name}.webp", quality=80)
+                    if name == "small":  # the duplicate hashes photolab stores too
+                        imagehash.phash(im), imagehash.phash(ImageOps.mirror(im))
         return time.perf_counter() - t
 
 

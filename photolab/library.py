@@ -127,7 +127,7 @@ class Library(DuplicateVerbs):
                       f, self.thumbs_dir, s.thumb_sizes, s.thumb_quality, s.thumb_effort,
                       s.workers, s.max_pixels, tick), s.batch_size),
             Stage("hashes", "2", lambda f, tick: hashing.compute_hashes(
-                f, self.thumbs_dir, tick), s.batch_size * 4),
+                f, self.thumbs_dir, s.workers, tick), s.batch_size * 4),
             Stage("motion", "1", motion.find_motion_videos, s.batch_size * 4),
         ]
 

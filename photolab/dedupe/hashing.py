@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import imagehash
@@ -84,7 +85,7 @@ def pixel_digest(path: str, mime: str | None) -> str | None:
         return None
 
 
-def compute_hashes(files: pl.DataFrame, thumbs_dir: Path,
+def compute_hashes(files: pl.DataFrame, thumbs_dir: Path, workers: int = 2,
                    on_done: Callable[[int], None] | None = None) -> pl.DataFrame:
     """pHash (from the small thumbnail) and pixel digest of a frame of photos.
 
@@ -92,15 +93,15 @@ def compute_hashes(files: pl.DataFrame, thumbs_dir: Path,
     ----------
     files : `photo_id`, `path_raw`, `content_hash`, `mime`.
     thumbs_dir : where the thumbnails stage wrote the thumbnails.
+    workers : threads.
 
     Returns
     -------
     Frame with `photo_id`, `phash` (signed Int64, null without a thumbnail or for a flat
     image), `phash_mirror` (of the left-right mirror image), `pixel_hash` and `error`.
     """
-    rows = []
-    for pid, raw, digest, mime in files.select(
-            "photo_id", "path_raw", "content_hash", "mime").iter_rows():
+    def one(row: tuple[int, bytes, str, str | None]) -> tuple:
+        pid, raw, digest, mime = row
         phash = mirror = pixel = error = None
         small = thumb_path(thumbs_dir, digest, "small")
         try:
@@ -110,7 +111,12 @@ def compute_hashes(files: pl.DataFrame, thumbs_dir: Path,
                 pixel = pixel_digest(path, mime)
         except (OSError, ValueError) as e:
             error = f"cannot hash: {e}"
-        rows.append((pid, phash, mirror, pixel, error))
         if on_done:
             on_done(1)
+        return pid, phash, mirror, pixel, error
+
+    # threads: Pillow decodes, hashlib and numpy release the GIL
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        rows = list(pool.map(one, files.select(
+            "photo_id", "path_raw", "content_hash", "mime").iter_rows()))
     return pl.DataFrame(rows, schema=HASH_SCHEMA, orient="row")

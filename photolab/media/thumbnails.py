@@ -204,7 +204,7 @@ def make_thumbnails(files: pl.DataFrame, out_dir: Path, sizes: Mapping[str, int]
                     im, warning = e.image, str(e)
             for name, px in sizes.items():
                 if max(im.width, im.height) > px:
-                    im = im.thumbnail_image(px, height=px, size="down")
+                    im = im.thumbnail_image(px, height=px, size="down").copy_memory()
                 dest = thumb_path(out_dir, row["content_hash"], name)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 # unique per writer: byte-identical files share their thumbnails, and two
