@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import struct
@@ -159,8 +160,12 @@ def test_unreadable_file_is_an_error_row(tmp_path: Path) -> None:
             pytest.skip(f"running as root and no {system} to run as nobody")
         cmd, extra = [str(system)], {"user": "nobody", "group": "nogroup"}
         e["PYTHONPATH"] = os.pathsep.join([e["PYTHONPATH"], *site.getsitepackages()])
-    run = subprocess.run([*cmd, "-c", _LIST_ERRORS, str(src), str(base / "lib")], env=e,
-                         capture_output=True, text=True, timeout=300, **extra)
+    try:
+        run = subprocess.run([*cmd, "-c", _LIST_ERRORS, str(src), str(base / "lib")], env=e,
+                             capture_output=True, text=True, timeout=300, **extra)
+    finally:
+        locked.chmod(0o644)
+        shutil.rmtree(base, ignore_errors=True)
     assert run.returncode == 0, run.stderr
     errors = json.loads(run.stdout)
     assert errors[str(locked)] == "scan: unreadable: permission denied"
