@@ -30,6 +30,11 @@ STAGE_TABLES: dict[str, str] = {"metadata": "media", "dates": "dates", "motion":
                                 "hashes": "hashes"}
 
 
+#: SQL condition: the decision was not taken back by a later 'undo' decision
+NOT_UNDONE = ("decision_id NOT IN (SELECT json_extract(value, '$.undoes') FROM decisions "
+              "WHERE kind = 'undo')")
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -122,6 +127,14 @@ class Catalog:
             "SELECT photo_id, path_raw, size_bytes, mtime_ns, content_hash, status FROM photos",
             schema=FILE_SCHEMA)
 
+    def raw_paths(self, photo_ids: Sequence[int]) -> dict[int, bytes]:
+        """photo_id -> exact file-system path."""
+        ids = [int(i) for i in photo_ids]
+        f = self.frame(f"SELECT photo_id, path_raw FROM photos WHERE photo_id IN "
+                       f"({','.join('?' * len(ids))})", ids,
+                       schema={"photo_id": pl.Int64, "path_raw": pl.Binary})
+        return dict(f.iter_rows())
+
     def mark_missing(self, photo_ids: Sequence[int]) -> int:
         with self.transaction() as c:
             c.executemany("UPDATE photos SET status = 'missing' WHERE photo_id = ?",
@@ -135,14 +148,16 @@ class Catalog:
             c.executemany("UPDATE photos SET last_seen = ?, status = 'present' WHERE photo_id = ?",
                           [(at, int(i)) for i in photo_ids])
 
-    def register(self, files: pl.DataFrame) -> dict[str, int]:
+    def register(self, files: pl.DataFrame) -> tuple[dict[str, int], list[int]]:
         """Insert or update scanned files in one transaction.
 
         A new path whose content hash equals that of a missing photo, or of a photo whose
         file is gone (moved out of a folder this scan did not cover), takes that photo over:
-        a move or rename keeps its photo_id. Returns counts of new, moved and changed.
+        a move or rename keeps its photo_id. Returns counts of new, moved and changed, and
+        the photo_ids that moved.
         """
         counts = {"new": 0, "moved": 0, "changed": 0}
+        moved_ids: list[int] = []
         at = now_iso()
         with self.transaction() as c:
             for f in files.iter_rows(named=True):
@@ -169,12 +184,13 @@ class Catalog:
                               "content_hash=?, scan_error=?, last_seen=?, status='present' "
                               "WHERE photo_id=?", (display_path(raw), raw, *values, moved[0]))
                     counts["moved"] += 1
+                    moved_ids.append(moved[0])
                 else:
                     c.execute("INSERT INTO photos (path, path_raw, size_bytes, mtime_ns, "
                               "content_hash, scan_error, last_seen, first_seen) "
                               "VALUES (?,?,?,?,?,?,?,?)", (display_path(raw), raw, *values, at))
                     counts["new"] += 1
-        return counts
+        return counts, moved_ids
 
     # -- stages ---------------------------------------------------------------------------
 
@@ -248,8 +264,7 @@ class Catalog:
         """Decisions of a kind that no later 'undo' decision took back, oldest first."""
         return self.frame(
             "SELECT decision_id, kind, photo_id, value, who, at FROM decisions WHERE kind = ? "
-            "AND decision_id NOT IN (SELECT json_extract(value, '$.undoes') FROM decisions "
-            "WHERE kind = 'undo') ORDER BY decision_id", [kind], schema=DECISION_SCHEMA)
+            f"AND {NOT_UNDONE} ORDER BY decision_id", [kind], schema=DECISION_SCHEMA)
 
     def decision(self, decision_id: int) -> dict[str, Any] | None:
         row = self.frame("SELECT decision_id, kind, photo_id, value, who, at FROM decisions "
@@ -268,8 +283,7 @@ class Catalog:
         """The newest decision of a kind for each photo."""
         return self.frame(
             "SELECT photo_id, value, who, at FROM decisions WHERE decision_id IN "
-            "(SELECT max(decision_id) FROM decisions WHERE kind = ? AND decision_id NOT IN "
-            "(SELECT json_extract(value, '$.undoes') FROM decisions WHERE kind = 'undo') "
+            f"(SELECT max(decision_id) FROM decisions WHERE kind = ? AND {NOT_UNDONE} "
             "GROUP BY photo_id)",
             [kind], schema={"photo_id": pl.Int64, "value": pl.String, "who": pl.String,
                             "at": pl.String})

@@ -99,9 +99,7 @@ class DuplicateVerbs:
         group = groups.filter(pl.col("group_id") == gid[0])
         keeper = int(group.filter("is_keeper")["photo_id"][0])
         others = group.filter(~pl.col("is_keeper"))["photo_id"].to_list()
-        raws = dict(self.catalog.conn.execute(
-            f"SELECT photo_id, path_raw FROM photos WHERE photo_id IN "
-            f"({','.join('?' * len(others))})", others).fetchall())
+        raws = self.catalog.raw_paths(others)
         moves: list[dict[str, str | int]] = []
         try:
             for pid in others:

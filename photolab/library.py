@@ -215,15 +215,18 @@ class Library(DuplicateVerbs):
         for key in ("new", "moved", "changed"):
             report.counts[key] = 0
         errors = 0
+        moved: list[int] = []
         with progress(todo.height, "scan+hash", show) as bar:
             for batch in todo.iter_slices(s.batch_size * 4):
                 hashed = scan.hash_files(batch, s.workers, bar.update)
                 errors += hashed["error"].is_not_null().sum()
-                for k, v in self.catalog.register(hashed).items():
+                counts, moved_ids = self.catalog.register(hashed)
+                moved += moved_ids
+                for k, v in counts.items():
                     report.counts[k] += v
         report.errors["scan"] = int(errors)
-        still = self.catalog.files().join(gone.select("photo_id"), on="photo_id")
-        report.counts["missing"] = still.filter(pl.col("status") == "missing").height
+        # files gone from this scan that no new path took over
+        report.counts["missing"] = gone.filter(~pl.col("photo_id").is_in(moved)).height
 
     def _execute(self, stage: Stage, todo: pl.DataFrame, show: bool) -> list[pl.DataFrame]:
         """Run a stage over `todo` in batches, storing each batch in its own transaction."""

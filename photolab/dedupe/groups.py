@@ -63,7 +63,7 @@ def _near_edges(photos: pl.DataFrame, threshold: int, mirrored: bool) -> pl.Data
         values = pl.concat([values, hashed["phash_mirror"].fill_null(hashed["phash"])])
     i, j, d = hamming_pairs(values.cast(pl.UInt64, wrap_numerical=True).to_numpy(), threshold)
     if use_mirror:  # keep straight pairs and (photo, other's mirror) pairs, not self-mirrors
-        keep = ((i < n) & (j < n)) | ((i < n) & (j >= n) & (j - n != i))
+        keep = (i < n) & (j - n != i)  # i < j always; j >= n is another photo's mirror
         i, j, d = i[keep], j[keep] % n, d[keep]
     idx = hashed["idx"].to_numpy()
     edges = pl.DataFrame({"i": idx[i], "j": idx[j], "d": d})

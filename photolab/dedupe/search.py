@@ -3,7 +3,8 @@
 The 64 bits are cut into four 16-bit chunks. Two hashes within distance r differ in at most
 r // 4 bits in at least one chunk (pigeonhole), so each hash only needs comparing with the
 hashes whose chunk equals one of its own chunks with up to r // 4 bits flipped. The buckets
-are CSR arrays; the loops are compiled with numba and run in parallel over queries.
+are CSR arrays; the loops are compiled with numba and run in parallel over buckets, each
+bucket compared with the buckets its flip masks lead to.
 
 Measured before choosing this (1M random hashes, 2 cores): faiss `IndexBinaryMultiHash`
 range search took 95 s at radius 4; all-pairs `IndexBinaryFlat` is 10^12 comparisons.
