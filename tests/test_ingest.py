@@ -30,6 +30,15 @@ def stage_counts(lib: Library) -> dict[str, int]:
         "SELECT stage, count(*) FROM stage_runs GROUP BY stage").fetchall())
 
 
+def assert_complete(lib: Library, n: int) -> None:
+    """n photos, each once, without errors, and every stage done for each."""
+    photos = lib.photos()
+    assert photos.height == n and photos["path"].is_unique().all()
+    assert photos["error"].is_null().all()
+    assert stage_counts(lib) == {s: n for s in ("metadata", "dates", "thumbnails", "hashes",
+                                                "motion")}
+
+
 def test_incremental_move_rename_delete_change(tmp_path: Path) -> None:
     src = tmp_path / "photos"
     copy_files(src, SMALL)
@@ -215,11 +224,7 @@ def test_killed_run_resumes_with_nothing_lost_or_duplicated(tmp_path: Path) -> N
     assert run.returncode == 0, run.stderr
     assert "thumbnails:" in run.stderr  # plain progress lines when not on a terminal
     with Library(libdir) as lib:
-        photos = lib.photos()
-        assert photos.height == 48 and photos["path"].is_unique().all()
-        assert photos["error"].is_null().all()
-        assert stage_counts(lib) == {s: 48 for s in ("metadata", "dates", "thumbnails", "hashes",
-                                                     "motion")}
+        assert_complete(lib, 48)
         jobs = lib.jobs()
         assert jobs["status"].to_list() == ["interrupted", "done"]
         counts = json.loads(jobs["counts"][1])
@@ -237,11 +242,7 @@ def test_two_concurrent_ingests_leave_a_consistent_catalog(tmp_path: Path) -> No
     for p, (_, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err
     with Library(libdir) as lib:
-        photos = lib.photos()
-        assert photos.height == 21 and photos["path"].is_unique().all()
-        assert photos["error"].is_null().all()
-        assert stage_counts(lib) == {s: 21 for s in ("metadata", "dates", "thumbnails", "hashes",
-                                                     "motion")}
+        assert_complete(lib, 21)
         assert lib.jobs()["status"].to_list() == ["done"] * 3
 
 
