@@ -19,11 +19,13 @@ from typing import Any
 
 import polars as pl
 
-from .errors import LibraryLockedError
+from .errors import LibraryLockedError, PhotolabError
+from .faces.geometry import match_boxes
 from .migrations import MIGRATIONS
 
 #: stage -> stages whose results depend on it (rerun when it reruns)
-DEPENDENTS: dict[str, tuple[str, ...]] = {"metadata": ("dates",), "thumbnails": ("hashes",)}
+DEPENDENTS: dict[str, tuple[str, ...]] = {"metadata": ("dates", "faces"),
+                                          "thumbnails": ("hashes", "faces")}
 
 #: the tables stages write to, with their columns (besides photo_id)
 STAGE_TABLES: dict[str, str] = {"metadata": "media", "dates": "dates", "motion": "motion",
@@ -33,6 +35,19 @@ STAGE_TABLES: dict[str, str] = {"metadata": "media", "dates": "dates", "motion":
 #: SQL condition: the decision was not taken back by a later 'undo' decision
 NOT_UNDONE = ("decision_id NOT IN (SELECT json_extract(value, '$.undoes') FROM decisions "
               "WHERE kind = 'undo')")
+
+
+#: the person whose newest name is `?` (any case) and who was not merged into another
+PERSON_BY_NAME = f"""
+    SELECT json_extract(d.value, '$.person_id') FROM decisions d
+    WHERE d.kind = 'person_name' AND json_extract(d.value, '$.name') = ? COLLATE NOCASE
+      AND d.decision_id = (SELECT max(decision_id) FROM decisions WHERE kind = 'person_name'
+                           AND json_extract(value, '$.person_id')
+                               = json_extract(d.value, '$.person_id') AND {NOT_UNDONE})
+      AND json_extract(d.value, '$.person_id') NOT IN (
+          SELECT json_extract(value, '$.person_id') FROM decisions
+          WHERE kind = 'person_merge' AND {NOT_UNDONE})
+    ORDER BY d.decision_id LIMIT 1"""
 
 
 def now_iso() -> str:
@@ -205,7 +220,7 @@ class Catalog:
             params += [int(i) for i in photo_ids]
         return self.frame(
             f"""SELECT p.photo_id, p.path, p.path_raw, p.size_bytes, p.mtime_ns, p.content_hash,
-                       m.mime, m.lat, m.lon{tags}
+                       m.mime, m.lat, m.lon, m.width, m.height, m.orientation{tags}
                 FROM photos p
                 LEFT JOIN media m USING (photo_id)
                 LEFT JOIN stage_runs s ON s.photo_id = p.photo_id AND s.stage = ?
@@ -226,7 +241,9 @@ class Catalog:
         table = STAGE_TABLES.get(stage)
         cols = [c for c in results.columns if c not in ("error",)]
         with self.transaction() as c:
-            if table is not None:
+            if stage == "faces":
+                self._write_faces(c, results)
+            elif table is not None:
                 sql = (f"INSERT OR REPLACE INTO {table} ({', '.join(cols)}) "
                        f"VALUES ({', '.join('?' * len(cols))})")
                 c.executemany(sql, results.select(cols).iter_rows())
@@ -239,6 +256,79 @@ class Catalog:
                 c.executemany("DELETE FROM stage_runs WHERE photo_id = ? AND stage = ?",
                               [(i, dependent) for i in ids])
 
+    def _write_faces(self, c: sqlite3.Connection, results: pl.DataFrame) -> None:
+        """Replace each photo's faces; a face whose box overlaps an old one keeps its face_id
+        (and so every decision about it). A name the file gives becomes a decision by "file"."""
+        for photo_id, faces in results.select("photo_id", "faces").iter_rows():
+            if faces is None:  # detection failed: keep what was there
+                continue
+            old = c.execute("SELECT face_id, top, right, bottom, left FROM faces "
+                            "WHERE photo_id = ?", (photo_id,)).fetchall()
+            keep = match_boxes([o[1:] for o in old],
+                               [(f["top"], f["right"], f["bottom"], f["left"]) for f in faces])
+            cols = ("top", "right", "bottom", "left", "image_width", "image_height", "encoding",
+                    "source", "file_name")
+            for i, f in enumerate(faces):
+                values = [f[k] for k in cols]
+                if keep[i] is not None:
+                    face_id = old[keep[i]][0]
+                    c.execute(f"UPDATE faces SET {', '.join(k + ' = ?' for k in cols)} "
+                              "WHERE face_id = ?", (*values, face_id))
+                    continue
+                face_id = c.execute(f"INSERT INTO faces (photo_id, {', '.join(cols)}) "
+                                    f"VALUES (?{', ?' * len(cols)})", (photo_id, *values)).lastrowid
+                if f["file_name"]:
+                    person = self._person_named(c, f["file_name"], "file")
+                    self._decide(c, "face_person", photo_id,
+                                 {"faces": [face_id], "person_id": person}, "file")
+            gone = {o[0] for o in old} - {old[k][0] for k in keep if k is not None}
+            c.executemany("DELETE FROM faces WHERE face_id = ?", [(g,) for g in gone])
+
+    # -- people ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _decide(c: sqlite3.Connection, kind: str, photo_id: int | None, value: Any,
+                who: str) -> int:
+        cur = c.execute(
+            "INSERT INTO decisions (kind, photo_id, value, who, at) VALUES (?,?,?,?,?)",
+            (kind, photo_id, json.dumps(value), who, now_iso()))
+        return int(cur.lastrowid or 0)
+
+    def _person_named(self, c: sqlite3.Connection, name: str, who: str,
+                      create: bool = True) -> int | None:
+        """The person now called `name` (any case), made when there is none."""
+        row = c.execute(PERSON_BY_NAME, (name,)).fetchone()
+        if row is not None or not create:
+            return None if row is None else int(row[0])
+        person = int(c.execute("INSERT INTO persons (created_at) VALUES (?)",
+                               (now_iso(),)).lastrowid or 0)
+        self._decide(c, "person_name", None, {"person_id": person, "name": name}, who)
+        return person
+
+    def person_named(self, name: str, who: str, create: bool = True) -> int | None:
+        """The person_id of the person now called `name`, created (as a decision) if asked."""
+        with self.transaction() as c:
+            return self._person_named(c, name, who, create)
+
+    def assign_faces(self, face_ids: Sequence[int], person: int | str, who: str) -> tuple[int, int]:
+        """Decide that faces show a person, given by id or by name (made when new), in one
+        transaction, so two kernels naming the same new person at once make one person."""
+        with self.transaction() as c:
+            pid = self._person_named(c, person, who) if isinstance(person, str) else int(person)
+            if c.execute("SELECT 1 FROM persons WHERE person_id = ?", (pid,)).fetchone() is None:
+                raise PhotolabError(f"no person {pid}")
+            d = self._decide(c, "face_person", None,
+                             {"faces": [int(f) for f in face_ids], "person_id": pid}, who)
+        return int(pid or 0), d
+
+    def write_clusters(self, clusters: pl.DataFrame) -> None:
+        """Replace the computed clustering (`face_id`, `cluster_id`, `probability`)."""
+        with self.transaction() as c:
+            c.execute("DELETE FROM face_clusters")
+            c.executemany("INSERT INTO face_clusters (face_id, cluster_id, probability) "
+                          "VALUES (?,?,?)", clusters.select("face_id", "cluster_id",
+                                                            "probability").iter_rows())
+
     def invalidate(self, stage: str, photo_ids: Sequence[int]) -> None:
         """Make a stage stale for some photos (after a decision that changes its input)."""
         with self.transaction() as c:
@@ -249,10 +339,7 @@ class Catalog:
 
     def add_decision(self, kind: str, photo_id: int | None, value: Any, who: str) -> int:
         with self.transaction() as c:
-            cur = c.execute(
-                "INSERT INTO decisions (kind, photo_id, value, who, at) VALUES (?,?,?,?,?)",
-                (kind, photo_id, json.dumps(value), who, now_iso()))
-            return int(cur.lastrowid or 0)
+            return self._decide(c, kind, photo_id, value, who)
 
     def decisions(self, kind: str | None = None) -> pl.DataFrame:
         where, params = ("WHERE kind = ?", [kind]) if kind else ("", [])
@@ -260,11 +347,12 @@ class Catalog:
             f"SELECT decision_id, kind, photo_id, value, who, at FROM decisions {where} "
             "ORDER BY decision_id", params, schema=DECISION_SCHEMA)
 
-    def active_decisions(self, kind: str) -> pl.DataFrame:
-        """Decisions of a kind that no later 'undo' decision took back, oldest first."""
+    def active_decisions(self, *kinds: str) -> pl.DataFrame:
+        """Decisions of these kinds that no later 'undo' decision took back, oldest first."""
         return self.frame(
-            "SELECT decision_id, kind, photo_id, value, who, at FROM decisions WHERE kind = ? "
-            f"AND {NOT_UNDONE} ORDER BY decision_id", [kind], schema=DECISION_SCHEMA)
+            "SELECT decision_id, kind, photo_id, value, who, at FROM decisions WHERE kind IN "
+            f"({','.join('?' * len(kinds))}) AND {NOT_UNDONE} ORDER BY decision_id",
+            list(kinds), schema=DECISION_SCHEMA)
 
     def decision(self, decision_id: int) -> dict[str, Any] | None:
         row = self.frame("SELECT decision_id, kind, photo_id, value, who, at FROM decisions "
@@ -338,7 +426,8 @@ FILE_SCHEMA = {"photo_id": pl.Int64, "path_raw": pl.Binary, "size_bytes": pl.Int
                "mtime_ns": pl.Int64, "content_hash": pl.String, "status": pl.String}
 STALE_SCHEMA = {"photo_id": pl.Int64, "path": pl.String, "path_raw": pl.Binary,
                 "size_bytes": pl.Int64, "mtime_ns": pl.Int64, "content_hash": pl.String,
-                "mime": pl.String, "lat": pl.Float64, "lon": pl.Float64, "tags": pl.String}
+                "mime": pl.String, "lat": pl.Float64, "lon": pl.Float64, "width": pl.Int64,
+                "height": pl.Int64, "orientation": pl.Int64, "tags": pl.String}
 DECISION_SCHEMA = {"decision_id": pl.Int64, "kind": pl.String, "photo_id": pl.Int64,
                    "value": pl.String, "who": pl.String, "at": pl.String}
 JOB_SCHEMA = {"job_id": pl.Int64, "kind": pl.String, "status": pl.String,

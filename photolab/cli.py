@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     _library_arg(p)
     p.add_argument("--skip", action="append", default=[], choices=STAGE_ORDER)
     p.add_argument("--only", action="append", choices=STAGE_ORDER)
+    p.add_argument("--no-faces", action="store_true",
+                   help="skip face detection and clustering (same as --skip faces --skip people)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress, no summary")
 
     p = sub.add_parser("photos", help="write the photos frame")
@@ -48,6 +50,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", "-t", type=int, help="pHash Hamming radius "
                    "(default: the library's dupe_threshold)")
     p.add_argument("--format", "-f", choices=["table", "csv", "json"], default="table")
+
+    p = sub.add_parser("people", help="print the people named so far")
+    _library_arg(p)
+
+    p = sub.add_parser("cluster", help="recluster the faces (names people gave are kept)")
+    _library_arg(p)
+    p.add_argument("--min-cluster-size", type=int)
+    p.add_argument("--min-samples", type=int)
+    p.add_argument("--epsilon", type=float, help="cluster_selection_epsilon")
+    p.add_argument("--backend", choices=["sklearn", "hdbscan"])
 
     p = sub.add_parser("motion", help="extract the video of a motion photo")
     _library_arg(p)
@@ -79,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
                 roots = args.roots or (None if lib.settings.sources else default_roots())
                 if roots is not None and not args.roots:
                     print(f"photolab: no folder given, ingesting {roots[0]}", file=sys.stderr)
-                report = lib.ingest(roots, skip=args.skip, only=args.only,
+                skip = args.skip + (["faces", "people"] if args.no_faces else [])
+                report = lib.ingest(roots, skip=skip, only=args.only,
                                     show_progress=not args.quiet)
                 if not args.quiet:
                     print(report)
@@ -104,6 +117,18 @@ def main(argv: list[str] | None = None) -> int:
                           f"{groups['reclaimable_bytes'].sum() / 1e6:.1f} MB reclaimable")
                 else:
                     _write(groups, args.format, None)
+            elif args.command == "people":
+                with pl.Config(tbl_rows=-1, fmt_str_lengths=60):
+                    print(lib.people())
+            elif args.command == "cluster":
+                given = {"min_cluster_size": args.min_cluster_size,
+                         "min_samples": args.min_samples,
+                         "cluster_selection_epsilon": args.epsilon, "backend": args.backend}
+                faces = lib.cluster_faces(**{k: v for k, v in given.items() if v is not None})
+                n = faces["cluster_id"].drop_nulls().n_unique()
+                print(f"{faces.height} faces, {n} clusters, "
+                      f"{faces['cluster_id'].is_null().sum()} in none, "
+                      f"{(faces['assigned_by'] != 'user').sum()} with a suggested name")
             elif args.command == "motion":
                 print(lib.motion_video(args.photo_id))
     except PhotolabError as e:

@@ -23,13 +23,15 @@ from .catalog import Catalog
 from .dedupe import hashing
 from .duplicates import DuplicateVerbs
 from .errors import PhotolabError, PhotoNotFoundError
+from .faces.detect import FaceDetector, FaceParams, face_tasks
 from .media import dates as dates_stage
 from .media import metadata, motion, scan, thumbnails
+from .people import PeopleVerbs
 from .progress import progress
 from .settings import Settings
 
 CATALOG_FILE = "catalog.sqlite"
-STAGE_ORDER = ("scan", "metadata", "dates", "thumbnails", "hashes", "motion")
+STAGE_ORDER = ("scan", "metadata", "dates", "thumbnails", "hashes", "motion", "faces", "people")
 
 
 @dataclass
@@ -65,7 +67,7 @@ class IngestReport:
         return "\n".join(lines)
 
 
-class Library(DuplicateVerbs):
+class Library(DuplicateVerbs, PeopleVerbs):
     """A photo library folder: `photolab.toml`, `catalog.sqlite`, `thumbs/`.
 
     Parameters
@@ -91,6 +93,7 @@ class Library(DuplicateVerbs):
         self.who = who or getpass.getuser()
         self.date_rules = list(date_rules) if date_rules is not None else None
         self._exif: list[metadata.ExifReader] = []
+        self._faces: FaceDetector | None = None
 
     def __repr__(self) -> str:
         return f"Library({str(self.root)!r})"
@@ -105,6 +108,9 @@ class Library(DuplicateVerbs):
         for reader in self._exif:
             reader.close()
         self._exif = []
+        if self._faces is not None:
+            self._faces.close()
+            self._faces = None
         self.catalog.close()
 
     # -- stages -----------------------------------------------------------------------------
@@ -129,7 +135,25 @@ class Library(DuplicateVerbs):
             Stage("hashes", "2", lambda f, tick: hashing.compute_hashes(
                 f, self.thumbs_dir, s.workers, tick), s.batch_size * 4),
             Stage("motion", "1", motion.find_motion_videos, s.batch_size * 4),
+            Stage("faces", self.face_params().version(), self._run_faces, s.batch_size,
+                  with_tags=True),
         ]
+
+    def face_params(self) -> FaceParams:
+        """Face detection settings from `photolab.toml`."""
+        s = self.settings
+        return FaceParams(model=s.face_model, upsample=s.face_upsample,
+                          image_size=s.face_image_size, min_face_px=s.face_min_size,
+                          jitters=s.face_jitters, models_dir=s.face_models_dir or None)
+
+    def _run_faces(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
+        params = self.face_params()
+        if self._faces is None or self._faces.params != params:
+            if self._faces is not None:
+                self._faces.close()
+            self._faces = FaceDetector(params, os.cpu_count())
+        tasks = face_tasks(frame, self.thumbs_dir, self.settings.thumb_sizes, params)
+        return self._faces.detect(tasks, tick)
 
     def _run_dates(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
         user = self.catalog.latest_decisions("date").select(
@@ -181,6 +205,10 @@ class Library(DuplicateVerbs):
                     t = time.perf_counter()
                     self._run_stage(stage, report, show_progress)
                     report.seconds[stage.name] = time.perf_counter() - t
+            if "people" in wanted and (report.counts.get("faces_done") or self._unclustered()):
+                t = time.perf_counter()
+                report.counts["people_done"] = self._cluster(self.clusterer())
+                report.seconds["people"] = time.perf_counter() - t
             status = "done"
         except KeyboardInterrupt:
             status = "interrupted"
@@ -189,6 +217,12 @@ class Library(DuplicateVerbs):
             self.catalog.finish_job(job, status, report.counts, sum(report.errors.values()),
                                     report.seconds)
         return report
+
+    def _unclustered(self) -> bool:
+        """Faces exist that the stored clustering has not seen."""
+        return bool(self.catalog.frame(
+            "SELECT count(*) AS n FROM faces f LEFT JOIN face_clusters c USING (face_id) "
+            "WHERE c.face_id IS NULL AND f.encoding IS NOT NULL")["n"][0])
 
     def _scan(self, roots: list[str], report: IngestReport, show: bool) -> None:
         s = self.settings

@@ -89,4 +89,30 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE hashes ADD COLUMN phash_mirror INTEGER
     """,
+    # 4: faces (computed), people (ids only: names and assignments are decisions), clusters
+    """
+    CREATE TABLE faces (
+        face_id      INTEGER PRIMARY KEY,
+        photo_id     INTEGER NOT NULL REFERENCES photos ON DELETE CASCADE,
+        top          INTEGER NOT NULL,           -- pixels of the upright original image
+        right        INTEGER NOT NULL,
+        bottom       INTEGER NOT NULL,
+        left         INTEGER NOT NULL,
+        image_width  INTEGER NOT NULL,           -- the upright original's size
+        image_height INTEGER NOT NULL,
+        encoding     BLOB,                       -- 128 float32, null when no encoding
+        source       TEXT NOT NULL,              -- detected | file (a region in the file)
+        file_name    TEXT                        -- the name a region in the file gives
+    );
+    CREATE INDEX faces_photo ON faces(photo_id);
+    CREATE TABLE persons (
+        person_id  INTEGER PRIMARY KEY,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE face_clusters (
+        face_id     INTEGER PRIMARY KEY REFERENCES faces ON DELETE CASCADE,
+        cluster_id  INTEGER,                     -- null: noise
+        probability REAL
+    )
+    """,
 ]

@@ -31,6 +31,12 @@ class Settings:
     max_pixels : images with more pixels than this are refused as decompression bombs.
     dupe_threshold : pHash Hamming radius for near duplicates (see docs/decisions.md).
     follow_symlinks : follow symlinked folders while scanning (loops are detected).
+    face_model, face_upsample, face_image_size, face_min_size, face_jitters : face detection
+        (see `photolab.faces.detect.FaceParams`); `face_models_dir` a folder with dlib's model
+        files ("" : the `face_recognition_models` package).
+    cluster_min_size, cluster_min_samples, cluster_epsilon, cluster_metric, cluster_backend :
+        face clustering (see `photolab.faces.cluster.FaceClusterer`).
+    suggest_tolerance : a face is suggested for the nearest named person closer than this.
     extensions : file suffixes (lower case) that the scan picks up.
     """
 
@@ -44,6 +50,18 @@ class Settings:
     max_pixels: int = 400_000_000
     dupe_threshold: int = 8
     follow_symlinks: bool = True
+    face_model: str = "hog"
+    face_upsample: int = 1
+    face_image_size: int = 1080
+    face_min_size: int = 20
+    face_jitters: int = 1
+    face_models_dir: str = ""
+    cluster_min_size: int = 2
+    cluster_min_samples: int = 1
+    cluster_epsilon: float = 0.45
+    cluster_metric: str = "euclidean"
+    cluster_backend: str = "hdbscan"
+    suggest_tolerance: float = 0.6
     extensions: list[str] = field(default_factory=lambda: sorted(DEFAULT_EXTENSIONS))
 
     @classmethod

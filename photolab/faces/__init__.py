@@ -1,0 +1,1 @@
+"""Faces: detection and encodings (dlib), file regions, clustering, labels, evaluation."""

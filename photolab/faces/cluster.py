@@ -1,0 +1,178 @@
+"""Group face encodings into clusters (HDBSCAN), apply people's constraints, suggest names.
+
+Pure functions over frames and arrays: the library feeds them the catalog's faces and the
+replayed `Labels`, and stores what comes back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import polars as pl
+
+from ..errors import PhotolabError
+from .labels import Labels
+
+#: dlib's own "same person" distance: encodings closer than this are usually one person
+DLIB_TOLERANCE = 0.6
+
+
+@dataclass(frozen=True)
+class FaceClusterer:
+    """HDBSCAN over 128-d face encodings.
+
+    Parameters
+    ----------
+    min_cluster_size : the fewest faces a cluster may have.
+    min_samples : neighbours that make a face a core point (None: `min_cluster_size`).
+    cluster_selection_epsilon : clusters closer than this (Euclidean, dlib units) merge.
+    metric : any metric the backend accepts ("euclidean" is what dlib's encoder is trained for).
+    backend : "hdbscan" (the `hdbscan` package) or "sklearn" (`sklearn.cluster.HDBSCAN`,
+        which fails on any epsilon > 0 with NumPy >= 2.4: scikit-learn issue #33219).
+
+    The defaults were chosen by a sweep on the labelled corpus faces (docs/decisions.md).
+
+    >>> FaceClusterer().min_cluster_size
+    2
+    """
+
+    min_cluster_size: int = 2
+    min_samples: int | None = 1
+    cluster_selection_epsilon: float = 0.45
+    metric: str = "euclidean"
+    backend: str = "hdbscan"
+
+    def params(self) -> dict[str, object]:
+        return asdict(self)
+
+    def fit(self, encodings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cluster labels (-1: noise) and membership probabilities for each encoding."""
+        x = np.asarray(encodings, dtype=np.float64)
+        n = len(x)
+        ms = self.min_samples or self.min_cluster_size
+        if n < max(self.min_cluster_size, 2) or n <= ms:
+            return np.full(n, -1), np.zeros(n)
+        kw = dict(min_cluster_size=self.min_cluster_size, min_samples=ms,
+                  cluster_selection_epsilon=float(self.cluster_selection_epsilon),
+                  metric=self.metric)
+        if self.backend == "sklearn":
+            from sklearn.cluster import HDBSCAN
+
+            try:
+                model = HDBSCAN(**kw, copy=True).fit(x)
+            except TypeError as e:
+                raise PhotolabError(
+                    "scikit-learn's HDBSCAN fails with cluster_selection_epsilon > 0 under "
+                    "NumPy 2.4 (scikit-learn issue #33219): use backend='hdbscan' or "
+                    "epsilon 0") from e
+        elif self.backend == "hdbscan":
+            try:
+                import hdbscan
+            except ImportError as e:
+                raise PhotolabError("backend 'hdbscan' needs `pip install hdbscan` "
+                                    "(part of photolab[faces])") from e
+            model = hdbscan.HDBSCAN(**kw, core_dist_n_jobs=1).fit(x)
+        else:
+            raise PhotolabError(f"unknown clustering backend {self.backend!r}: sklearn or hdbscan")
+        return np.asarray(model.labels_), np.asarray(model.probabilities_)
+
+
+def decode(encodings: pl.Series) -> np.ndarray:
+    """Stored float32 blobs -> an (n, 128) array."""
+    if encodings.len() == 0:
+        return np.zeros((0, 128), dtype=np.float32)
+    return np.frombuffer(b"".join(encodings.to_list()), dtype=np.float32).reshape(-1, 128)
+
+
+def constrain(faces: pl.DataFrame, labels: Labels) -> pl.DataFrame:
+    """Apply what people decided to a raw clustering.
+
+    `faces` has `face_id`, `photo_id`, `cluster_id` (null: noise) and `probability`.
+    Faces split apart by a person land in different clusters; two faces of one photo never
+    share a cluster (the less typical one leaves it). Cluster ids are renumbered by size,
+    0 the largest.
+    """
+    f = faces
+    next_id = int(f["cluster_id"].max() or 0) + 1
+    for split_off, rest in labels.splits:
+        here = f.filter(pl.col("face_id").is_in(rest) & pl.col("cluster_id").is_not_null())
+        clash = pl.col("face_id").is_in(split_off) & pl.col("cluster_id").is_in(here["cluster_id"])
+        f = f.with_columns(cluster_id=pl.when(clash).then(pl.col("cluster_id") + next_id)
+                           .otherwise("cluster_id"))
+        next_id = int(f["cluster_id"].max() or 0) + 1
+    rank = pl.col("probability").rank("ordinal", descending=True).over("cluster_id", "photo_id")
+    f = f.with_columns(cluster_id=pl.when(pl.col("cluster_id").is_not_null() & (rank > 1))
+                       .then(None).otherwise("cluster_id"))
+    sizes = (f.filter(pl.col("cluster_id").is_not_null()).group_by("cluster_id").len()
+             .sort(["len", "cluster_id"], descending=[True, False])
+             .with_row_index("new_id").select("cluster_id", pl.col("new_id").cast(pl.Int64)))
+    return (f.join(sizes, on="cluster_id", how="left", maintain_order="left")
+            .with_columns(cluster_id=pl.col("new_id")).drop("new_id"))
+
+
+def suggest(faces: pl.DataFrame, encodings: np.ndarray, labels: Labels,
+            tolerance: float = DLIB_TOLERANCE) -> pl.DataFrame:
+    """Who each face is: people's names first, then suggestions.
+
+    `faces` has `face_id`, `photo_id`, `cluster_id`, `probability`, one row per row of
+    `encodings`. A cluster holding named faces suggests its majority person for the rest
+    (`cluster`, confidence = that person's share of the named faces x membership); any other
+    face gets the nearest named person's centroid when closer than `tolerance`
+    (`classifier`, confidence = 1 - distance / tolerance). A face is never suggested for a
+    person it was removed from, nor for a person already in its photo.
+
+    Returns `face_id`, `person_id`, `assigned_by`, `confidence`.
+    """
+    user = labels.assignments().join(faces.select("face_id"), on="face_id", how="semi")
+    f = faces.join(user.with_columns(assigned_by=pl.lit("user"), confidence=pl.lit(1.0)),
+                   on="face_id", how="left", maintain_order="left")
+    named = f.filter(pl.col("assigned_by") == "user")
+    votes = (named.filter(pl.col("cluster_id").is_not_null())
+             .group_by("cluster_id", "person_id").len()
+             .with_columns(share=pl.col("len") / pl.col("len").sum().over("cluster_id"))
+             .sort(["len", "person_id"], descending=[True, False])
+             .unique("cluster_id", keep="first")
+             .select("cluster_id", vote="person_id", share="share"))
+    f = f.join(votes, on="cluster_id", how="left", maintain_order="left").with_columns(
+        person_id=pl.coalesce("person_id", "vote"),
+        assigned_by=pl.coalesce("assigned_by", pl.when(pl.col("vote").is_not_null())
+                                .then(pl.lit("cluster"))),
+        confidence=pl.coalesce("confidence", pl.col("share") * pl.col("probability")),
+    ).drop("vote", "share")
+    # nearest named centroid for faces neither named nor in a named cluster
+    if named.height:
+        ix = faces.with_row_index("i").join(user, on="face_id")
+        people, inv = np.unique(ix["person_id"].to_numpy(), return_inverse=True)
+        sums = np.zeros((len(people), encodings.shape[1]))
+        np.add.at(sums, inv, encodings[ix["i"].to_numpy()])
+        centroids = sums / np.bincount(inv)[:, None]
+        d = np.sqrt(np.clip((encodings.astype(np.float64) ** 2).sum(1)[:, None]
+                            + (centroids ** 2).sum(1)[None, :]
+                            - 2 * encodings @ centroids.T, 0, None))
+        best = d.argmin(axis=1)
+        dist = d[np.arange(len(d)), best]
+        f = f.with_columns(
+            c_person=pl.Series(np.array(people)[best], dtype=pl.Int64),
+            c_conf=pl.Series(1 - dist / tolerance)).with_columns(
+            person_id=pl.when(pl.col("person_id").is_null() & (pl.col("c_conf") > 0))
+            .then("c_person").otherwise("person_id"),
+            assigned_by=pl.when(pl.col("assigned_by").is_null() & (pl.col("c_conf") > 0))
+            .then(pl.lit("classifier")).otherwise("assigned_by"),
+            confidence=pl.when(pl.col("confidence").is_null() & (pl.col("c_conf") > 0))
+            .then("c_conf").otherwise("confidence")).drop("c_person", "c_conf")
+    # a face removed from a person is never suggested for it again
+    rejected = labels.rejections().with_columns(rej=pl.lit(True))
+    f = f.join(rejected, on=["face_id", "person_id"], how="left", maintain_order="left")
+    suggested = pl.col("assigned_by").is_in(["cluster", "classifier"])
+    drop = suggested & pl.col("rej").fill_null(False)
+    # one photo shows a person once: a person's name wins, then the most confident suggestion
+    order = (pl.col("assigned_by") != "user").cast(pl.Int8) * 10 - pl.col("confidence")
+    dup = (pl.col("person_id").is_not_null()
+           & (order.rank("ordinal").over("photo_id", "person_id") > 1))
+    clear = drop | (suggested & dup)
+    return f.select(
+        "face_id",
+        person_id=pl.when(clear).then(None).otherwise("person_id"),
+        assigned_by=pl.when(clear).then(None).otherwise("assigned_by"),
+        confidence=pl.when(clear).then(None).otherwise("confidence"))

@@ -1,0 +1,251 @@
+"""Face detection and 128-d encodings with dlib, in worker processes.
+
+This is what `face_recognition` does (HOG or CNN detector, 68-point landmarks, the ResNet
+encoder), called on dlib directly with the model files of the `face_recognition_models`
+package: the wrapper itself pins the source-only `dlib` distribution (see docs/decisions.md).
+dlib is neither fast nor safe on threads (two threads measured 9x slower, then crashed), so
+each worker process loads the models once and takes photos from a queue.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ..errors import ModelNotFoundError
+
+MODEL_FILES = {"landmarks": "shape_predictor_68_face_landmarks.dat",
+               "encoder": "dlib_face_recognition_resnet_model_v1.dat",
+               "cnn": "mmod_human_face_detector.dat"}
+
+FACE_STRUCT = pl.Struct({"top": pl.Int64, "right": pl.Int64, "bottom": pl.Int64,
+                         "left": pl.Int64, "image_width": pl.Int64, "image_height": pl.Int64,
+                         "encoding": pl.Binary, "source": pl.String, "file_name": pl.String})
+FACES_SCHEMA = {"photo_id": pl.Int64, "error": pl.String, "faces": pl.List(FACE_STRUCT)}
+
+
+@dataclass(frozen=True)
+class FaceParams:
+    """How faces are found.
+
+    Parameters
+    ----------
+    model : "hog" (CPU, fast) or "cnn" (dlib's MMOD detector: finds more turned and small
+        faces, about 10x slower on a CPU).
+    upsample : times the detector doubles the working image (finds faces down to ~40 px at 1,
+        ~80 px at 0).
+    image_size : long side of the working image in pixels; at or below the big thumbnail's
+        size the stored thumbnail is used, above it the original is decoded.
+    min_face_px : faces smaller than this (in working-image pixels) are dropped.
+    jitters : encoder re-samples per face (1 is face_recognition's default).
+    models_dir : a folder holding the dlib model files; default: `face_recognition_models`.
+    """
+
+    model: str = "hog"
+    upsample: int = 1
+    image_size: int = 1080
+    min_face_px: int = 20
+    jitters: int = 1
+    models_dir: str | None = None
+
+    def version(self) -> str:
+        p = asdict(self)
+        p.pop("models_dir")
+        return "1:" + ":".join(f"{k}={v}" for k, v in p.items())
+
+
+def models_dir(explicit: str | None = None) -> Path:
+    """The folder with dlib's model files, or a `ModelNotFoundError` saying how to get it."""
+    if explicit:
+        folder = Path(explicit).expanduser()
+    else:
+        spec = importlib.util.find_spec("face_recognition_models")
+        if spec is None or not spec.submodule_search_locations:
+            raise ModelNotFoundError(
+                "the face models are not installed: `pip install face_recognition_models==0.3.0`"
+                " (part of `pip install photolab[faces]`), or set `face_models_dir` in "
+                f"photolab.toml to a folder holding {', '.join(MODEL_FILES.values())}")
+        folder = Path(next(iter(spec.submodule_search_locations))) / "models"
+    missing = [f for f in MODEL_FILES.values() if not (folder / f).exists()]
+    if missing:
+        raise ModelNotFoundError(f"{folder} lacks the face model files {missing}")
+    return folder
+
+
+# -- in the worker process ----------------------------------------------------------------
+
+_MODELS: dict[str, Any] = {}
+
+
+def _init(folder: str, model: str) -> None:
+    import dlib
+
+    _MODELS["landmarks"] = dlib.shape_predictor(str(Path(folder) / MODEL_FILES["landmarks"]))
+    _MODELS["encoder"] = dlib.face_recognition_model_v1(str(Path(folder) / MODEL_FILES["encoder"]))
+    _MODELS["detector"] = (dlib.cnn_face_detection_model_v1(str(Path(folder) / MODEL_FILES["cnn"]))
+                           if model == "cnn" else dlib.get_frontal_face_detector())
+
+
+def _load(task: dict[str, Any], size: int) -> np.ndarray:
+    import pyvips
+
+    from ..media.paths import utf8_paths
+    from ..media.thumbnails import load_for_thumbnail
+
+    if task["thumb"] is not None:
+        im = pyvips.Image.new_from_file(task["thumb"])
+    else:
+        with utf8_paths([task["path_raw"]]) as (path,):
+            im = load_for_thumbnail(path, task["mime"], size)
+    if max(im.width, im.height) > size:
+        im = im.thumbnail_image(size, height=size, size="down")
+    if im.bands < 3:
+        im = im.extract_band(0).bandjoin([im.extract_band(0)] * 2)
+    return np.ascontiguousarray(im.extract_band(0, n=3).numpy(), dtype=np.uint8)
+
+
+def _detect_one(task: dict[str, Any]) -> dict[str, Any]:
+    """Faces of one photo: detected boxes, plus the file's own regions, with encodings."""
+    import dlib
+
+    from .geometry import iou
+
+    p = FaceParams(**task["params"])
+    img = _load(task, p.image_size)
+    h, w = img.shape[:2]
+    found = _MODELS["detector"](img, p.upsample)
+    rects = [r.rect for r in found] if p.model == "cnn" else list(found)
+    boxes = np.array([[max(r.top(), 0), min(r.right(), w), min(r.bottom(), h), max(r.left(), 0)]
+                      for r in rects], dtype=np.float64).reshape(-1, 4)
+    side = np.minimum(boxes[:, 1] - boxes[:, 3], boxes[:, 2] - boxes[:, 0])
+    boxes = boxes[side >= p.min_face_px]
+    names: list[str | None] = [None] * len(boxes)
+    sources = ["detected"] * len(boxes)
+    regions = task["regions"]
+    if regions:
+        rboxes = np.array([r["box"] for r in regions]) * [h, w, h, w]
+        overlap = iou(boxes, rboxes) if len(boxes) else np.zeros((0, len(regions)))
+        for j, r in enumerate(regions):
+            i = int(overlap[:, j].argmax()) if len(boxes) else -1
+            if i >= 0 and overlap[i, j] >= 0.3 and names[i] is None:
+                names[i] = r["name"]           # the detector's tighter box, the file's name
+            else:
+                boxes = np.vstack([boxes, rboxes[j]])
+                names.append(r["name"])
+                sources.append("file")
+    shapes = dlib.full_object_detections()
+    for t, r, b, left in boxes.round().astype(int):
+        shapes.append(_MODELS["landmarks"](img, dlib.rectangle(int(left), int(t), int(r), int(b))))
+    codes = (np.asarray(_MODELS["encoder"].compute_face_descriptor(img, shapes, p.jitters),
+                        dtype=np.float32).reshape(-1, 128) if len(boxes) else [])
+    W, H = task["upright_size"] or (w, h)
+    scaled = (boxes * [H / h, W / w, H / h, W / w]).round().astype(int)
+    return {"photo_id": task["photo_id"], "error": None, "faces": [
+        {"top": int(t), "right": int(r), "bottom": int(b), "left": int(left),
+         "image_width": int(W), "image_height": int(H), "encoding": codes[i].tobytes(),
+         "source": sources[i], "file_name": names[i]}
+        for i, (t, r, b, left) in enumerate(scaled)]}
+
+
+def _safe_detect(task: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return _detect_one(task)
+    except Exception as e:  # one bad image must not stop the run
+        return {"photo_id": task["photo_id"], "error": f"faces: {type(e).__name__}: {e}"[:500],
+                "faces": None}
+
+
+# -- in the library's process -------------------------------------------------------------
+
+class FaceDetector:
+    """A pool of worker processes, each holding the dlib models; reused across batches.
+
+    Parameters
+    ----------
+    params : detection settings.
+    workers : processes (default: one per core).
+    """
+
+    def __init__(self, params: FaceParams, workers: int | None = None):
+        self.params = params
+        self.folder = str(models_dir(params.models_dir))
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # forkserver: the library's process has exiftool and libvips threads running
+            ctx = multiprocessing.get_context("forkserver")
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init,
+                                             initargs=(self.folder, self.params.model))
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def _run(self, tasks: Sequence[dict[str, Any]], tick: Callable[[int], None] | None,
+             ) -> list[dict[str, Any] | None]:
+        params = asdict(self.params)
+        futures = [self._executor().submit(_safe_detect, {**t, "params": params}) for t in tasks]
+        rows: list[dict[str, Any] | None] = []
+        for fut in futures:
+            try:
+                rows.append(fut.result())
+            except BrokenProcessPool:  # a worker died (dlib crash, out of memory)
+                rows.append(None)
+            if tick:
+                tick(1)
+        if any(r is None for r in rows):
+            self.close()
+        return rows
+
+    def detect(self, tasks: Sequence[dict[str, Any]],
+               tick: Callable[[int], None] | None = None) -> pl.DataFrame:
+        """Run `tasks` (see `face_tasks`); one row per photo with its faces or its error.
+
+        When a worker process dies, the photos it took down are retried one at a time, so
+        only the photo that kills the detector is recorded as an error.
+        """
+        rows = self._run(tasks, tick)
+        for i, t in enumerate(tasks):
+            if rows[i] is None:
+                rows[i] = self._run([t], None)[0] or {
+                    "photo_id": t["photo_id"], "faces": None,
+                    "error": "faces: the detector process died on this image"}
+        return pl.DataFrame(rows, schema=FACES_SCHEMA, orient="row")
+
+
+def face_tasks(frame: pl.DataFrame, thumbs_dir: Path, thumb_sizes: dict[str, int],
+               params: FaceParams) -> list[dict[str, Any]]:
+    """What each worker needs for one photo: the image to read, the upright original size
+    and the face regions the file names.
+
+    `frame` has `photo_id`, `path_raw`, `content_hash`, `mime`, `width`, `height`,
+    `orientation` and `tags`.
+    """
+    from ..media.thumbnails import thumb_path
+    from .regions import face_regions
+
+    fits = sorted((px, name) for name, px in thumb_sizes.items() if px >= params.image_size)
+    tasks = []
+    for r in frame.iter_rows(named=True):
+        thumb = thumb_path(thumbs_dir, r["content_hash"], fits[0][1]) if fits else None
+        # the media stage stores the size as shown, after the EXIF orientation
+        size = (r["width"], r["height"]) if r["width"] and r["height"] else None
+        tasks.append({"photo_id": r["photo_id"], "path_raw": r["path_raw"], "mime": r["mime"],
+                      "thumb": str(thumb) if thumb is not None and thumb.exists() else None,
+                      "upright_size": size,
+                      "regions": face_regions(r["tags"], r["orientation"])})
+    return tasks

@@ -1,0 +1,90 @@
+"""What people decided about faces, replayed from the decision log into current labels.
+
+Decision kinds (value JSON):
+
+- `person_name` `{person_id, name}`: a person is (re)named; the newest name wins.
+- `person_merge` `{person_id, into}`: one person is the same as another.
+- `face_person` `{faces, person_id}`: these faces show this person.
+- `face_unassign` `{faces, person_id}`: these faces do not show this person (never again).
+- `face_ignore` `{faces}`: not a face worth naming (rejected); left out of clustering.
+- `face_split` `{faces, from}`: these faces are not the same person as those.
+
+Undo is a separate `undo` decision; the catalog leaves undone decisions out before replay.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import polars as pl
+
+FACE_KINDS = ("person_name", "person_merge", "face_person", "face_unassign", "face_ignore",
+              "face_split")
+
+
+@dataclass
+class Labels:
+    """The current state of people's decisions about faces."""
+
+    person_of: dict[int, int] = field(default_factory=dict)
+    rejected: set[tuple[int, int]] = field(default_factory=set)
+    ignored: set[int] = field(default_factory=set)
+    splits: list[tuple[list[int], list[int]]] = field(default_factory=list)
+    names: dict[int, str] = field(default_factory=dict)
+    merged: dict[int, int] = field(default_factory=dict)
+
+    def root(self, person: int) -> int:
+        """The person a (possibly merged) person id now stands for."""
+        seen = set()
+        while person in self.merged and person not in seen:
+            seen.add(person)
+            person = self.merged[person]
+        return person
+
+    def assignments(self) -> pl.DataFrame:
+        """`face_id`, `person_id` for every face a person named (merges applied)."""
+        return pl.DataFrame({"face_id": list(self.person_of),
+                             "person_id": [self.root(p) for p in self.person_of.values()]},
+                            schema={"face_id": pl.Int64, "person_id": pl.Int64})
+
+    def rejections(self) -> pl.DataFrame:
+        """`face_id`, `person_id` pairs a face must never be suggested for."""
+        pairs = {(f, self.root(p)) for f, p in self.rejected}
+        return pl.DataFrame(sorted(pairs), schema={"face_id": pl.Int64, "person_id": pl.Int64},
+                            orient="row")
+
+    def people(self) -> pl.DataFrame:
+        """`person_id`, `name` of every person not merged away."""
+        rows = [(p, n) for p, n in self.names.items() if self.root(p) == p]
+        return pl.DataFrame(rows, schema={"person_id": pl.Int64, "name": pl.String},
+                            orient="row")
+
+
+def replay(decisions: pl.DataFrame) -> Labels:
+    """Fold active decisions (oldest first) into `Labels`."""
+    s = Labels()
+    for kind, value in decisions.select("kind", "value").iter_rows():
+        v = json.loads(value)
+        faces = [int(f) for f in v.get("faces", [])]
+        if kind == "person_name":
+            s.names[int(v["person_id"])] = v["name"]
+        elif kind == "person_merge":
+            if s.root(int(v["into"])) != int(v["person_id"]):  # no cycles
+                s.merged[int(v["person_id"])] = int(v["into"])
+        elif kind == "face_person":
+            for f in faces:
+                s.person_of[f] = int(v["person_id"])
+                s.ignored.discard(f)
+        elif kind == "face_unassign":
+            for f in faces:
+                if f in s.person_of and s.root(s.person_of[f]) == s.root(int(v["person_id"])):
+                    del s.person_of[f]
+                s.rejected.add((f, int(v["person_id"])))
+        elif kind == "face_ignore":
+            for f in faces:
+                s.ignored.add(f)
+                s.person_of.pop(f, None)
+        elif kind == "face_split":
+            s.splits.append((faces, [int(f) for f in v["from"]]))
+    return s

@@ -1,0 +1,289 @@
+"""The face and people verbs of `Library`: faces, clusters, suggestions, and naming.
+
+Computed (detections, clusters) and decided (names, moves, merges, removals) stay apart:
+clusters live in `face_clusters` and are replaced by every `cluster_faces`; what people
+decided is in the decision log and is applied on every read, so reclustering or re-detecting
+never loses a name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+from .errors import PhotolabError
+from .faces.cluster import FaceClusterer, constrain, decode, suggest
+from .faces.labels import FACE_KINDS, Labels, replay
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+    from .settings import Settings
+
+FACE_SQL_SCHEMA = {
+    "face_id": pl.Int64, "photo_id": pl.Int64, "top": pl.Int64, "right": pl.Int64,
+    "bottom": pl.Int64, "left": pl.Int64, "image_width": pl.Int64, "image_height": pl.Int64,
+    "encoding": pl.Binary, "source": pl.String, "file_name": pl.String,
+    "content_hash": pl.String, "cluster_id": pl.Int64, "probability": pl.Float64}
+
+
+class PeopleVerbs:
+    """Mixed into `Library`: needs `catalog`, `settings`, `who`, `thumbs_dir`."""
+
+    catalog: Catalog
+    settings: Settings
+    who: str
+    thumbs_dir: Path
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def labels(self) -> Labels:
+        """People's decisions about faces, replayed (undone ones left out)."""
+        return replay(self.catalog.active_decisions(*FACE_KINDS))
+
+    def _face_rows(self) -> pl.DataFrame:
+        return self.catalog.frame(
+            """SELECT f.face_id, f.photo_id, f.top, f.right, f.bottom, f.left, f.image_width,
+                      f.image_height, f.encoding, f.source, f.file_name, p.content_hash,
+                      c.cluster_id, c.probability
+               FROM faces f JOIN photos p USING (photo_id)
+               LEFT JOIN face_clusters c USING (face_id)
+               WHERE p.status = 'present' ORDER BY f.face_id""", schema=FACE_SQL_SCHEMA)
+
+    def faces(self, encodings: bool = True) -> pl.DataFrame:
+        """Every face of the present photos, with who it is.
+
+        Columns: `face_id`, `photo_id`, the box `top`, `right`, `bottom`, `left` in pixels of
+        the upright original (`image_width` x `image_height`), `encoding` (128 float32),
+        `source` (`detected` or `file`), `file_name` (the name the file's own region gives),
+        `cluster_id` (null: no cluster), `probability`, `person_id`, `person_name`,
+        `assigned_by` (`user`, or a suggestion: `cluster` / `classifier`), `confidence`,
+        `ignored` (rejected by a person).
+        """
+        rows = self._face_rows()
+        labels = self.labels()
+        ignored = pl.col("face_id").is_in(list(labels.ignored))
+        rows = rows.with_columns(
+            cluster_id=pl.when(ignored).then(None).otherwise("cluster_id"), ignored=ignored)
+        has = rows.filter(pl.col("encoding").is_not_null() & ~pl.col("ignored"))
+        clustered = constrain(has.select("face_id", "photo_id", "cluster_id", "probability"),
+                              labels)
+        who = suggest(clustered, decode(has["encoding"]), labels, self.settings.suggest_tolerance)
+        out = (rows.drop("cluster_id")
+               .join(clustered.select("face_id", "cluster_id"), on="face_id", how="left",
+                     maintain_order="left")
+               .join(who, on="face_id", how="left", maintain_order="left")
+               .join(labels.people().rename({"name": "person_name"}), on="person_id",
+                     how="left", maintain_order="left"))
+        cols = ["face_id", "photo_id", "top", "right", "bottom", "left", "image_width",
+                "image_height", "encoding", "source", "file_name", "cluster_id", "probability",
+                "person_id", "person_name", "assigned_by", "confidence", "ignored"]
+        out = out.select(cols)
+        if not encodings:
+            return out.drop("encoding")
+        return out.with_columns(pl.col("encoding").map_batches(
+            lambda s: pl.Series(decode(s.fill_null(bytes(512))), dtype=pl.Array(pl.Float32, 128)),
+            return_dtype=pl.Array(pl.Float32, 128)))
+
+    def people(self) -> pl.DataFrame:
+        """`person_id`, `name`, `n_faces` (named by people), `n_suggested`, `n_photos`."""
+        f = self.faces(encodings=False)
+        counts = (f.filter(pl.col("person_id").is_not_null()).group_by("person_id").agg(
+            n_faces=(pl.col("assigned_by") == "user").sum(),
+            n_suggested=(pl.col("assigned_by") != "user").sum(),
+            n_photos=pl.col("photo_id").filter(pl.col("assigned_by") == "user").n_unique()))
+        return (self.labels().people().join(counts, on="person_id", how="left")
+                .with_columns(pl.col("n_faces", "n_suggested", "n_photos").fill_null(0)
+                              .cast(pl.Int64))
+                .sort(["n_faces", "person_id"], descending=[True, False]))
+
+    # -- clustering -------------------------------------------------------------------------
+
+    def clusterer(self, **overrides: object) -> FaceClusterer:
+        """The library's clustering settings, with `overrides` applied."""
+        s = self.settings
+        params = dict(min_cluster_size=s.cluster_min_size, min_samples=s.cluster_min_samples,
+                      cluster_selection_epsilon=s.cluster_epsilon, metric=s.cluster_metric,
+                      backend=s.cluster_backend)
+        return FaceClusterer(**{**params, **overrides})  # type: ignore[arg-type]
+
+    def cluster_faces(self, clusterer: FaceClusterer | None = None,
+                      **params: object) -> pl.DataFrame:
+        """Recluster every face (except rejected ones) and store the clusters.
+
+        People's names, moves and removals are decisions, applied on top of every clustering,
+        so this never loses one. Parameters override the library's settings for this run,
+        e.g. `cluster_faces(min_cluster_size=3, cluster_selection_epsilon=0.4)`.
+        Returns `faces()`.
+        """
+        c = clusterer or self.clusterer(**params)
+        job = self.catalog.start_job("cluster", c.params())
+        status, n = "failed", 0
+        try:
+            n = self._cluster(c)
+            status = "done"
+        finally:
+            self.catalog.finish_job(job, status, {"clustered": n}, 0, {})
+        return self.faces()
+
+    def _cluster(self, c: FaceClusterer) -> int:
+        """Cluster and store; returns how many faces landed in a cluster."""
+        every = self._face_rows()
+        rows = every.filter(pl.col("encoding").is_not_null()
+                            & ~pl.col("face_id").is_in(list(self.labels().ignored)))
+        labels, prob = c.fit(decode(rows["encoding"]))
+        found = pl.DataFrame({
+            "face_id": rows["face_id"],
+            "cluster_id": pl.Series(labels, dtype=pl.Int64).replace(-1, None),
+            "probability": prob.astype(np.float64)})
+        # rejected faces and faces without an encoding are stored as seen, in no cluster
+        self.catalog.write_clusters(every.select("face_id").join(
+            found, on="face_id", how="left", maintain_order="left"))
+        return int((labels >= 0).sum())
+
+    # -- decisions --------------------------------------------------------------------------
+
+    def _faces_of(self, face_ids: Sequence[int]) -> pl.DataFrame:
+        ids = [int(i) for i in face_ids]
+        if not ids:
+            raise PhotolabError("no faces given")
+        f = self.faces(encodings=False).filter(pl.col("face_id").is_in(ids))
+        missing = set(ids) - set(f["face_id"])
+        if missing:
+            raise PhotolabError(f"no faces {sorted(missing)} in this library")
+        return f
+
+    def name_faces(self, face_ids: Sequence[int], name: str, who: str | None = None) -> int:
+        """These faces show `name` (a new person when nobody has that name). Returns the
+        person_id."""
+        name = name.strip()
+        if not name:
+            raise PhotolabError("a person's name cannot be empty")
+        f = self._faces_of(face_ids)
+        return self._assign(f, name, who)
+
+    def _assign(self, f: pl.DataFrame, person: int | str, who: str | None) -> int:
+        person_id, _ = self.catalog.assign_faces(f["face_id"].to_list(), person, who or self.who)
+        former = f.filter((pl.col("assigned_by") == "user") & (pl.col("person_id") != person_id))
+        for old, ids in former.group_by("person_id"):  # moved: never suggested back
+            self.catalog.add_decision("face_unassign", None, {
+                "faces": ids["face_id"].to_list(), "person_id": int(old[0])}, who or self.who)
+        return person_id
+
+    def name_cluster(self, cluster_id: int, name: str, who: str | None = None) -> int:
+        """Every face now in a cluster shows `name`. Returns the person_id."""
+        f = self.faces(encodings=False).filter(pl.col("cluster_id") == cluster_id)
+        if f.height == 0:
+            raise PhotolabError(f"no cluster {cluster_id}")
+        return self.name_faces(f["face_id"].to_list(), name, who)
+
+    def move_faces(self, face_ids: Sequence[int], person: int | str,
+                   who: str | None = None) -> int:
+        """Move faces to another person (an id, or a name: made when new)."""
+        return self._assign(self._faces_of(face_ids), person, who)
+
+    def rename_person(self, person_id: int, name: str, who: str | None = None) -> int:
+        """Give a person a new name; another person with that name must be merged instead."""
+        name = name.strip()
+        other = self.catalog.person_named(name, who or self.who, create=False)
+        if other is not None and other != person_id:
+            raise PhotolabError(f"{name!r} is already person {other}: "
+                                f"merge_people({person_id}, {other}) joins them")
+        if person_id not in set(self.labels().people()["person_id"]):
+            raise PhotolabError(f"no person {person_id}")
+        return self.catalog.add_decision("person_name", None,
+                                         {"person_id": int(person_id), "name": name},
+                                         who or self.who)
+
+    def merge_people(self, person_id: int, into: int, who: str | None = None) -> int:
+        """`person_id` is the same person as `into`: their faces and name go to `into`."""
+        known = set(self.labels().people()["person_id"])
+        for p in (person_id, into):
+            if p not in known:
+                raise PhotolabError(f"no person {p}")
+        if person_id == into:
+            raise PhotolabError("a person cannot be merged into themself")
+        return self.catalog.add_decision("person_merge", None,
+                                         {"person_id": int(person_id), "into": int(into)},
+                                         who or self.who)
+
+    def remove_faces(self, face_ids: Sequence[int], person_id: int | None = None,
+                     who: str | None = None) -> list[int]:
+        """These faces are not the person they are named or suggested as (or `person_id`);
+        they are never suggested for that person again. Returns the decision ids."""
+        f = self._faces_of(face_ids)
+        if person_id is not None:
+            f = f.with_columns(person_id=pl.lit(person_id, dtype=pl.Int64))
+        f = f.filter(pl.col("person_id").is_not_null())
+        return [self.catalog.add_decision("face_unassign", None, {
+                    "faces": ids["face_id"].to_list(), "person_id": int(p[0])}, who or self.who)
+                for p, ids in f.group_by("person_id", maintain_order=True)]
+
+    def reject_faces(self, face_ids: Sequence[int], who: str | None = None) -> int:
+        """Not faces worth naming (a poster, a stranger, a false detection): left out of
+        clusters and suggestions."""
+        f = self._faces_of(face_ids)
+        return self.catalog.add_decision("face_ignore", None,
+                                         {"faces": f["face_id"].to_list()}, who or self.who)
+
+    def split_faces(self, face_ids: Sequence[int], who: str | None = None) -> int:
+        """These faces are not the same person as the rest of their cluster: they leave it."""
+        f = self._faces_of(face_ids)
+        clusters = f["cluster_id"].drop_nulls().unique().to_list()
+        rest = self.faces(encodings=False).filter(
+            pl.col("cluster_id").is_in(clusters) & ~pl.col("face_id").is_in(f["face_id"]))
+        if rest.height == 0:
+            raise PhotolabError("nothing to split from: the faces are alone in their cluster")
+        return self.catalog.add_decision("face_split", None, {
+            "faces": f["face_id"].to_list(), "from": rest["face_id"].to_list()}, who or self.who)
+
+    def accept_suggestions(self, person_id: int | None = None, min_confidence: float = 0.0,
+                           who: str | None = None) -> int:
+        """Confirm suggested names (of one person, or all) at or above `min_confidence`.
+        Returns how many faces were named."""
+        f = self.faces(encodings=False).filter(
+            pl.col("assigned_by").is_in(["cluster", "classifier"])
+            & (pl.col("confidence") >= min_confidence))
+        if person_id is not None:
+            f = f.filter(pl.col("person_id") == person_id)
+        for p, ids in f.group_by("person_id", maintain_order=True):
+            self.catalog.assign_faces(ids["face_id"].to_list(), int(p[0]), who or self.who)
+        return f.height
+
+    # -- showing ----------------------------------------------------------------------------
+
+    def face_crop(self, face_id: int, size: int = 160, margin: float = 0.3) -> bytes:
+        """A JPEG of one face (square-ish, with `margin` around the box), from the thumbnail."""
+        row = self.catalog.frame(
+            "SELECT f.top, f.right, f.bottom, f.left, f.image_width, f.image_height, "
+            "p.content_hash FROM faces f JOIN photos p USING (photo_id) WHERE face_id = ?",
+            [int(face_id)])
+        if row.height == 0:
+            raise PhotolabError(f"no face {face_id}")
+        r = row.row(0, named=True)
+        return _crop(str(self.thumbs_dir), r["content_hash"], r["top"], r["right"], r["bottom"],
+                     r["left"], r["image_width"], r["image_height"], size, margin)
+
+
+@lru_cache(maxsize=2048)
+def _crop(thumbs: str, content_hash: str, top: int, right: int, bottom: int, left: int,
+          width: int, height: int, size: int, margin: float) -> bytes:
+    import pyvips
+
+    from .media.thumbnails import thumb_path
+
+    path = next((p for p in (thumb_path(Path(thumbs), content_hash, s) for s in ("big", "small"))
+                 if p.exists()), None)
+    if path is None:
+        raise PhotolabError("the photo has no thumbnail to cut the face from")
+    im = pyvips.Image.new_from_file(str(path))
+    sx, sy = im.width / width, im.height / height
+    m = margin * max(right - left, bottom - top)
+    x0, y0 = max(0, int((left - m) * sx)), max(0, int((top - m) * sy))
+    x1, y1 = min(im.width, int((right + m) * sx)), min(im.height, int((bottom + m) * sy))
+    face = im.crop(x0, y0, max(1, x1 - x0), max(1, y1 - y0))
+    return face.thumbnail_image(size, height=size).jpegsave_buffer(Q=85)
