@@ -94,6 +94,7 @@ class Library(DuplicateVerbs, PeopleVerbs):
         self.date_rules = list(date_rules) if date_rules is not None else None
         self._exif: list[metadata.ExifReader] = []
         self._faces: FaceDetector | None = None
+        self.last_decisions: list[int] = []
 
     def __repr__(self) -> str:
         return f"Library({str(self.root)!r})"

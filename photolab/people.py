@@ -38,6 +38,8 @@ class PeopleVerbs:
     settings: Settings
     who: str
     thumbs_dir: Path
+    #: the decisions this object's last naming verb recorded (what an "undo" button takes back)
+    last_decisions: list[int]
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -167,11 +169,13 @@ class PeopleVerbs:
         return self._assign(f, name, who)
 
     def _assign(self, f: pl.DataFrame, person: int | str, who: str | None) -> int:
-        person_id, _ = self.catalog.assign_faces(f["face_id"].to_list(), person, who or self.who)
+        person_id, d = self.catalog.assign_faces(f["face_id"].to_list(), person, who or self.who)
+        made = [d]
         former = f.filter((pl.col("assigned_by") == "user") & (pl.col("person_id") != person_id))
         for old, ids in former.group_by("person_id"):  # moved: never suggested back
-            self.catalog.add_decision("face_unassign", None, {
-                "faces": ids["face_id"].to_list(), "person_id": int(old[0])}, who or self.who)
+            made.append(self.catalog.add_decision("face_unassign", None, {
+                "faces": ids["face_id"].to_list(), "person_id": int(old[0])}, who or self.who))
+        self.last_decisions = made
         return person_id
 
     def name_cluster(self, cluster_id: int, name: str, who: str | None = None) -> int:

@@ -8,8 +8,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from photolab import Library
@@ -28,22 +30,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
-    src = tmp_path / "p"
-    copy_files(src, ["dupes/fr_obama-1080p.jpg", "dupes/fr_obama-720p.jpg",
-                     "dupes/pillow_flower2.jpg", "dupes/pillow_flower2.webp"])
-    libdir = tmp_path / "lib"
-    with Library(libdir) as lib:
-        lib.ingest([src], show_progress=False)
+@contextmanager
+def voila(notebook: str, libdir: Path) -> Iterator[str]:
+    """Serve one dashboard with real Voilà on 127.0.0.1; yields its URL."""
     port = _free_port()
     e = env() | {"PHOTOLAB_LIBRARY": str(libdir)}
-    voila = Path(sys.executable).with_name("voila")
+    exe = Path(sys.executable).with_name("voila")
     proc = subprocess.Popen(
-        [str(voila), str(REPO / "dashboards/duplicates.ipynb"), "--no-browser",
+        [str(exe), str(REPO / "dashboards" / notebook), "--no-browser",
          f"--port={port}", "--Voila.ip=127.0.0.1"], env=e, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -52,9 +48,23 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
         except OSError:
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
             time.sleep(0.2)
-    yield url, src, libdir
-    proc.terminate()
-    proc.wait(10)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
+    src = tmp_path / "p"
+    copy_files(src, ["dupes/fr_obama-1080p.jpg", "dupes/fr_obama-720p.jpg",
+                     "dupes/pillow_flower2.jpg", "dupes/pillow_flower2.webp"])
+    libdir = tmp_path / "lib"
+    with Library(libdir) as lib:
+        lib.ingest([src], show_progress=False, skip=["faces", "people"])
+    with voila("duplicates.ipynb", libdir) as url:
+        yield url, src, libdir
 
 
 def test_duplicate_review_in_voila(served, tmp_path: Path) -> None:
@@ -79,3 +89,39 @@ def test_duplicate_review_in_voila(served, tmp_path: Path) -> None:
     left = sorted(f.name for f in src.iterdir())
     assert len(left) == 3  # one copy of the group went to the library's trash
     assert (tmp_path / "duplicates-2.png").stat().st_size > 10_000  # a real screenshot
+
+
+def test_people_dashboard_names_a_person_in_voila(tmp_path: Path) -> None:
+    """A family member types a name for a group of faces; the catalog has it."""
+    from playwright.sync_api import sync_playwright
+
+    src = tmp_path / "p"
+    copy_files(src, ["faces/fr_obama/obama.jpg", "faces/fr_obama/obama2.jpg",
+                     "faces/fr_obama/obama3.jpg", "faces/fr_biden/biden.jpg",
+                     "faces/fr_biden/biden2.jpg"])
+    libdir = tmp_path / "lib"
+    with Library(libdir) as lib:
+        lib.ingest([src], show_progress=False)
+    with voila("people.ipynb", libdir) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.goto(url)
+        page.get_by_text("2 groups left to name").wait_for(timeout=90_000)
+        assert page.locator("img").count() >= 5  # face crops arrived as bytes
+        page.screenshot(path=str(tmp_path / "people-1.png"))
+        page.get_by_placeholder("Who is this?").fill("Barack Obama")
+        page.get_by_role("button", name="Save name").click()
+        page.get_by_text("are Barack Obama").wait_for(timeout=30_000)
+        page.get_by_text("1 group left to name").wait_for(timeout=30_000)
+        page.wait_for_timeout(1000)  # let the next group's crops arrive
+        page.screenshot(path=str(tmp_path / "people-2.png"), full_page=True)
+        browser.close()
+    with Library(libdir) as lib:
+        people = lib.people()
+        faces = lib.faces(encodings=False).join(
+            lib.photos().select("photo_id", "path"), on="photo_id")
+        decision = lib.decisions("face_person").row(0, named=True)
+    assert people["name"].to_list() == ["Barack Obama"]
+    named = faces.filter(pl.col("assigned_by") == "user")["path"].str.extract(r"/p/(\w+)")
+    assert named.len() == 3 and set(named) == {"obama", "obama2", "obama3"}
+    assert decision["who"] and decision["at"]

@@ -4,5 +4,6 @@ Each widget takes a Library, shows it, and calls Library verbs from its callback
 """
 
 from .duplicates import DuplicateReview
+from .people import ClusterReview, PersonLabeller, embedding_view
 
-__all__ = ["DuplicateReview"]
+__all__ = ["ClusterReview", "DuplicateReview", "PersonLabeller", "embedding_view"]

@@ -1,0 +1,323 @@
+"""People widgets: `ClusterReview` and `PersonLabeller` (inline and in Voilà), and
+`embedding_view` (UMAP of the encodings, for researchers)."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+import polars as pl
+
+from ..errors import PhotolabError
+
+if TYPE_CHECKING:
+    from ..library import Library
+
+#: the most face crops one cluster shows at once
+MAX_FACES = 48
+
+
+def _crop(lib: Library, face_id: int, size: int) -> bytes:
+    try:
+        return lib.face_crop(face_id, size)
+    except PhotolabError:
+        return b""
+
+
+def _error(e: Exception) -> str:
+    return f"<span style='color:#b00'>{html.escape(str(e))}</span>"
+
+
+class _FaceGrid(w.Box):
+    """Face crops, each with a toggle to select it."""
+
+    def __init__(self, size: int = 110):
+        self.size = size
+        self.toggles: dict[int, w.ToggleButton] = {}
+        super().__init__(layout=w.Layout(flex_flow="row wrap"))
+
+    def show(self, lib: Library, faces: pl.DataFrame, selectable: bool = True) -> None:
+        self.toggles = {}
+        cards = []
+        for r in faces.head(MAX_FACES).iter_rows(named=True):
+            fid = int(r["face_id"])
+            img = w.Image(value=_crop(lib, fid, self.size), format="jpeg",
+                          layout=w.Layout(width=f"{self.size}px", height=f"{self.size}px"))
+            who = r["person_name"] or ""
+            if who and r["assigned_by"] != "user":
+                who = f"{who}? {r['confidence']:.0%}"
+            parts: list[w.Widget] = [img, w.HTML(f"<small>{html.escape(who)}</small>")]
+            if selectable:
+                t = w.ToggleButton(description="select", layout=w.Layout(width=f"{self.size}px"))
+                self.toggles[fid] = t
+                parts.append(t)
+            cards.append(w.VBox(parts, layout=w.Layout(margin="3px")))
+        self.children = tuple(cards)
+
+    def selected(self) -> list[int]:
+        return [f for f, t in self.toggles.items() if t.value]
+
+
+class ClusterReview(w.VBox):
+    """Review face clusters, largest first: accept a cluster as a person, split off
+    selected faces, merge it into a known person, reject it; sliders recluster live.
+
+    Parameters
+    ----------
+    library : the Library to review.
+    crop_size : pixels of each face crop.
+
+    Example (the widget is the cell's output)::
+
+        ClusterReview(Library("~/Pictures/photolab"))
+    """
+
+    def __init__(self, library: Library, crop_size: int = 110):
+        self.lib = library
+        self.index = 0
+        self.last: list[int] = []
+        c = library.clusterer()
+        style = {"description_width": "150px"}
+        self.min_size = w.IntSlider(value=c.min_cluster_size, min=2, max=20,
+                                    description="min cluster size", style=style,
+                                    continuous_update=False)
+        self.min_samples = w.IntSlider(value=c.min_samples or c.min_cluster_size, min=1, max=20,
+                                       description="min samples", style=style,
+                                       continuous_update=False)
+        self.epsilon = w.FloatSlider(value=c.cluster_selection_epsilon, min=0.0, max=1.0,
+                                     step=0.05, description="selection epsilon", style=style,
+                                     continuous_update=False)
+        self.prev = w.Button(description="◀ previous", layout=w.Layout(width="110px"))
+        self.next = w.Button(description="next ▶", layout=w.Layout(width="110px"))
+        self.position = w.HTML()
+        self.grid = _FaceGrid(crop_size)
+        self.name = w.Combobox(placeholder="name", ensure_option=False,
+                               layout=w.Layout(width="220px"))
+        self.accept = w.Button(description="Accept as person", button_style="success")
+        self.split = w.Button(description="Split off selected")
+        self.merge_to = w.Dropdown(description="merge into", layout=w.Layout(width="260px"))
+        self.merge = w.Button(description="Merge")
+        self.reject = w.Button(description="Reject", button_style="warning")
+        self.undo = w.Button(description="Undo", icon="undo", disabled=True)
+        self.status = w.HTML()
+        for s in (self.min_size, self.min_samples, self.epsilon):
+            s.observe(lambda _: self.recluster(), names="value")
+        self.prev.on_click(lambda _: self.show(self.index - 1))
+        self.next.on_click(lambda _: self.show(self.index + 1))
+        self.accept.on_click(lambda _: self._do(self._accept))
+        self.split.on_click(lambda _: self._do(self._split))
+        self.merge.on_click(lambda _: self._do(self._merge))
+        self.reject.on_click(lambda _: self._do(self._reject))
+        self.undo.on_click(lambda _: self._do(self._undo))
+        super().__init__([
+            w.HBox([self.min_size, self.min_samples, self.epsilon]),
+            w.HBox([self.prev, self.position, self.next]), self.grid,
+            w.HBox([self.name, self.accept, self.split, self.merge_to, self.merge, self.reject,
+                    self.undo]),
+            self.status])
+        self.refresh()
+
+    # -- state ------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Reload faces and people from the catalog and redraw."""
+        self.faces = self.lib.faces(encodings=False)
+        self.cluster_ids = (self.faces.filter(pl.col("cluster_id").is_not_null())
+                            .group_by("cluster_id").len()
+                            .sort(["len", "cluster_id"], descending=[True, False])
+                            ["cluster_id"].to_list())
+        people = self.lib.people()
+        self.name.options = tuple(people["name"].to_list())
+        self.merge_to.options = [(f"{n} ({k})", p) for p, n, k in
+                                 people.select("person_id", "name", "n_faces").iter_rows()]
+        self.show(self.index)
+
+    def recluster(self) -> None:
+        """Cluster again with the sliders' values (names people gave are kept)."""
+        self.lib.cluster_faces(min_cluster_size=self.min_size.value,
+                               min_samples=self.min_samples.value,
+                               cluster_selection_epsilon=self.epsilon.value)
+        self.index = 0
+        self.refresh()
+        self.status.value = f"reclustered: {len(self.cluster_ids)} clusters"
+
+    def current(self) -> pl.DataFrame:
+        """The faces of the cluster on screen."""
+        if not self.cluster_ids:
+            return self.faces.clear()
+        return self.faces.filter(pl.col("cluster_id") == self.cluster_ids[self.index])
+
+    def show(self, index: int) -> None:
+        n = len(self.cluster_ids)
+        self.index = max(0, min(index, n - 1)) if n else 0
+        self.prev.disabled = self.index == 0
+        self.next.disabled = self.index >= n - 1
+        for b in (self.accept, self.split, self.merge, self.reject):
+            b.disabled = n == 0
+        if not n:
+            self.position.value = "no clusters: ingest photos with faces, or lower the sliders"
+            self.grid.children = ()
+            return
+        f = self.current()
+        top = f.filter(pl.col("person_name").is_not_null())["person_name"].mode()
+        guess = top[0] if top.len() else ""
+        self.position.value = (f"cluster {self.index + 1} of {n}: {f.height} faces"
+                               + (f" · {html.escape(guess)}" if guess else ""))
+        self.name.value = guess
+        self.grid.show(self.lib, f)
+
+    # -- callbacks --------------------------------------------------------------------------
+
+    def _do(self, action: Any) -> None:
+        try:
+            message = action()
+        except PhotolabError as e:
+            self.status.value = _error(e)
+            return
+        self.status.value = html.escape(message)
+        self.undo.disabled = not self.last
+        self.refresh()
+
+    def _accept(self) -> str:
+        name = self.name.value.strip()
+        if not name:
+            raise PhotolabError("type a name first")
+        f = self.current()
+        self.lib.name_faces(f["face_id"].to_list(), name)
+        self.last = list(self.lib.last_decisions)
+        return f"{f.height} faces named {name}"
+
+    def _split(self) -> str:
+        chosen = self.grid.selected()
+        if not chosen:
+            raise PhotolabError("select the faces to split off first")
+        self.last = [self.lib.split_faces(chosen)]
+        return f"{len(chosen)} faces split off"
+
+    def _merge(self) -> str:
+        if self.merge_to.value is None:
+            raise PhotolabError("pick a person to merge into")
+        f = self.current()
+        self.lib.move_faces(f["face_id"].to_list(), int(self.merge_to.value))
+        self.last = list(self.lib.last_decisions)
+        return f"{f.height} faces merged into {self.merge_to.label}"
+
+    def _reject(self) -> str:
+        f = self.current()
+        self.last = [self.lib.reject_faces(f["face_id"].to_list())]
+        return f"{f.height} faces rejected"
+
+    def _undo(self) -> str:
+        for d in self.last:
+            self.lib.undo(d)
+        self.last = []
+        return "undone"
+
+
+class PersonLabeller(w.VBox):
+    """Name people one unnamed cluster at a time: type a name (existing names complete),
+    save, or skip.
+
+    Parameters
+    ----------
+    library : the Library to label.
+    crop_size : pixels of each face crop.
+    """
+
+    def __init__(self, library: Library, crop_size: int = 120):
+        self.lib = library
+        self.skipped: set[int] = set()
+        self.heading = w.HTML()
+        self.grid = _FaceGrid(crop_size)
+        self.name = w.Combobox(placeholder="Who is this?", ensure_option=False,
+                               layout=w.Layout(width="260px"))
+        self.save = w.Button(description="Save name", button_style="success")
+        self.skip = w.Button(description="Skip")
+        self.status = w.HTML()
+        self.save.on_click(lambda _: self._save())
+        self.skip.on_click(lambda _: self._skip())
+        super().__init__([self.heading, self.grid, w.HBox([self.name, self.save, self.skip]),
+                          self.status])
+        self.refresh()
+
+    def unnamed(self) -> list[int]:
+        """Clusters with no face a person named yet, largest first (skipped ones last)."""
+        f = self.faces.filter(pl.col("cluster_id").is_not_null())
+        named = f.filter(pl.col("assigned_by") == "user")["cluster_id"].unique()
+        sizes = (f.filter(~pl.col("cluster_id").is_in(named)).group_by("cluster_id").len()
+                 .with_columns(skipped=pl.col("cluster_id").is_in(list(self.skipped)))
+                 .sort(["skipped", "len", "cluster_id"], descending=[False, True, False]))
+        return sizes["cluster_id"].to_list()
+
+    def refresh(self) -> None:
+        self.faces = self.lib.faces(encodings=False)
+        self.name.options = tuple(self.lib.people()["name"].to_list())
+        todo = self.unnamed()
+        self.cluster = todo[0] if todo else None
+        self.save.disabled = self.skip.disabled = self.cluster is None
+        if self.cluster is None:
+            self.heading.value = "<b>Everyone is named.</b>"
+            self.grid.children = ()
+            return
+        f = self.faces.filter(pl.col("cluster_id") == self.cluster)
+        guess = f.filter(pl.col("person_name").is_not_null())["person_name"].mode()
+        left = f"{len(todo)} group{'s' if len(todo) > 1 else ''}"
+        self.heading.value = f"<b>Who is this?</b> {f.height} faces · {left} left to name"
+        self.name.value = guess[0] if guess.len() else ""
+        self.grid.show(self.lib, f, selectable=False)
+
+    def _save(self) -> None:
+        name = self.name.value.strip()
+        if not name or self.cluster is None:
+            self.status.value = _error(PhotolabError("type a name first"))
+            return
+        f = self.faces.filter(pl.col("cluster_id") == self.cluster)
+        self.lib.name_faces(f["face_id"].to_list(), name)
+        self.status.value = f"saved: {f.height} faces are {html.escape(name)}"
+        self.refresh()
+
+    def _skip(self) -> None:
+        if self.cluster is not None:
+            self.skipped.add(self.cluster)
+        self.status.value = "skipped"
+        self.refresh()
+
+
+def embedding_view(library: Library, color: str = "person", n_neighbors: int = 15,
+                   seed: int = 0) -> w.HBox:
+    """A UMAP map of the face encodings (plotly), coloured by `person` or `cluster`; hovering
+    a point shows that face's crop beside the map.
+
+    Needs `umap-learn` and `plotly` (`pip install photolab[widgets]`).
+    """
+    import numpy as np
+    import plotly.graph_objects as go
+    import umap
+
+    f = library.faces().filter(~pl.col("ignored") & pl.col("encoding").is_not_null())
+    if f.height < 3:
+        raise PhotolabError("the embedding view needs at least 3 faces")
+    x = f["encoding"].to_numpy()
+    xy = umap.UMAP(n_neighbors=min(n_neighbors, f.height - 1), random_state=seed,
+                   n_jobs=1).fit_transform(x)
+    key = (pl.col("person_name").fill_null("unnamed") if color == "person"
+           else pl.col("cluster_id").cast(pl.String).fill_null("noise"))
+    f = f.with_columns(group=key, x=pl.Series(xy[:, 0]), y=pl.Series(xy[:, 1]))
+    fig = go.FigureWidget(layout=go.Layout(width=700, height=550, hovermode="closest",
+                                           title=f"faces by {color} (UMAP)"))
+    for g, part in f.group_by("group", maintain_order=True):
+        fig.add_scattergl(x=part["x"].to_numpy(), y=part["y"].to_numpy(), mode="markers",
+                          name=str(g[0]), customdata=np.asarray(part["face_id"]),
+                          hovertemplate="face %{customdata}<extra>%{fullData.name}</extra>")
+    crop = w.Image(format="jpeg", layout=w.Layout(width="160px", height="160px"))
+
+    def hover(trace: Any, points: Any, _state: Any) -> None:
+        if points.point_inds:
+            crop.value = _crop(library, int(trace.customdata[points.point_inds[0]]), 160)
+
+    for trace in fig.data:
+        trace.on_hover(hover)
+    box = w.HBox([fig, crop])
+    box.frame = f.drop("encoding")  # type: ignore[attr-defined]
+    return box
