@@ -239,7 +239,7 @@ class PeopleVerbs:
         f = self._faces_of(face_ids)
         clusters = f["cluster_id"].drop_nulls().unique().to_list()
         rest = self.faces(encodings=False).filter(
-            pl.col("cluster_id").is_in(clusters) & ~pl.col("face_id").is_in(f["face_id"]))
+            pl.col("cluster_id").is_in(clusters) & ~pl.col("face_id").is_in(f["face_id"].to_list()))
         if rest.height == 0:
             raise PhotolabError("nothing to split from: the faces are alone in their cluster")
         return self.catalog.add_decision("face_split", None, {

@@ -63,3 +63,13 @@ def env() -> dict[str, str]:
     e = dict(os.environ)
     e["PYTHONPATH"] = str(REPO)
     return e
+
+
+@pytest.fixture
+def lib_copy(corpus_lib: Library, tmp_path: Path) -> Library:
+    """A private copy of the corpus library, for tests that record decisions."""
+    corpus_lib.catalog.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copytree(corpus_lib.root, tmp_path / "lib")
+    lib = Library(tmp_path / "lib")
+    yield lib
+    lib.close()

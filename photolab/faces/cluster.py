@@ -97,7 +97,8 @@ def constrain(faces: pl.DataFrame, labels: Labels) -> pl.DataFrame:
     next_id = int(f["cluster_id"].max() or 0) + 1
     for split_off, rest in labels.splits:
         here = f.filter(pl.col("face_id").is_in(rest) & pl.col("cluster_id").is_not_null())
-        clash = pl.col("face_id").is_in(split_off) & pl.col("cluster_id").is_in(here["cluster_id"])
+        shared = here["cluster_id"].to_list()
+        clash = pl.col("face_id").is_in(split_off) & pl.col("cluster_id").is_in(shared)
         f = f.with_columns(cluster_id=pl.when(clash).then(pl.col("cluster_id") + next_id)
                            .otherwise("cluster_id"))
         next_id = int(f["cluster_id"].max() or 0) + 1

@@ -245,7 +245,7 @@ class PersonLabeller(w.VBox):
         """Clusters with no face a person named yet, largest first (skipped ones last)."""
         f = self.faces.filter(pl.col("cluster_id").is_not_null())
         named = f.filter(pl.col("assigned_by") == "user")["cluster_id"].unique()
-        sizes = (f.filter(~pl.col("cluster_id").is_in(named)).group_by("cluster_id").len()
+        sizes = (f.filter(~pl.col("cluster_id").is_in(named.to_list())).group_by("cluster_id").len()
                  .with_columns(skipped=pl.col("cluster_id").is_in(list(self.skipped)))
                  .sort(["skipped", "len", "cluster_id"], descending=[False, True, False]))
         return sizes["cluster_id"].to_list()
