@@ -58,9 +58,9 @@ class Settings:
     face_models_dir: str = ""
     cluster_min_size: int = 2
     cluster_min_samples: int = 1
-    cluster_epsilon: float = 0.45
+    cluster_epsilon: float = 0.0
     cluster_metric: str = "euclidean"
-    cluster_backend: str = "hdbscan"
+    cluster_backend: str = "auto"
     suggest_tolerance: float = 0.6
     extensions: list[str] = field(default_factory=lambda: sorted(DEFAULT_EXTENSIONS))
 
