@@ -8,7 +8,8 @@
    work (decode the full-size original, detect and encode in one process).
 2. Clustering time for generated encodings around real corpus encodings (identities drawn
    around corpus faces with the spread measured between people, faces around them with the
-   spread measured within a person), for the `hdbscan` package and scikit-learn's HDBSCAN.
+   spread measured within a person), for the `hdbscan` package, scikit-learn's HDBSCAN and
+   photolab's "knn" backend (scikit-learn's HDBSCAN on the sparse 16-nearest-neighbour graph).
    A run over --budget seconds is stopped and reported as such.
 3. BCubed F1 on the labelled corpus faces and on the generated sets, for photolab's
    defaults, LibrePhotos' settings (min_cluster_size 2, min_samples 1, epsilon 0.05) and an
@@ -138,12 +139,13 @@ def main() -> None:
         faces = lib.faces().join(lib.photos().select("photo_id", rel=rel), on="photo_id")
     area = (pl.col("bottom") - pl.col("top")) * (pl.col("right") - pl.col("left"))
     one = (faces.filter(pl.col("rel").str.starts_with("faces/"))
-           .sort(area, descending=True).unique("photo_id", keep="first")
+           .sort(area, descending=True).unique("photo_id", keep="first").sort("photo_id")
            .with_columns(truth=pl.col("rel").str.extract(r"^faces/(?:df|fr)_([^/]+)/")))
     real = one["encoding"].to_numpy()
 
     methods = {
         "photolab defaults": FaceClusterer(),
+        "photolab on the 16-NN graph": FaceClusterer(backend="knn"),
         "LibrePhotos (2, 1, eps 0.05)": FaceClusterer(min_cluster_size=2, min_samples=1,
                                                       cluster_selection_epsilon=0.05),
     }
@@ -171,7 +173,7 @@ def main() -> None:
     rows = []
     for n in args.sizes:
         x, _ = generate(real, n, seed=1)
-        for backend in ("hdbscan", "sklearn"):  # at epsilon 0, where both run
+        for backend in ("hdbscan", "sklearn", "knn"):  # at epsilon 0, where all run
             c = FaceClusterer(backend=backend, cluster_selection_epsilon=0.0)
             labels, secs = timed_fit(c, x, args.budget)
             rows.append({"faces": n, "backend": backend, "seconds": secs,

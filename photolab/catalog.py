@@ -321,11 +321,13 @@ class Catalog:
                              {"faces": [int(f) for f in face_ids], "person_id": pid}, who)
         return int(pid or 0), d
 
-    def write_clusters(self, clusters: pl.DataFrame) -> None:
-        """Replace the computed clustering (`face_id`, `cluster_id`, `probability`)."""
+    def write_clusters(self, clusters: pl.DataFrame, replace: bool = True) -> None:
+        """Store a clustering (`face_id`, `cluster_id`, `probability`): all of it, or (with
+        `replace=False`) the placement of some more faces."""
         with self.transaction() as c:
-            c.execute("DELETE FROM face_clusters")
-            c.executemany("INSERT INTO face_clusters (face_id, cluster_id, probability) "
+            if replace:
+                c.execute("DELETE FROM face_clusters")
+            c.executemany("INSERT OR REPLACE INTO face_clusters (face_id, cluster_id, probability) "
                           "VALUES (?,?,?)", clusters.select("face_id", "cluster_id",
                                                             "probability").iter_rows())
 

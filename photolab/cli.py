@@ -59,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--min-cluster-size", type=int)
     p.add_argument("--min-samples", type=int)
     p.add_argument("--epsilon", type=float, help="cluster_selection_epsilon")
-    p.add_argument("--backend", choices=["auto", "sklearn", "hdbscan"])
+    p.add_argument("--backend", choices=["auto", "sklearn", "hdbscan", "knn"])
 
     p = sub.add_parser("motion", help="extract the video of a motion photo")
     _library_arg(p)

@@ -206,9 +206,9 @@ class Library(DuplicateVerbs, PeopleVerbs):
                     t = time.perf_counter()
                     self._run_stage(stage, report, show_progress)
                     report.seconds[stage.name] = time.perf_counter() - t
-            if "people" in wanted and (report.counts.get("faces_done") or self._unclustered()):
+            if "people" in wanted:
                 t = time.perf_counter()
-                report.counts["people_done"] = self._cluster(self.clusterer())
+                report.counts["people_done"] = self._update_clusters()
                 report.seconds["people"] = time.perf_counter() - t
             status = "done"
         except KeyboardInterrupt:
@@ -218,12 +218,6 @@ class Library(DuplicateVerbs, PeopleVerbs):
             self.catalog.finish_job(job, status, report.counts, sum(report.errors.values()),
                                     report.seconds)
         return report
-
-    def _unclustered(self) -> bool:
-        """Faces exist that the stored clustering has not seen."""
-        return bool(self.catalog.frame(
-            "SELECT count(*) AS n FROM faces f LEFT JOIN face_clusters c USING (face_id) "
-            "WHERE c.face_id IS NULL AND f.encoding IS NOT NULL")["n"][0])
 
     def _scan(self, roots: list[str], report: IngestReport, show: bool) -> None:
         s = self.settings

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from .errors import PhotolabError
-from .faces.cluster import FaceClusterer, constrain, decode, suggest
+from .faces.cluster import DLIB_TOLERANCE, FaceClusterer, constrain, decode, suggest
 from .faces.labels import FACE_KINDS, Labels, replay
 
 if TYPE_CHECKING:
@@ -28,7 +28,12 @@ FACE_SQL_SCHEMA = {
     "face_id": pl.Int64, "photo_id": pl.Int64, "top": pl.Int64, "right": pl.Int64,
     "bottom": pl.Int64, "left": pl.Int64, "image_width": pl.Int64, "image_height": pl.Int64,
     "encoding": pl.Binary, "source": pl.String, "file_name": pl.String,
-    "content_hash": pl.String, "cluster_id": pl.Int64, "probability": pl.Float64}
+    "content_hash": pl.String, "cluster_id": pl.Int64, "probability": pl.Float64,
+    "seen": pl.Boolean}
+
+#: an ingest reclusters everything when this share of the faces is new, else it places the
+#: new faces into the clusters of their nearest neighbours
+RECLUSTER_SHARE = 0.1
 
 
 class PeopleVerbs:
@@ -51,7 +56,7 @@ class PeopleVerbs:
         return self.catalog.frame(
             """SELECT f.face_id, f.photo_id, f.top, f.right, f.bottom, f.left, f.image_width,
                       f.image_height, f.encoding, f.source, f.file_name, p.content_hash,
-                      c.cluster_id, c.probability
+                      c.cluster_id, c.probability, c.face_id IS NOT NULL AS seen
                FROM faces f JOIN photos p USING (photo_id)
                LEFT JOIN face_clusters c USING (face_id)
                WHERE p.status = 'present' ORDER BY f.face_id""", schema=FACE_SQL_SCHEMA)
@@ -131,6 +136,30 @@ class PeopleVerbs:
         finally:
             self.catalog.finish_job(job, status, {"clustered": n}, 0, {})
         return self.faces()
+
+    def _update_clusters(self) -> int:
+        """After an ingest: recluster when many faces are new, else place the few new ones
+        beside their nearest clustered face (within dlib's 0.6; HDBSCAN has no cheap
+        incremental update). Returns how many faces were clustered or placed."""
+        rows = self._face_rows().filter(pl.col("encoding").is_not_null())
+        new = rows.filter(~pl.col("seen"))
+        if new.height == 0:
+            return 0
+        old = rows.filter(pl.col("cluster_id").is_not_null()
+                          & ~pl.col("face_id").is_in(list(self.labels().ignored)))
+        if new.height >= RECLUSTER_SHARE * rows.height or old.height == 0:
+            return self._cluster(self.clusterer())
+        a, b = decode(new["encoding"]), decode(old["encoding"])
+        d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
+        best = d2.argmin(axis=1)
+        dist = np.sqrt(np.clip(d2[np.arange(len(a)), best], 0, None))
+        near = dist < DLIB_TOLERANCE
+        self.catalog.write_clusters(pl.DataFrame({
+            "face_id": new["face_id"],
+            "cluster_id": pl.Series(np.where(near, old["cluster_id"].to_numpy()[best], -1))
+            .replace(-1, None),
+            "probability": np.where(near, 1 - dist / DLIB_TOLERANCE, 0.0)}), replace=False)
+        return int(near.sum())
 
     def _cluster(self, c: FaceClusterer) -> int:
         """Cluster and store; returns how many faces landed in a cluster."""

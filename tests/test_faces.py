@@ -136,6 +136,11 @@ def test_clustering_the_labelled_identities(faces: pl.DataFrame) -> None:
     assert table.height == 3 and table["bcubed_f1"][0] >= s["bcubed_f1"]
     f1 = dict(table.select("cluster_selection_epsilon", "bcubed_f1").iter_rows())
     assert f1[0.8] < 0.5 < f1[0.45]      # too large an epsilon merges people
+    # HDBSCAN over the nearest-neighbour graph (what "auto" uses past 20k faces)
+    knn, _ = FaceClusterer(backend="knn").fit(x)
+    assert score(one["truth"].to_list(), knn.tolist())["bcubed_f1"] >= 0.95
+    auto, _ = FaceClusterer(exact_max=10).fit(x)
+    assert auto.tolist() == knn.tolist()
     # both HDBSCANs agree at epsilon 0, and scikit-learn's NumPy 2.4 bug is a clear error
     sk, _ = FaceClusterer(backend="sklearn").fit(x)
     hd, _ = FaceClusterer(backend="hdbscan").fit(x)
@@ -356,3 +361,25 @@ def test_cli_no_faces_people_and_cluster(tmp_path: Path) -> None:
     assert r.returncode == 0 and "4 faces, 2 clusters, 1 in none" in r.stdout, r.stdout
     r = run("cluster", "--backend", "sklearn", "--epsilon", "0")
     assert r.returncode == 0 and "4 faces, 2 clusters, 1 in none" in r.stdout, r.stderr
+
+
+def test_a_few_new_faces_are_placed_without_reclustering(lib_copy: Library,
+                                                         tmp_path: Path) -> None:
+    from PIL import Image
+
+    lib = lib_copy
+    before = lib.catalog.frame("SELECT face_id, cluster_id, probability FROM face_clusters")
+    obama = obama_faces(lib).filter(pl.col("rel") == "faces/fr_obama/obama.jpg")
+    new_dir = tmp_path / "new"
+    new_dir.mkdir()
+    with Image.open(CORPUS / "faces/fr_obama/obama.jpg") as im:  # a new photo of him
+        im.crop((40, 40, im.width - 40, im.height - 40)).save(new_dir / "cropped.jpg")
+    report = lib.ingest([new_dir], show_progress=False)
+    assert report.counts["faces_done"] == 1 and report.counts["people_done"] == 1
+    after = lib.catalog.frame("SELECT face_id, cluster_id, probability FROM face_clusters")
+    assert after.join(before, on="face_id", how="semi").equals(before)  # nothing reclustered
+    placed = after.join(before, on="face_id", how="anti")
+    assert placed.height == 1
+    stored = lib.catalog.frame("SELECT cluster_id FROM face_clusters WHERE face_id = ?",
+                               [int(obama["face_id"][0])])
+    assert placed["cluster_id"][0] == stored["cluster_id"][0]

@@ -40,8 +40,8 @@ class FaceParams:
 
     Parameters
     ----------
-    model : "hog" (CPU, fast) or "cnn" (dlib's MMOD detector: finds more turned and small
-        faces, about 10x slower on a CPU).
+    model : "hog" (fast on a CPU) or "cnn" (dlib's MMOD detector, for turned faces; much
+        slower on a CPU).
     upsample : times the detector doubles the working image (finds faces down to ~40 px at 1,
         ~80 px at 0).
     image_size : long side of the working image in pixels; at or below the big thumbnail's
