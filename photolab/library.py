@@ -62,7 +62,8 @@ class IngestReport:
                  f"{c.get('unchanged', 0)} unchanged"]
         for stage, secs in self.seconds.items():
             done = c.get(f"{stage}_done", c.get("files", 0) if stage == "scan" else 0)
-            lines.append(f"  {stage:<10} {done:>7} photos {secs:8.2f}s"
+            unit = "faces " if stage == "people" else "photos"
+            lines.append(f"  {stage:<10} {done:>7} {unit} {secs:8.2f}s"
                          f"  {self.errors.get(stage, 0)} errors")
         return "\n".join(lines)
 

@@ -383,3 +383,11 @@ def test_a_few_new_faces_are_placed_without_reclustering(lib_copy: Library,
     stored = lib.catalog.frame("SELECT cluster_id FROM face_clusters WHERE face_id = ?",
                                [int(obama["face_id"][0])])
     assert placed["cluster_id"][0] == stored["cluster_id"][0]
+
+
+def test_photos_that_do_not_decode_get_a_clear_faces_error(corpus_photos: pl.DataFrame) -> None:
+    bad = corpus_photos.filter(pl.col("rel") == "corrupt/pillowheif_corrupted.heic")["error"][0]
+    assert "faces: no thumbnail to look for faces in" in bad
+    # damaged files that kept a partial thumbnail are searched for faces like any other
+    partial = corpus_photos.filter(pl.col("rel") == "corrupt/pillow_truncated_jpeg.jpg")
+    assert "faces:" not in partial["error"][0]

@@ -104,6 +104,8 @@ def _load(task: dict[str, Any], size: int) -> np.ndarray:
 
     if task["thumb"] is not None:
         im = pyvips.Image.new_from_file(task["thumb"])
+    elif task["use_thumb"]:
+        raise ValueError("no thumbnail to look for faces in (see the thumbnails error)")
     else:
         with utf8_paths([task["path_raw"]]) as (path,):
             im = load_for_thumbnail(path, task["mime"], size)
@@ -160,8 +162,10 @@ def _detect_one(task: dict[str, Any]) -> dict[str, Any]:
 def _safe_detect(task: dict[str, Any]) -> dict[str, Any]:
     try:
         return _detect_one(task)
+    except ValueError as e:
+        return {"photo_id": task["photo_id"], "error": str(e)[:500], "faces": None}
     except Exception as e:  # one bad image must not stop the run
-        return {"photo_id": task["photo_id"], "error": f"faces: {type(e).__name__}: {e}"[:500],
+        return {"photo_id": task["photo_id"], "error": f"{type(e).__name__}: {e}"[:500],
                 "faces": None}
 
 
@@ -223,7 +227,7 @@ class FaceDetector:
             if rows[i] is None:
                 rows[i] = self._run([t], None)[0] or {
                     "photo_id": t["photo_id"], "faces": None,
-                    "error": "faces: the detector process died on this image"}
+                    "error": "the face detector's process died on this image"}
         return pl.DataFrame(rows, schema=FACES_SCHEMA, orient="row")
 
 
@@ -246,6 +250,7 @@ def face_tasks(frame: pl.DataFrame, thumbs_dir: Path, thumb_sizes: dict[str, int
         size = (r["width"], r["height"]) if r["width"] and r["height"] else None
         tasks.append({"photo_id": r["photo_id"], "path_raw": r["path_raw"], "mime": r["mime"],
                       "thumb": str(thumb) if thumb is not None and thumb.exists() else None,
+                      "use_thumb": thumb is not None,
                       "upright_size": size,
                       "regions": face_regions(r["tags"], r["orientation"])})
     return tasks
