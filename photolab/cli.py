@@ -97,14 +97,14 @@ def main(argv: list[str] | None = None) -> int:
                 if not args.quiet:
                     print(report)
                     print(f"library: {lib.root}")
-                    print(summarize(lib.photos(), lib.duplicates()))
+                    print(summarize(lib.photos(), lib.duplicates(), lib.faces(encodings=False)))
             elif args.command == "photos":
                 f = lib.photos(include_missing=args.all)
                 if args.errors:
                     f = f.filter(pl.col("error").is_not_null())
                 _write(f, args.format, args.output)
             elif args.command == "summary":
-                print(summarize(lib.photos(), lib.duplicates()))
+                print(summarize(lib.photos(), lib.duplicates(), lib.faces(encodings=False)))
             elif args.command == "jobs":
                 with pl.Config(tbl_rows=-1, tbl_cols=-1, fmt_str_lengths=60):
                     print(lib.jobs().drop("params"))

@@ -12,8 +12,9 @@ def _counts(frame: pl.DataFrame, column: str, top: int = 8) -> str:
 
 
 def summarize(photos: pl.DataFrame, duplicates: pl.DataFrame | None = None,
-              errors_shown: int = 10) -> str:
-    """Counts by type, date source, camera, GPS, motion photos, duplicates and errors."""
+              faces: pl.DataFrame | None = None, errors_shown: int = 10) -> str:
+    """Counts by type, date source, camera, GPS, motion photos, duplicates, faces and
+    errors."""
     if photos.height == 0:
         return "library is empty"
     ok = photos.filter(pl.col("error").is_null())
@@ -40,6 +41,14 @@ def summarize(photos: pl.DataFrame, duplicates: pl.DataFrame | None = None,
         lines.append(f"duplicates: {duplicates['group_id'].n_unique()} groups, "
                      f"{duplicates['reclaimable_bytes'].sum() / 1e6:.1f} MB reclaimable "
                      "(photolab dupes)")
+    if faces is not None:
+        named = faces.filter(pl.col("assigned_by") == "user")
+        suggested = faces.filter(pl.col("assigned_by").is_in(["cluster", "classifier"]))
+        lines.append(
+            f"faces: {faces.height} in {faces['photo_id'].n_unique()} photos, "
+            f"{faces['cluster_id'].drop_nulls().n_unique()} clusters, "
+            f"{named['person_id'].n_unique()} people named ({named.height} faces), "
+            f"{suggested.height} suggested (photolab people)")
     bad = photos.filter(pl.col("error").is_not_null())
     if bad.height:
         lines.append(f"errors ({bad.height}):")

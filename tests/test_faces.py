@@ -354,6 +354,7 @@ def test_cli_no_faces_people_and_cluster(tmp_path: Path) -> None:
     r = run("ingest")
     assert r.returncode == 0, r.stderr
     assert "faces" in r.stdout and "people" in r.stdout
+    assert "faces: 4 in 3 photos," in r.stdout and "2 people named (2 faces)" in r.stdout
     r = run("people")
     assert "Marie Curie" in r.stdout and "Pierre Curie" in r.stdout
     r = run("cluster", "--min-cluster-size", "2", "--epsilon", "0.3")
