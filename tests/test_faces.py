@@ -392,3 +392,27 @@ def test_photos_that_do_not_decode_get_a_clear_faces_error(corpus_photos: pl.Dat
     # damaged files that kept a partial thumbnail are searched for faces like any other
     partial = corpus_photos.filter(pl.col("rel") == "corrupt/pillow_truncated_jpeg.jpg")
     assert "faces:" not in partial["error"][0]
+
+
+def test_cnn_detector_and_minimum_face_size(tmp_path: Path) -> None:
+    src = tmp_path / "p"
+    copy_files(src, ["faces/fr_obama/obama.jpg", "faces_group/immich_portrait.jpg"])
+    with Library(tmp_path / "lib") as lib:
+        lib.settings.face_model = "cnn"
+        lib.settings.face_image_size = 500
+        lib.ingest([src], show_progress=False)
+        f = lib.faces(encodings=False).join(lib.photos().select("photo_id", "path"),
+                                            on="photo_id")
+        ob = f.filter(pl.col("path").str.ends_with("obama.jpg"))
+        assert ob.height == 1
+        assert iou(box(ob), np.array([[142, 617, 409, 349]]))[0, 0] > 0.6
+        # the CNN finds Pierre Curie's profile, which HOG misses: it matches his file region
+        curie = f.filter(pl.col("path").str.ends_with("immich_portrait.jpg"))
+        assert sorted(curie["source"]) == ["detected", "detected"]
+        assert sorted(curie["person_name"]) == ["Marie Curie", "Pierre Curie"]
+        lib.settings.face_min_size = 200   # working-image pixels: every face here is smaller
+        lib.ingest([src], show_progress=False)
+        f = lib.faces(encodings=False)
+        assert set(f["source"]) == {"file"}  # only the file's own regions are left
+        assert sorted(f["person_name"]) == ["Marie Curie", "Pierre Curie"]
+        assert lib.photos()["error"].is_null().all()

@@ -136,9 +136,10 @@ def _detect_one(task: dict[str, Any]) -> dict[str, Any]:
     regions = task["regions"]
     if regions:
         rboxes = np.array([r["box"] for r in regions]) * [h, w, h, w]
-        overlap = iou(boxes, rboxes) if len(boxes) else np.zeros((0, len(regions)))
+        detected = len(boxes)
+        overlap = iou(boxes, rboxes) if detected else np.zeros((0, len(regions)))
         for j, r in enumerate(regions):
-            i = int(overlap[:, j].argmax()) if len(boxes) else -1
+            i = int(overlap[:, j].argmax()) if detected else -1
             if i >= 0 and overlap[i, j] >= 0.3 and names[i] is None:
                 names[i] = r["name"]           # the detector's tighter box, the file's name
             else:
