@@ -24,12 +24,12 @@ from .faces.geometry import match_boxes
 from .migrations import MIGRATIONS
 
 #: stage -> stages whose results depend on it (rerun when it reruns)
-DEPENDENTS: dict[str, tuple[str, ...]] = {"metadata": ("dates", "faces"),
+DEPENDENTS: dict[str, tuple[str, ...]] = {"metadata": ("dates", "faces", "places"),
                                           "thumbnails": ("hashes", "faces")}
 
 #: the tables stages write to, with their columns (besides photo_id)
 STAGE_TABLES: dict[str, str] = {"metadata": "media", "dates": "dates", "motion": "motion",
-                                "hashes": "hashes"}
+                                "hashes": "hashes", "places": "places"}
 
 
 #: SQL condition: the decision was not taken back by a later 'undo' decision
@@ -320,6 +320,27 @@ class Catalog:
             d = self._decide(c, "face_person", None,
                              {"faces": [int(f) for f in face_ids], "person_id": pid}, who)
         return int(pid or 0), d
+
+    def add_decisions(self, kind: str, rows: Sequence[tuple[int | None, Any]], who: str,
+                      ) -> list[int]:
+        """Several decisions of one kind (photo_id, value) in one transaction."""
+        with self.transaction() as c:
+            return [self._decide(c, kind, pid, value, who) for pid, value in rows]
+
+    def geocode_cached(self, provider: str, keys: list[str]) -> dict[str, str]:
+        """Answers an online geocoder gave before, by rounded position."""
+        if not keys:
+            return {}
+        rows = self.frame(f"SELECT key, value FROM geocode_cache WHERE provider = ? AND key IN "
+                          f"({','.join('?' * len(keys))})", [provider, *keys],
+                          schema={"key": pl.String, "value": pl.String})
+        return dict(rows.iter_rows())
+
+    def geocode_store(self, provider: str, answers: dict[str, str]) -> None:
+        at = now_iso()
+        with self.transaction() as c:
+            c.executemany("INSERT OR REPLACE INTO geocode_cache (provider, key, value, at) "
+                          "VALUES (?,?,?,?)", [(provider, k, v, at) for k, v in answers.items()])
 
     def write_clusters(self, clusters: pl.DataFrame, replace: bool = True) -> None:
         """Store a clustering (`face_id`, `cluster_id`, `probability`): all of it, or (with

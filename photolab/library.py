@@ -27,11 +27,15 @@ from .faces.detect import FaceDetector, FaceParams, face_tasks
 from .media import dates as dates_stage
 from .media import metadata, motion, scan, thumbnails
 from .people import PeopleVerbs
+from .places.compute import compute_places
+from .places.online import OnlineGeocoder
+from .places_verbs import PlaceVerbs
 from .progress import progress
 from .settings import Settings
 
 CATALOG_FILE = "catalog.sqlite"
-STAGE_ORDER = ("scan", "metadata", "dates", "thumbnails", "hashes", "motion", "faces", "people")
+STAGE_ORDER = ("scan", "metadata", "dates", "thumbnails", "hashes", "motion", "places", "faces",
+               "people")
 
 
 @dataclass
@@ -68,7 +72,7 @@ class IngestReport:
         return "\n".join(lines)
 
 
-class Library(DuplicateVerbs, PeopleVerbs):
+class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs):
     """A photo library folder: `photolab.toml`, `catalog.sqlite`, `thumbs/`.
 
     Parameters
@@ -137,9 +141,20 @@ class Library(DuplicateVerbs, PeopleVerbs):
             Stage("hashes", "2", lambda f, tick: hashing.compute_hashes(
                 f, self.thumbs_dir, s.workers, tick), s.batch_size * 4),
             Stage("motion", "1", motion.find_motion_videos, s.batch_size * 4),
+            Stage("places", f"1:{s.city_radius_km}:{s.geocoder}", self._run_places, 5000,
+                  with_tags=True),
             Stage("faces", self.face_params().version(), self._run_faces, s.batch_size,
                   with_tags=True),
         ]
+
+    def _run_places(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
+        s = self.settings
+        online = (OnlineGeocoder(s.geocoder, dict(s.geocoder_options), s.geocoder_min_delay_s)
+                  if s.geocoder else None)
+        out = compute_places(frame, online, self.catalog.geocode_cached,
+                             self.catalog.geocode_store, s.city_radius_km)
+        tick(frame.height)
+        return out
 
     def face_params(self) -> FaceParams:
         """Face detection settings from `photolab.toml`."""

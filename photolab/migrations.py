@@ -115,4 +115,29 @@ MIGRATIONS: list[str] = [
         probability REAL
     )
     """,
+    # 5: places (computed from GPS) and the answers of online geocoders, asked once each
+    """
+    CREATE TABLE places (
+        photo_id     INTEGER PRIMARY KEY REFERENCES photos ON DELETE CASCADE,
+        lat          REAL,
+        lon          REAL,
+        country_code TEXT,
+        country      TEXT,
+        region       TEXT,                       -- admin1: state, region, province
+        subregion    TEXT,                       -- admin2: county, district
+        city         TEXT,
+        distance_km  REAL,                       -- from the photo to the city
+        locality     TEXT,                       -- the nearest populated place
+        locality_km  REAL,
+        source       TEXT,                       -- gazetteer | an online provider
+        reason       TEXT                        -- why there is no place, when there is none
+    );
+    CREATE TABLE geocode_cache (
+        provider TEXT NOT NULL,
+        key      TEXT NOT NULL,                  -- rounded 'lat,lon'
+        value    TEXT,                           -- JSON of the parsed answer
+        at       TEXT NOT NULL,
+        PRIMARY KEY (provider, key)
+    )
+    """,
 ]

@@ -37,6 +37,11 @@ class Settings:
     cluster_min_size, cluster_min_samples, cluster_epsilon, cluster_metric, cluster_backend :
         face clustering (see `photolab.faces.cluster.FaceClusterer`).
     suggest_tolerance : a face is suggested for the nearest named person closer than this.
+    city_radius_km : how far the city a photo is "in" may be (see `places.gazetteer`).
+    geocoder, geocoder_options, geocoder_min_delay_s : an online reverse geocoder through
+        geopy ("" : off, the default), its options, and the seconds between requests.
+    map_tiles : the map widget's tiles: a plotly map style ("open-street-map", "carto-positron",
+        "white-bg" for none) or a raster tile URL template with {z}/{x}/{y}.
     extensions : file suffixes (lower case) that the scan picks up.
     """
 
@@ -62,6 +67,11 @@ class Settings:
     cluster_metric: str = "euclidean"
     cluster_backend: str = "auto"
     suggest_tolerance: float = 0.6
+    city_radius_km: float = 30.0
+    geocoder: str = ""
+    geocoder_options: dict[str, str] = field(default_factory=dict)
+    geocoder_min_delay_s: float = 1.0
+    map_tiles: str = "open-street-map"
     extensions: list[str] = field(default_factory=lambda: sorted(DEFAULT_EXTENSIONS))
 
     @classmethod

@@ -5,5 +5,7 @@ Each widget takes a Library, shows it, and calls Library verbs from its callback
 
 from .duplicates import DuplicateReview
 from .people import ClusterReview, PersonLabeller, embedding_view
+from .places import PlaceSunburst, place_map
 
-__all__ = ["ClusterReview", "DuplicateReview", "PersonLabeller", "embedding_view"]
+__all__ = ["ClusterReview", "DuplicateReview", "PersonLabeller", "PlaceSunburst",
+           "embedding_view", "place_map"]

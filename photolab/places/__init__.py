@@ -1,0 +1,1 @@
+"""Places: GPS sanity, offline reverse geocoding, optional online geocoders, a hierarchy."""

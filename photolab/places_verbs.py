@@ -1,0 +1,80 @@
+"""The place verbs of `Library`: places, the hierarchy, and corrections people make."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from .errors import PhotolabError
+from .places.compute import PLACES_SCHEMA
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+
+PLACE_FIELDS = ("country", "region", "subregion", "city")
+
+
+class PlaceVerbs:
+    """Mixed into `Library`: needs `catalog` and `who`."""
+
+    catalog: Catalog
+    who: str
+
+    def places(self) -> pl.DataFrame:
+        """One row per present photo: `photo_id`, `lat`, `lon`, `country_code`, `country`,
+        `region`, `subregion`, `city`, `distance_km` (to the city), `locality` (nearest
+        populated place), `locality_km`, `source` (`gazetteer`, an online provider, or
+        `user`), `reason` (why there is no place).
+
+        A person's correction (`set_place`) wins over what was computed, field by field.
+        """
+        cols = [c for c in PLACES_SCHEMA if c not in ("photo_id", "error")]
+        f = self.catalog.frame(
+            f"SELECT p.photo_id, {', '.join('pl.' + c for c in cols)} FROM photos p "
+            "LEFT JOIN places pl USING (photo_id) WHERE p.status = 'present' "
+            "ORDER BY p.photo_id", schema={k: v for k, v in PLACES_SCHEMA.items()
+                                           if k != "error"})
+        user = self.catalog.latest_decisions("place")
+        if user.height == 0:
+            return f
+        fields = {k: pl.col("value").str.json_path_match(f"$.{k}") for k in PLACE_FIELDS}
+        u = user.select("photo_id", **{f"u_{k}": v for k, v in fields.items()})
+        f = f.join(u, on="photo_id", how="left", maintain_order="left")
+        decided = pl.any_horizontal([pl.col(f"u_{k}").is_not_null() for k in PLACE_FIELDS])
+        return f.with_columns(
+            [pl.coalesce(f"u_{k}", k).alias(k) for k in PLACE_FIELDS]
+            + [pl.when(decided).then(pl.lit("user")).otherwise("source").alias("source"),
+               pl.when(decided).then(None).otherwise("reason").alias("reason"),
+               pl.when(decided & pl.col("u_country").is_not_null()
+                       & (pl.col("u_country") != pl.col("country")))
+               .then(None).otherwise("country_code").alias("country_code"),
+               pl.when(decided).then(None).otherwise("distance_km").alias("distance_km")]
+        ).drop([f"u_{k}" for k in PLACE_FIELDS])
+
+    def place_hierarchy(self) -> pl.DataFrame:
+        """Country > region > city with photo counts (photos without a place left out)."""
+        return (self.places().filter(pl.col("country").is_not_null())
+                .with_columns(pl.col("region", "city").fill_null("(unknown)"))
+                .group_by("country", "region", "city").agg(n_photos=pl.len(),
+                                                           photo_ids=pl.col("photo_id"))
+                .sort(["country", "region", "n_photos", "city"],
+                      descending=[False, False, True, False]))
+
+    def set_place(self, photo_ids: Sequence[int], city: str | None = None,
+                  region: str | None = None, country: str | None = None,
+                  subregion: str | None = None, who: str | None = None) -> list[int]:
+        """"These photos (a trip) were in X": one decision per photo, kept by every
+        recompute. Fields left None keep the computed value. Returns the decision ids."""
+        value = {k: v for k, v in (("city", city), ("region", region), ("country", country),
+                                   ("subregion", subregion)) if v is not None}
+        if not value:
+            raise PhotolabError("say at least one of city, region, subregion, country")
+        ids = [int(i) for i in photo_ids]
+        known = set(self.catalog.frame(
+            f"SELECT photo_id FROM photos WHERE photo_id IN ({','.join('?' * len(ids))})",
+            ids)["photo_id"]) if ids else set()
+        if set(ids) - known:
+            raise PhotolabError(f"no photos {sorted(set(ids) - known)}")
+        return self.catalog.add_decisions("place", [(i, value) for i in ids], who or self.who)

@@ -1,0 +1,116 @@
+"""Places widgets: `PlaceSunburst` (country > region > city; a click filters the gallery)
+and `place_map` (photo locations, nearby points clustered; renders with no tile server)."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+import polars as pl
+
+from ..errors import PhotolabError
+
+if TYPE_CHECKING:
+    from ..library import Library
+
+#: thumbnails the gallery shows at once
+PAGE = 48
+
+
+def sunburst_frame(hierarchy: pl.DataFrame) -> pl.DataFrame:
+    """Plotly sunburst rows (`id`, `parent`, `label`, `value`, `photo_ids`) from
+    `Library.place_hierarchy()`: one row per country, region and city."""
+    h = hierarchy.with_columns(
+        c=pl.col("country"), r=pl.col("country") + "/" + pl.col("region"),
+        t=pl.col("country") + "/" + pl.col("region") + "/" + pl.col("city"))
+    ids = pl.col("photo_ids").list.explode(keep_nulls=False, empty_as_null=False)
+    levels = [
+        h.group_by("c").agg(value=pl.col("n_photos").sum(), photo_ids=ids)
+        .select(id="c", parent=pl.lit(""), label="c", value="value", photo_ids="photo_ids"),
+        h.group_by("r", "c", "region").agg(value=pl.col("n_photos").sum(), photo_ids=ids)
+        .select(id="r", parent="c", label="region", value="value", photo_ids="photo_ids"),
+        h.select(id="t", parent="r", label="city", value="n_photos", photo_ids="photo_ids"),
+    ]
+    return pl.concat([lv.with_columns(pl.col("value").cast(pl.Int64)) for lv in levels]
+                     ).sort("id")
+
+
+class PlaceSunburst(w.VBox):
+    """The place hierarchy as a sunburst; clicking a slice shows that place's photos.
+
+    Parameters
+    ----------
+    library : the Library to show.
+    """
+
+    def __init__(self, library: Library):
+        import plotly.graph_objects as go
+
+        self.lib = library
+        self.frame = sunburst_frame(library.place_hierarchy())
+        self.figure = go.FigureWidget(go.Sunburst(
+            ids=self.frame["id"].to_list(), parents=self.frame["parent"].to_list(),
+            labels=self.frame["label"].to_list(), values=self.frame["value"].to_list(),
+            branchvalues="total", hovertemplate="%{label}: %{value} photos<extra></extra>"),
+            layout=go.Layout(width=520, height=520, margin=dict(t=10, l=10, r=10, b=10)))
+        self.figure.data[0].on_click(self._clicked)
+        self.heading = w.HTML()
+        self.gallery = w.Box(layout=w.Layout(flex_flow="row wrap"))
+        self.photo_ids: list[int] = []
+        super().__init__([self.figure, self.heading, self.gallery])
+        if self.frame.height == 0:
+            self.heading.value = "No photo has a place yet (no GPS, or not ingested)."
+
+    def _clicked(self, trace: Any, points: Any, _state: Any) -> None:
+        if points.point_inds:
+            self.select(str(trace.ids[points.point_inds[0]]))
+
+    def select(self, place_id: str) -> list[int]:
+        """Show the photos of a slice ("Italy", "Italy/Lazio", "Italy/Lazio/Rome")."""
+        row = self.frame.filter(pl.col("id") == place_id)
+        if row.height == 0:
+            raise PhotolabError(f"no place {place_id!r}")
+        self.photo_ids = sorted(row["photo_ids"][0].to_list())
+        self.heading.value = (f"<b>{html.escape(place_id.replace('/', ' › '))}</b>: "
+                              f"{len(self.photo_ids)} photos")
+        cards = []
+        for pid in self.photo_ids[:PAGE]:
+            try:
+                data = self.lib.thumbnail(pid, "tiny").read_bytes()
+            except PhotolabError:
+                continue
+            cards.append(w.Image(value=data, format="webp",
+                                 layout=w.Layout(max_width="160px", margin="2px")))
+        self.gallery.children = tuple(cards)
+        return self.photo_ids
+
+
+def place_map(library: Library, tiles: str | None = None) -> Any:
+    """A plotly map of every photo with a place, nearby points clustered.
+
+    `tiles` (default: the `map_tiles` setting) is a plotly map style or a raster tile URL
+    template; the points are a layer of their own, drawn whether or not tiles load.
+    """
+    import plotly.graph_objects as go
+
+    p = library.places().filter(pl.col("lat").is_not_null())
+    tiles = tiles or library.settings.map_tiles
+    label = pl.concat_str([pl.col("city").fill_null("?"), pl.col("country").fill_null("?")],
+                          separator=", ")
+    fig = go.FigureWidget(go.Scattermap(
+        lat=p["lat"].to_list(), lon=p["lon"].to_list(), mode="markers",
+        text=p.select(label)["city"].to_list(), customdata=p["photo_id"].to_list(),
+        hovertemplate="%{text}<extra>photo %{customdata}</extra>",
+        cluster=dict(enabled=True, maxzoom=12, step=[20, 100], size=[18, 26, 34]),
+        marker=dict(size=10)))
+    if "{z}" in tiles:
+        style: Any = dict(version=8, sources={"tiles": {"type": "raster", "tiles": [tiles],
+                                                         "tileSize": 256}},
+                          layers=[{"id": "tiles", "type": "raster", "source": "tiles"}])
+    else:
+        style = tiles
+    center = dict(lat=float(p["lat"].mean() or 0), lon=float(p["lon"].mean() or 0))
+    fig.update_layout(map=dict(style=style, center=center, zoom=1), height=500,
+                      margin=dict(t=0, l=0, r=0, b=0))
+    return fig

@@ -1,0 +1,217 @@
+"""Places on the real corpus: offline reverse geocoding, GPS sanity, geopy against a local
+stub server, corrections that survive recomputes, the sunburst and the map."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+from urllib.parse import parse_qs, urlparse
+
+import numpy as np
+import polars as pl
+import pytest
+
+from photolab import Library
+from photolab.places.gazetteer import gazetteer
+from photolab.widgets.places import PlaceSunburst, place_map, sunburst_frame
+
+from .conftest import CORPUS, copy_files
+
+
+@pytest.fixture(scope="module")
+def places(corpus_lib: Library) -> pl.DataFrame:
+    rel = pl.col("path").str.replace(f"^{CORPUS}/", "")
+    return corpus_lib.places().join(corpus_lib.photos().select("photo_id", rel=rel),
+                                    on="photo_id")
+
+
+def place_of(places: pl.DataFrame, rel: str) -> dict:
+    return places.filter(pl.col("rel") == rel).row(0, named=True)
+
+
+@pytest.mark.parametrize(("rel", "country", "region", "city"), [
+    ("exif/mde_Apple_iPhone_4.jpg", "IT", "Lazio", "Rome"),
+    ("exif/mde_Panasonic_DMC-LX3_Lumix.jpg", "IT", "Lazio", "Rome"),
+    ("exif/mde_Apple_iPhone_5.jpg", "US", "Washington", "Seattle"),
+    ("exif/mde_FujiFilm_FinePixS2Pro.jpg", "FR", "Île-de-France", "Paris"),
+    ("exif/mde_Samsung_SM-N900A_Galaxy_Note_3.jpg", "US", "Nevada", "Las Vegas"),
+    ("exif/mde_Nexus_4.jpg", "GB", "England", "London"),
+    ("exif/mde_Nokia_Lumia_800.jpg", "IE", "Leinster", "Dublin"),
+    ("heic/ianare_IMG_5195.HEIC", "US", "Missouri", "Kansas City"),
+    ("exif/mde_Apple_iPhone_6_plus.jpg", "GB", "Wales", "Cardiff"),
+    ("exif/ianare_mobile_HMD_Nokia_8.3_5G.jpg", "FI", "Uusimaa", "Helsinki"),
+    ("misc/mde_with-gps.mp4", "GB", "England", "London"),          # a video's GPS
+    ("exif/mde_Nikon_D5000.jpg", "SK", "Košice Region", "Košice"),  # GPS only in XMP
+])
+def test_gps_photos_map_to_the_right_place(places: pl.DataFrame, rel: str, country: str,
+                                           region: str, city: str) -> None:
+    p = place_of(places, rel)
+    assert (p["country_code"], p["region"], p["city"]) == (country, region, city), p
+    assert p["source"] == "gazetteer" and p["reason"] is None
+    assert 0 <= p["distance_km"] < 30 and p["locality"] and p["locality_km"] <= p["distance_km"]
+
+
+def test_the_strip_is_in_las_vegas_and_its_locality_is_paradise(places: pl.DataFrame) -> None:
+    p = place_of(places, "exif/mde_Samsung_SM-N900A_Galaxy_Note_3.jpg")
+    assert p["locality"] == "Paradise" and p["subregion"] == "Clark County"
+    assert p["country"] == "United States"
+
+
+@pytest.mark.parametrize(("rel", "reason"), [
+    ("exif/mde_Samsung_GT-I9000_Galaxy_S.jpg", "GPS (0, 0): the camera recorded no fix"),
+    ("heic/pillowheif_spatial_photo.heic", "GPS (0, 0): the camera recorded no fix"),
+    ("misc/pillow_exif_gps.jpg", "GPS out of range (4294967295.0, none)"),
+    ("exif/immich_empty_gps.jpg", "GPS block without coordinates"),
+    ("exif/ianare_Canon_40D.jpg", "GPS block without coordinates"),
+    ("exif/mde_FLIR_iPhone_device.jpg",
+     "GPS only in a maker-note block, not in the standard GPS tags"),
+    ("faces/fr_obama/obama.jpg", "no GPS in the file"),
+])
+def test_bad_gps_gives_no_place_and_a_reason(places: pl.DataFrame, rel: str,
+                                             reason: str) -> None:
+    p = place_of(places, rel)
+    assert p["reason"] == reason
+    assert p["country"] is None and p["city"] is None and p["lat"] is None
+
+
+def test_every_photo_has_a_place_or_a_reason(places: pl.DataFrame) -> None:
+    assert places.filter(pl.col("country").is_null() & pl.col("reason").is_null()).height == 0
+    assert places.filter(pl.col("country").is_not_null()).height >= 45
+
+
+def test_one_query_equals_the_packages_own_lookup() -> None:
+    import reverse_geocode
+
+    g = gazetteer()
+    rng = np.random.default_rng(0)
+    pick = g.places.sample(300, seed=1)
+    lat = pick["latitude"].to_numpy() + rng.normal(0, 0.05, 300)
+    lon = pick["longitude"].to_numpy() + rng.normal(0, 0.05, 300)
+    ours = g.lookup(lat, lon)
+    theirs = reverse_geocode.search(list(zip(lat, lon, strict=True)))
+    same_country = np.mean([o == t["country_code"] for o, t in
+                            zip(ours["country_code"], theirs, strict=True)])
+    same_place = np.mean([o == t["city"] for o, t in zip(ours["locality"], theirs, strict=True)])
+    # the package measures distance in raw degrees; on the sphere a few nearest places differ
+    assert same_country >= 0.97 and same_place >= 0.85, (same_country, same_place)
+
+
+def test_corrections_survive_a_recompute(lib_copy: Library) -> None:
+    lib = lib_copy
+    rel = pl.col("path").str.replace(f"^{CORPUS}/", "")
+    ids = lib.photos().with_columns(rel=rel).filter(
+        pl.col("rel").str.starts_with("exif/ianare_gps_DSCN"))["photo_id"].to_list()
+    assert len(ids) == 9
+    lib.set_place(ids, city="Monte San Savino trip")
+    lib.run_stage("places", ids, show_progress=False)  # forced recompute
+    lib.ingest(show_progress=False)
+    p = lib.places().filter(pl.col("photo_id").is_in(ids))
+    assert (p["city"] == "Monte San Savino trip").all() and (p["source"] == "user").all()
+    assert (p["region"] == "Tuscany").all()  # fields not corrected keep the computed value
+    h = lib.place_hierarchy().filter(pl.col("city") == "Monte San Savino trip")
+    assert h["n_photos"].to_list() == [9]
+    d = lib.decisions("place")
+    assert d.height == 9 and d["who"].is_not_null().all()
+    lib.undo(int(d["decision_id"][0]))
+    first = lib.places().filter(pl.col("photo_id") == d["photo_id"][0])
+    assert first["city"][0] == "Arezzo" and first["source"][0] == "gazetteer"
+
+
+class Nominatim(BaseHTTPRequestHandler):
+    """Answers /reverse like nominatim.openstreetmap.org (format=json, addressdetails)."""
+
+    requests: ClassVar[list[str]] = []
+    fail = False
+
+    def do_GET(self) -> None:
+        q = parse_qs(urlparse(self.path).query)
+        Nominatim.requests.append(self.path)
+        if Nominatim.fail:
+            self.send_response(503)
+            self.end_headers()
+            return
+        lat, lon = float(q["lat"][0]), float(q["lon"][0])
+        body = {"place_id": 1, "licence": "Data © OpenStreetMap contributors, ODbL 1.0",
+                "osm_type": "relation", "osm_id": 41485, "lat": str(lat), "lon": str(lon),
+                "display_name": "Roma, Roma Capitale, Lazio, Italia",
+                "address": {"city": "Roma", "county": "Roma Capitale", "state": "Lazio",
+                            "ISO3166-2-lvl4": "IT-62", "country": "Italia",
+                            "country_code": "it"},
+                "boundingbox": ["41.65", "42.14", "12.23", "12.85"]}
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_online_geocoder_through_geopy_against_a_local_stub(tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Nominatim)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    src = tmp_path / "p"
+    copy_files(src, ["exif/mde_Apple_iPhone_4.jpg", "exif/mde_Panasonic_DMC-LX3_Lumix.jpg",
+                     "faces/fr_obama/obama.jpg"])
+    Nominatim.requests = []
+    try:
+        with Library(tmp_path / "lib") as lib:
+            lib.settings.geocoder = "nominatim"
+            lib.settings.geocoder_options = {"domain": f"127.0.0.1:{server.server_port}",
+                                             "scheme": "http", "user_agent": "photolab-tests"}
+            lib.settings.geocoder_min_delay_s = 0.0
+            lib.ingest([src], show_progress=False, skip=["faces", "people"])
+            p = lib.places().filter(pl.col("lat").is_not_null())
+            assert p.height == 2 and len(Nominatim.requests) == 2
+            assert all("/reverse?" in r and "format=json" in r for r in Nominatim.requests)
+            assert set(p["city"]) == {"Roma"} and set(p["source"]) == {"nominatim"}
+            assert set(p["country_code"]) == {"IT"} and set(p["region"]) == {"Lazio"}
+            # asked once: a recompute answers from the catalog's cache
+            lib.run_stage("places", p["photo_id"].to_list(), show_progress=False)
+            assert len(Nominatim.requests) == 2
+            # the provider failing keeps the offline place, and says so
+            Nominatim.fail = True
+            lib.catalog.conn.execute("DELETE FROM geocode_cache")
+            lib.run_stage("places", p["photo_id"].to_list(), show_progress=False)
+            q = lib.places().filter(pl.col("lat").is_not_null())
+            assert set(q["city"]) == {"Rome"} and set(q["source"]) == {"gazetteer"}
+            errors = lib.photos().filter(pl.col("error").is_not_null())["error"]
+            assert errors.len() == 2 and errors.str.contains("nominatim gave no place").all()
+    finally:
+        Nominatim.fail = False
+        server.shutdown()
+
+
+def test_sunburst_data_matches_the_hierarchy(corpus_lib: Library) -> None:
+    h = corpus_lib.place_hierarchy()
+    s = sunburst_frame(h)
+    assert s.filter(pl.col("parent") == "")["value"].sum() == h["n_photos"].sum()
+    cities = s.filter(pl.col("id").str.count_matches("/") == 2)
+    assert cities.height == h.height
+    assert sorted(cities["value"]) == sorted(h["n_photos"])
+    italy = s.filter(pl.col("id") == "Italy").row(0, named=True)
+    assert italy["value"] == h.filter(pl.col("country") == "Italy")["n_photos"].sum()
+    widget = PlaceSunburst(corpus_lib)
+    fig = widget.figure.data[0]
+    assert list(fig.ids) == s["id"].to_list() and list(fig.values) == s["value"].to_list()
+    # a click on a slice filters the gallery to that place's photos
+    points = type("Points", (), {"point_inds": [list(fig.ids).index("Italy/Lazio/Rome")]})()
+    widget._clicked(fig, points, None)
+    rome = corpus_lib.places().filter(pl.col("city") == "Rome")["photo_id"].sort().to_list()
+    assert widget.photo_ids == rome and len(widget.gallery.children) == len(rome)
+    assert "Rome" in widget.heading.value
+
+
+def test_map_has_every_located_photo_and_any_tiles(corpus_lib: Library) -> None:
+    located = corpus_lib.places().filter(pl.col("lat").is_not_null())
+    fig = place_map(corpus_lib, tiles="http://127.0.0.1:9/{z}/{x}/{y}.png")  # nothing there
+    trace = fig.data[0]
+    assert len(trace.lat) == located.height and trace.cluster.enabled
+    assert fig.layout.map.style["sources"]["tiles"]["tiles"] == [
+        "http://127.0.0.1:9/{z}/{x}/{y}.png"]
+    assert place_map(corpus_lib).layout.map.style == corpus_lib.settings.map_tiles
