@@ -27,8 +27,9 @@ PLACE_SCHEMA = {"country_code": pl.String, "country": pl.String, "region": pl.St
                 "subregion": pl.String, "city": pl.String, "distance_km": pl.Float64,
                 "locality": pl.String, "locality_km": pl.Float64}
 
-#: places considered for the city a photo is "in"
-CANDIDATES = 64
+#: a photo's city is its nearest place or one of the nearest few places of each tier:
+#: (at least this many people, how many of the nearest such places)
+TIERS = ((5_000, 8), (100_000, 8))
 
 
 def unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -43,14 +44,17 @@ class Gazetteer:
 
     places: pl.DataFrame
     tree: object
+    tiers: tuple[tuple[np.ndarray, object, int], ...]  # (rows, tree over them, k) per tier
 
     def lookup(self, lat: np.ndarray, lon: np.ndarray, city_radius_km: float = 30.0,
                ) -> pl.DataFrame:
         """Where each (lat, lon) is: `locality` is the nearest populated place; `city` is the
-        place people would name, the one with the most people per km of distance
-        (population / (distance + 1 km)) within `city_radius_km` (so a photo on the Las Vegas
-        Strip is in Las Vegas, not in the unincorporated town of Paradise it lies in), with
-        its region, subregion and country. Rows with a null coordinate give nulls.
+        place people would name: of the nearest place, the 8 nearest towns (5000 people or
+        more) and the 8 nearest cities (100,000 or more) within `city_radius_km`, the one
+        with the most people per km of distance
+        (population / (distance + 1 km)), so a photo on the Las Vegas Strip is in Las Vegas,
+        not in the unincorporated town of Paradise it lies in. Region, subregion and country
+        are the city's. Rows with a null coordinate give nulls.
 
         >>> gazetteer().lookup(np.array([48.8578]), np.array([2.297])).select(
         ...     "city", "locality").row(0)
@@ -59,13 +63,18 @@ class Gazetteer:
         lat = np.asarray(lat, dtype=np.float64)
         lon = np.asarray(lon, dtype=np.float64)
         ok = np.isfinite(lat) & np.isfinite(lon)
-        k = min(CANDIDATES, self.places.height)
-        chord, idx = self.tree.query(  # type: ignore[attr-defined]
-            unit_vectors(lat[ok], lon[ok]), k=k, workers=-1)
-        chord, idx = chord.reshape(-1, k), idx.reshape(-1, k)
+        xyz = unit_vectors(lat[ok], lon[ok])
+        near_chord, near = self.tree.query(xyz, workers=-1)  # type: ignore[attr-defined]
+        idx, chord = [near[:, None]], [near_chord[:, None]]
+        for rows, tree, k in self.tiers:
+            c, i = tree.query(xyz, k=k, workers=-1)  # type: ignore[attr-defined]
+            idx.append(rows[i.reshape(-1, k)])
+            chord.append(c.reshape(-1, k))
+        idx, chord = np.hstack(idx), np.hstack(chord)
         km = 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2, 0, 1))
         pop = self.places["population"].to_numpy()[idx].astype(np.float64)
-        weight = np.where((km <= city_radius_km) | (np.arange(k) == 0), pop / (km + 1), -1)
+        first = np.arange(idx.shape[1]) == 0
+        weight = np.where((km <= city_radius_km) | first, pop / (km + 1), -1)
         best = weight.argmax(axis=1)
         rows = np.arange(len(idx))
         names = self.places.select("country_code", "country", "region", "subregion", "city")
@@ -105,5 +114,9 @@ def gazetteer() -> Gazetteer:
     places = places.with_columns(
         country=pl.col("country_code").replace_strict(countries, default=None),
         region=pl.col("state"), subregion=pl.col("county"))
-    tree = cKDTree(unit_vectors(places["latitude"].to_numpy(), places["longitude"].to_numpy()))
-    return Gazetteer(places, tree)
+    xyz = unit_vectors(places["latitude"].to_numpy(), places["longitude"].to_numpy())
+    tiers = []
+    for least, k in TIERS:
+        rows = np.flatnonzero(places["population"].to_numpy() >= least)
+        tiers.append((rows, cKDTree(xyz[rows]), min(k, len(rows))))
+    return Gazetteer(places, cKDTree(xyz), tuple(tiers))
