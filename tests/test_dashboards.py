@@ -125,3 +125,34 @@ def test_people_dashboard_names_a_person_in_voila(tmp_path: Path) -> None:
     named = faces.filter(pl.col("assigned_by") == "user")["path"].str.extract(r"/p/(\w+)")
     assert named.len() == 3 and set(named) == {"obama", "obama2", "obama3"}
     assert decision["who"] and decision["at"]
+
+
+def test_places_dashboard_filters_by_a_click_and_maps_without_tiles(tmp_path: Path) -> None:
+    """The sunburst and the map in Voilà; the tile server is unreachable on purpose."""
+    from playwright.sync_api import sync_playwright
+
+    src = tmp_path / "p"
+    copy_files(src, ["exif/mde_Apple_iPhone_4.jpg", "exif/mde_Panasonic_DMC-LX3_Lumix.jpg",
+                     "exif/mde_Apple_iPhone_5.jpg", "exif/mde_Nokia_Lumia_800.jpg"])
+    libdir = tmp_path / "lib"
+    with Library(libdir) as lib:
+        lib.settings.map_tiles = "http://127.0.0.1:9/{z}/{x}/{y}.png"
+        lib.settings.save(libdir)
+        lib.ingest([src], show_progress=False, skip=["faces", "people"])
+    with voila("places.ipynb", libdir) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 1400})
+        page.goto(url)
+        page.locator("g.slice").first.wait_for(timeout=90_000)
+        assert page.locator("g.slice").count() == 3 + 3 + 3  # countries, regions, cities
+        page.locator("g.slice", has_text="Seattle").first.click()  # a city: a leaf
+        page.locator(".widget-html", has_text="Seattle").wait_for(timeout=30_000)
+        assert page.locator(".widget-image").count() == 1
+        page.locator("select").first.select_option(label="Italy")  # any level, from the list
+        page.locator(".widget-html", has_text="Italy").wait_for(timeout=30_000)
+        page.locator(".widget-html", has_text="2 photos").wait_for(timeout=30_000)
+        page.locator(".maplibregl-canvas, .maplibregl-map canvas").first.wait_for(
+            timeout=30_000)
+        page.wait_for_timeout(2000)
+        page.screenshot(path=str(tmp_path / "places.png"), full_page=True)
+        browser.close()

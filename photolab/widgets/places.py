@@ -52,13 +52,19 @@ class PlaceSunburst(w.VBox):
         self.figure = go.FigureWidget(go.Sunburst(
             ids=self.frame["id"].to_list(), parents=self.frame["parent"].to_list(),
             labels=self.frame["label"].to_list(), values=self.frame["value"].to_list(),
-            branchvalues="total", hovertemplate="%{label}: %{value} photos<extra></extra>"),
+            branchvalues="total", hovertemplate="%{label} · %{value}<extra></extra>"),
             layout=go.Layout(width=520, height=520, margin=dict(t=10, l=10, r=10, b=10)))
+        # plotly reports clicks on cities (leaves); a click on a country or region zooms in,
+        # and the place list below reaches every level
         self.figure.data[0].on_click(self._clicked)
+        self.choice = w.Dropdown(
+            options=[("all places", "")] + [(i.replace("/", " › "), i) for i in self.frame["id"]],
+            description="place", layout=w.Layout(width="420px"))
+        self.choice.observe(lambda c: c["new"] and self.select(c["new"]), names="value")
         self.heading = w.HTML()
         self.gallery = w.Box(layout=w.Layout(flex_flow="row wrap"))
         self.photo_ids: list[int] = []
-        super().__init__([self.figure, self.heading, self.gallery])
+        super().__init__([self.figure, self.choice, self.heading, self.gallery])
         if self.frame.height == 0:
             self.heading.value = "No photo has a place yet (no GPS, or not ingested)."
 
@@ -72,8 +78,9 @@ class PlaceSunburst(w.VBox):
         if row.height == 0:
             raise PhotolabError(f"no place {place_id!r}")
         self.photo_ids = sorted(row["photo_ids"][0].to_list())
+        n = len(self.photo_ids)
         self.heading.value = (f"<b>{html.escape(place_id.replace('/', ' › '))}</b>: "
-                              f"{len(self.photo_ids)} photos")
+                              f"{n} photo{'' if n == 1 else 's'}")
         cards = []
         for pid in self.photo_ids[:PAGE]:
             try:
