@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
                    "(default: the library's dupe_threshold)")
     p.add_argument("--format", "-f", choices=["table", "csv", "json"], default="table")
 
+    p = sub.add_parser("places", help="print country > region > city with photo counts")
+    _library_arg(p)
+
     p = sub.add_parser("people", help="print the people named so far")
     _library_arg(p)
 
@@ -97,14 +100,16 @@ def main(argv: list[str] | None = None) -> int:
                 if not args.quiet:
                     print(report)
                     print(f"library: {lib.root}")
-                    print(summarize(lib.photos(), lib.duplicates(), lib.faces(encodings=False)))
+                    print(summarize(lib.photos(), lib.duplicates(), lib.faces(encodings=False),
+                                    lib.places()))
             elif args.command == "photos":
                 f = lib.photos(include_missing=args.all)
                 if args.errors:
                     f = f.filter(pl.col("error").is_not_null())
                 _write(f, args.format, args.output)
             elif args.command == "summary":
-                print(summarize(lib.photos(), lib.duplicates(), lib.faces(encodings=False)))
+                print(summarize(lib.photos(), lib.duplicates(), lib.faces(encodings=False),
+                                    lib.places()))
             elif args.command == "jobs":
                 with pl.Config(tbl_rows=-1, tbl_cols=-1, fmt_str_lengths=60):
                     print(lib.jobs().drop("params"))
@@ -117,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
                           f"{groups['reclaimable_bytes'].sum() / 1e6:.1f} MB reclaimable")
                 else:
                     _write(groups, args.format, None)
+            elif args.command == "places":
+                with pl.Config(tbl_rows=-1, fmt_str_lengths=60):
+                    print(lib.place_hierarchy().drop("photo_ids"))
             elif args.command == "people":
                 with pl.Config(tbl_rows=-1, fmt_str_lengths=60):
                     print(lib.people())

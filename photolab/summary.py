@@ -12,7 +12,8 @@ def _counts(frame: pl.DataFrame, column: str, top: int = 8) -> str:
 
 
 def summarize(photos: pl.DataFrame, duplicates: pl.DataFrame | None = None,
-              faces: pl.DataFrame | None = None, errors_shown: int = 10) -> str:
+              faces: pl.DataFrame | None = None, places: pl.DataFrame | None = None,
+              errors_shown: int = 10) -> str:
     """Counts by type, date source, camera, GPS, motion photos, duplicates, faces and
     errors."""
     if photos.height == 0:
@@ -41,6 +42,11 @@ def summarize(photos: pl.DataFrame, duplicates: pl.DataFrame | None = None,
         lines.append(f"duplicates: {duplicates['group_id'].n_unique()} groups, "
                      f"{duplicates['reclaimable_bytes'].sum() / 1e6:.1f} MB reclaimable "
                      "(photolab dupes)")
+    if places is not None:
+        placed = places.filter(pl.col("country").is_not_null())
+        lines.append(f"places: {placed.height} photos in {placed['country'].n_unique()} "
+                     f"countries, {placed['city'].n_unique()} cities; no place: "
+                     f"{_counts(places.filter(pl.col('country').is_null()), 'reason', 5)}")
     if faces is not None:
         named = faces.filter(pl.col("assigned_by") == "user")
         suggested = faces.filter(pl.col("assigned_by").is_in(["cluster", "classifier"]))

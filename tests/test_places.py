@@ -215,3 +215,21 @@ def test_map_has_every_located_photo_and_any_tiles(corpus_lib: Library) -> None:
     assert fig.layout.map.style["sources"]["tiles"]["tiles"] == [
         "http://127.0.0.1:9/{z}/{x}/{y}.png"]
     assert place_map(corpus_lib).layout.map.style == corpus_lib.settings.map_tiles
+
+
+def test_cli_prints_places(tmp_path: Path) -> None:
+    import subprocess
+
+    from .conftest import PHOTOLAB, env
+
+    src = tmp_path / "p"
+    copy_files(src, ["exif/mde_Apple_iPhone_4.jpg", "exif/mde_Samsung_GT-I9000_Galaxy_S.jpg"])
+    lib = str(tmp_path / "lib")
+    r = subprocess.run([*PHOTOLAB, "ingest", str(src), "--library", lib, "--no-faces"],
+                       env=env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert ("places: 1 photos in 1 countries, 1 cities; no place: "
+            "GPS (0, 0): the camera recorded no fix 1") in r.stdout
+    r = subprocess.run([*PHOTOLAB, "places", "--library", lib], env=env(),
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "Lazio" in r.stdout and "Rome" in r.stdout
