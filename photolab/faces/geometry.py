@@ -37,7 +37,12 @@ def to_upright(boxes: np.ndarray, orientation: int | None) -> np.ndarray:
 
 
 def to_stored(boxes: np.ndarray, orientation: int | None) -> np.ndarray:
-    """The inverse of `to_upright`: upright normalised boxes back onto the stored image."""
+    """The inverse of `to_upright`: upright normalised boxes back onto the stored image.
+
+    >>> box = np.array([[0.1, 0.5, 0.3, 0.2]])
+    >>> all(np.allclose(to_stored(to_upright(box, o), o), box) for o in range(1, 9))
+    True
+    """
     inverse = {5: 5, 6: 8, 7: 7, 8: 6}.get(orientation or 1, orientation or 1)
     return to_upright(boxes, inverse)
 
