@@ -19,7 +19,7 @@ from typing import Any
 
 import polars as pl
 
-from .errors import LibraryLockedError, PhotolabError
+from .errors import LibraryLockedError, PhotolabError, ReadOnlyError
 from .faces.geometry import match_boxes
 from .migrations import MIGRATIONS
 
@@ -66,11 +66,13 @@ class Catalog:
     ----------
     path : the `catalog.sqlite` file; created and migrated when new.
     busy_timeout_s : how long a writer waits for another one before `LibraryLockedError`.
+    read_only : refuse every write with `ReadOnlyError` (guests' dashboards).
     """
 
-    def __init__(self, path: Path, busy_timeout_s: float = 120.0):
+    def __init__(self, path: Path, busy_timeout_s: float = 120.0, read_only: bool = False):
         self.path = Path(path)
         self.busy_timeout_s = busy_timeout_s
+        self.read_only = read_only
         self._lock = threading.RLock()
         self.conn = sqlite3.connect(
             self.path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
@@ -89,6 +91,8 @@ class Catalog:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction; commits on success, rolls back on any exception."""
+        if self.read_only:
+            raise ReadOnlyError(f"{self.path.parent} is open read-only: nothing can be changed")
         with self._lock:
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
@@ -109,6 +113,8 @@ class Catalog:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version >= len(MIGRATIONS):
             return
+        if self.read_only:
+            raise ReadOnlyError(f"{self.path} needs upgrading: open it once read/write first")
         with self.transaction() as c:
             version = c.execute("PRAGMA user_version").fetchone()[0]  # re-read under the lock
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
@@ -419,6 +425,8 @@ class Catalog:
 
     def reap_jobs(self) -> None:
         """Mark jobs of this host whose process is gone as interrupted (killed runs)."""
+        if self.read_only:
+            return
         host = socket.gethostname()
         rows = self.conn.execute(
             "SELECT job_id, pid FROM jobs WHERE status = 'running' AND host = ?", (host,)

@@ -51,6 +51,16 @@ def _parser() -> argparse.ArgumentParser:
                    "(default: the library's dupe_threshold)")
     p.add_argument("--format", "-f", choices=["table", "csv", "json"], default="table")
 
+    p = sub.add_parser("serve", help="serve the dashboards with Voilà (token auth)")
+    _library_arg(p)
+    p.add_argument("--port", type=int, default=8866)
+    p.add_argument("--ip", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--token", default=None,
+                   help="the token visitors need (default: a new random one, printed)")
+    p.add_argument("--read-only", action="store_true",
+                   help="guests' mode: the dashboards refuse every change")
+
     p = sub.add_parser("places", help="print country > region > city with photo counts")
     _library_arg(p)
 
@@ -86,8 +96,36 @@ def _write(frame: pl.DataFrame, fmt: str, output: str | None) -> None:
         frame.write_parquet(output)  # type: ignore[arg-type]
 
 
+def serve(library: str, port: int, ip: str, token: str | None, read_only: bool) -> int:
+    """Become Voilà serving the dashboards folder for one library (signals reach it)."""
+    import secrets
+
+    dashboards = Path(__file__).resolve().parent.parent / "dashboards"
+    if not dashboards.is_dir():
+        print("photolab: error: the dashboards folder ships with a checkout of photolab; "
+              f"not found at {dashboards}", file=sys.stderr)
+        return 2
+    root = Path(library).expanduser().resolve()
+    if not (root / "catalog.sqlite").exists():
+        print(f"photolab: error: no library at {root} (run photolab ingest first)",
+              file=sys.stderr)
+        return 2
+    token = token or secrets.token_urlsafe(24)
+    env = {**os.environ, "PHOTOLAB_LIBRARY": str(root),
+           "PHOTOLAB_READONLY": "1" if read_only else ""}
+    voila = Path(sys.executable).with_name("voila")
+    cmd = [str(voila) if voila.exists() else "voila", str(dashboards), "--no-browser",
+           f"--port={port}", f"--Voila.ip={ip}", f"--token={token}"]
+    mode = "read-only" if read_only else "read/write"
+    print(f"photolab: serving {root} ({mode}) at http://{ip}:{port}/?token={token}",
+          file=sys.stderr, flush=True)
+    os.execvpe(cmd[0], cmd, env)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args.library, args.port, args.ip, args.token, args.read_only)
     try:
         with Library(args.library) as lib:
             if args.command == "ingest":

@@ -19,3 +19,7 @@ class ToolNotFoundError(PhotolabError):
 
 class PhotoNotFoundError(PhotolabError, KeyError):
     """No photo with that id is in the catalog."""
+
+
+class ReadOnlyError(PhotolabError):
+    """The library was opened read-only (a guest's dashboard): nothing may be written."""

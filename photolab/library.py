@@ -80,6 +80,7 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs):
     path : the library folder; created when missing.
     who : the name decisions are recorded under (default: the OS user).
     date_rules : ordered date rules (default `photolab.media.dates.DEFAULT_RULES`).
+    read_only : refuse every change (default: on when $PHOTOLAB_READONLY is set).
 
     Example
     -------
@@ -89,11 +90,18 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs):
     """
 
     def __init__(self, path: str | os.PathLike[str], who: str | None = None,
-                 date_rules: Sequence[dates_stage.DateRule] | None = None):
+                 date_rules: Sequence[dates_stage.DateRule] | None = None,
+                 read_only: bool | None = None):
         self.root = Path(path).expanduser().resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
+        if read_only is None:  # `photolab serve --read-only` sets it for its dashboards
+            read_only = os.environ.get("PHOTOLAB_READONLY", "") not in ("", "0")
+        self.read_only = read_only
+        if not read_only:
+            self.root.mkdir(parents=True, exist_ok=True)
+        elif not (self.root / CATALOG_FILE).exists():
+            raise PhotolabError(f"no library at {self.root}")
         self.settings = Settings.load(self.root)
-        self.catalog = Catalog(self.root / CATALOG_FILE)
+        self.catalog = Catalog(self.root / CATALOG_FILE, read_only=read_only)
         self.thumbs_dir = self.root / "thumbs"
         self.who = who or getpass.getuser()
         self.date_rules = list(date_rules) if date_rules is not None else None

@@ -416,3 +416,11 @@ def test_cnn_detector_and_minimum_face_size(tmp_path: Path) -> None:
         assert set(f["source"]) == {"file"}  # only the file's own regions are left
         assert sorted(f["person_name"]) == ["Marie Curie", "Pierre Curie"]
         assert lib.photos()["error"].is_null().all()
+
+
+def test_a_few_faces_of_one_person_still_form_a_cluster(faces: pl.DataFrame) -> None:
+    one = labelled(faces).filter(pl.col("truth") == "obama").head(3)
+    other = labelled(faces).filter(pl.col("truth") == "biden").head(1)
+    x = pl.concat([one, other])["encoding"].to_numpy()
+    labels, _ = FaceClusterer().fit(x)  # HDBSCAN alone calls all four noise
+    assert labels.tolist() == [0, 0, 0, -1]

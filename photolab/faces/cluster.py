@@ -92,7 +92,23 @@ class FaceClusterer:
         else:
             raise PhotolabError(f"unknown clustering backend {backend!r}: "
                                 "auto, sklearn, hdbscan or knn")
-        return np.asarray(model.labels_), np.asarray(model.probabilities_)
+        labels, prob = np.asarray(model.labels_), np.asarray(model.probabilities_)
+        if (labels < 0).all():
+            return self._small(np.asarray(encodings, dtype=np.float64))
+        return labels, prob
+
+    def _small(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """HDBSCAN finds no structure in a handful of faces of one person (it never makes
+        the whole set one cluster): there, faces within dlib's 0.6 of each other, chained,
+        form the clusters."""
+        from scipy.cluster.hierarchy import fcluster, linkage
+
+        groups = fcluster(linkage(x, "single"), t=DLIB_TOLERANCE, criterion="distance")
+        sizes = np.bincount(groups)
+        keep = sizes[groups] >= self.min_cluster_size
+        _, labels = np.unique(np.where(keep, groups, 0), return_inverse=True)
+        labels = np.where(keep, labels - (~keep).any(), -1)
+        return labels, keep.astype(np.float64)
 
 
 def knn_graph(x: np.ndarray, k: int, metric: str = "euclidean") -> Any:

@@ -128,7 +128,11 @@ class DuplicateReview(w.VBox):
     # -- callbacks --------------------------------------------------------------------------
 
     def _decide(self, verb, photo_id: int, what: str) -> None:  # type: ignore[no-untyped-def]
-        verb(photo_id)
+        try:
+            verb(photo_id)
+        except PhotolabError as e:
+            self.status.value = f"<span style='color:#b00'>{html.escape(str(e))}</span>"
+            return
         self.status.value = f"photo {photo_id} {what}"
         self.refresh()
 

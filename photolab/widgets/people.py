@@ -135,9 +135,13 @@ class ClusterReview(w.VBox):
 
     def recluster(self) -> None:
         """Cluster again with the sliders' values (names people gave are kept)."""
-        self.lib.cluster_faces(min_cluster_size=self.min_size.value,
-                               min_samples=self.min_samples.value,
-                               cluster_selection_epsilon=self.epsilon.value)
+        try:
+            self.lib.cluster_faces(min_cluster_size=self.min_size.value,
+                                   min_samples=self.min_samples.value,
+                                   cluster_selection_epsilon=self.epsilon.value)
+        except PhotolabError as e:
+            self.status.value = _error(e)
+            return
         self.index = 0
         self.refresh()
         self.status.value = f"reclustered: {len(self.cluster_ids)} clusters"
@@ -273,7 +277,11 @@ class PersonLabeller(w.VBox):
             self.status.value = _error(PhotolabError("type a name first"))
             return
         f = self.faces.filter(pl.col("cluster_id") == self.cluster)
-        self.lib.name_faces(f["face_id"].to_list(), name)
+        try:
+            self.lib.name_faces(f["face_id"].to_list(), name)
+        except PhotolabError as e:
+            self.status.value = _error(e)
+            return
         self.status.value = f"saved: {f.height} faces are {html.escape(name)}"
         self.refresh()
 
