@@ -73,3 +73,27 @@ def lib_copy(corpus_lib: Library, tmp_path: Path) -> Library:
     lib = Library(tmp_path / "lib")
     yield lib
     lib.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc, timeout_s: float = 60) -> None:  # type: ignore[no-untyped-def]
+    """Wait until a server process listens on 127.0.0.1:port (fail if it exits first)."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            time.sleep(0.2)
+    raise AssertionError(f"nothing listened on port {port} within {timeout_s:.0f} s")

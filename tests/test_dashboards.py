@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +14,7 @@ import pytest
 
 from photolab import Library
 
-from .conftest import REPO, copy_files, env
+from .conftest import REPO, copy_files, env, free_port, wait_for_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -24,30 +22,17 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-sync"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def voila(notebook: str, libdir: Path) -> Iterator[str]:
     """Serve one dashboard with real Voilà on 127.0.0.1; yields its URL."""
-    port = _free_port()
+    port = free_port()
     e = env() | {"PHOTOLAB_LIBRARY": str(libdir)}
     exe = Path(sys.executable).with_name("voila")
     proc = subprocess.Popen(
         [str(exe), str(REPO / "dashboards" / notebook), "--no-browser",
          f"--port={port}", "--Voila.ip=127.0.0.1"], env=e, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            time.sleep(0.2)
+    wait_for_port(port, proc)
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:

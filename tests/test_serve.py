@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -16,13 +15,7 @@ from photolab import Library
 from photolab.errors import ReadOnlyError
 from photolab.widgets import PersonLabeller
 
-from .conftest import PHOTOLAB, copy_files, env
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .conftest import PHOTOLAB, copy_files, env, free_port, wait_for_port
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -44,19 +37,12 @@ def faces_lib(tmp_path: Path) -> Path:
 
 
 def test_serve_needs_the_token_and_binds_to_localhost(faces_lib: Path) -> None:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([*PHOTOLAB, "serve", "--library", str(faces_lib), "--port",
                              str(port), "--token", "s3cret"], env=env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                time.sleep(0.2)
+        wait_for_port(port, proc)
         base = f"http://127.0.0.1:{port}"
         for path in ("/", "/voila/render/places.ipynb"):
             status, body = _get(f"{base}{path}")
