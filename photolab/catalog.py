@@ -32,6 +32,15 @@ STAGE_TABLES: dict[str, str] = {"metadata": "media", "dates": "dates", "motion":
                                 "hashes": "hashes", "places": "places"}
 
 
+#: the columns of the faces table a detection writes (besides face_id and photo_id)
+FACE_COLUMNS = ("top", "right", "bottom", "left", "image_width", "image_height", "encoding",
+                "source", "file_name")
+FACE_UPDATE = (f"UPDATE faces SET {', '.join(k + ' = ?' for k in FACE_COLUMNS)} "
+               "WHERE face_id = ?")
+FACE_INSERT = (f"INSERT INTO faces (photo_id, {', '.join(FACE_COLUMNS)}) "
+               f"VALUES (?{', ?' * len(FACE_COLUMNS)})")
+
+
 #: SQL condition: the decision was not taken back by a later 'undo' decision
 NOT_UNDONE = ("decision_id NOT IN (SELECT json_extract(value, '$.undoes') FROM decisions "
               "WHERE kind = 'undo')")
@@ -272,17 +281,13 @@ class Catalog:
                             "WHERE photo_id = ?", (photo_id,)).fetchall()
             keep = match_boxes([o[1:] for o in old],
                                [(f["top"], f["right"], f["bottom"], f["left"]) for f in faces])
-            cols = ("top", "right", "bottom", "left", "image_width", "image_height", "encoding",
-                    "source", "file_name")
             for i, f in enumerate(faces):
-                values = [f[k] for k in cols]
+                values = [f[k] for k in FACE_COLUMNS]
                 if keep[i] is not None:
                     face_id = old[keep[i]][0]
-                    c.execute(f"UPDATE faces SET {', '.join(k + ' = ?' for k in cols)} "
-                              "WHERE face_id = ?", (*values, face_id))
+                    c.execute(FACE_UPDATE, (*values, face_id))
                     continue
-                face_id = c.execute(f"INSERT INTO faces (photo_id, {', '.join(cols)}) "
-                                    f"VALUES (?{', ?' * len(cols)})", (photo_id, *values)).lastrowid
+                face_id = c.execute(FACE_INSERT, (photo_id, *values)).lastrowid
                 if f["file_name"]:
                     person = self._person_named(c, f["file_name"], "file")
                     self._decide(c, "face_person", photo_id,

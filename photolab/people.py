@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from .errors import PhotolabError
-from .faces.cluster import DLIB_TOLERANCE, FaceClusterer, constrain, decode, suggest
+from .faces.cluster import DLIB_TOLERANCE, FaceClusterer, constrain, decode, distances, suggest
 from .faces.labels import FACE_KINDS, Labels, replay
 
 if TYPE_CHECKING:
@@ -149,10 +149,9 @@ class PeopleVerbs:
                           & ~pl.col("face_id").is_in(list(self.labels().ignored)))
         if new.height >= RECLUSTER_SHARE * rows.height or old.height == 0:
             return self._cluster(self.clusterer())
-        a, b = decode(new["encoding"]), decode(old["encoding"])
-        d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
-        best = d2.argmin(axis=1)
-        dist = np.sqrt(np.clip(d2[np.arange(len(a)), best], 0, None))
+        d = distances(decode(new["encoding"]), decode(old["encoding"]))
+        best = d.argmin(axis=1)
+        dist = d[np.arange(len(d)), best]
         near = dist < DLIB_TOLERANCE
         self.catalog.write_clusters(pl.DataFrame({
             "face_id": new["face_id"],
@@ -178,11 +177,14 @@ class PeopleVerbs:
 
     # -- decisions --------------------------------------------------------------------------
 
-    def _faces_of(self, face_ids: Sequence[int]) -> pl.DataFrame:
+    def _faces_of(self, face_ids: Sequence[int],
+                  every: pl.DataFrame | None = None) -> pl.DataFrame:
+        """The `faces()` rows of these faces (from `every` when the caller has it)."""
         ids = [int(i) for i in face_ids]
         if not ids:
             raise PhotolabError("no faces given")
-        f = self.faces(encodings=False).filter(pl.col("face_id").is_in(ids))
+        every = self.faces(encodings=False) if every is None else every
+        f = every.filter(pl.col("face_id").is_in(ids))
         missing = set(ids) - set(f["face_id"])
         if missing:
             raise PhotolabError(f"no faces {sorted(missing)} in this library")
@@ -191,11 +193,7 @@ class PeopleVerbs:
     def name_faces(self, face_ids: Sequence[int], name: str, who: str | None = None) -> int:
         """These faces show `name` (a new person when nobody has that name). Returns the
         person_id."""
-        name = name.strip()
-        if not name:
-            raise PhotolabError("a person's name cannot be empty")
-        f = self._faces_of(face_ids)
-        return self._assign(f, name, who)
+        return self._assign(self._faces_of(face_ids), _name(name), who)
 
     def _assign(self, f: pl.DataFrame, person: int | str, who: str | None) -> int:
         person_id, d = self.catalog.assign_faces(f["face_id"].to_list(), person, who or self.who)
@@ -212,7 +210,7 @@ class PeopleVerbs:
         f = self.faces(encodings=False).filter(pl.col("cluster_id") == cluster_id)
         if f.height == 0:
             raise PhotolabError(f"no cluster {cluster_id}")
-        return self.name_faces(f["face_id"].to_list(), name, who)
+        return self._assign(f, _name(name), who)
 
     def move_faces(self, face_ids: Sequence[int], person: int | str,
                    who: str | None = None) -> int:
@@ -265,9 +263,10 @@ class PeopleVerbs:
 
     def split_faces(self, face_ids: Sequence[int], who: str | None = None) -> int:
         """These faces are not the same person as the rest of their cluster: they leave it."""
-        f = self._faces_of(face_ids)
+        every = self.faces(encodings=False)
+        f = self._faces_of(face_ids, every)
         clusters = f["cluster_id"].drop_nulls().unique().to_list()
-        rest = self.faces(encodings=False).filter(
+        rest = every.filter(
             pl.col("cluster_id").is_in(clusters) & ~pl.col("face_id").is_in(f["face_id"].to_list()))
         if rest.height == 0:
             raise PhotolabError("nothing to split from: the faces are alone in their cluster")
@@ -300,6 +299,13 @@ class PeopleVerbs:
         r = row.row(0, named=True)
         return _crop(str(self.thumbs_dir), r["content_hash"], r["top"], r["right"], r["bottom"],
                      r["left"], r["image_width"], r["image_height"], size, margin)
+
+
+def _name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise PhotolabError("a person's name cannot be empty")
+    return name
 
 
 @lru_cache(maxsize=2048)

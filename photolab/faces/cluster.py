@@ -132,6 +132,18 @@ def knn_graph(x: np.ndarray, k: int, metric: str = "euclidean") -> Any:
     return g
 
 
+def distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Euclidean distances between every row of `a` and every row of `b` (n x m), without
+    the n x m x d array a broadcast would build.
+
+    >>> distances(np.array([[0.0, 0.0]]), np.array([[3.0, 4.0], [0.0, 1.0]])).tolist()
+    [[5.0, 1.0]]
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
+    return np.sqrt(np.clip(d2, 0, None))
+
+
 def decode(encodings: pl.Series) -> np.ndarray:
     """Stored float32 blobs -> an (n, 128) array."""
     if encodings.len() == 0:
@@ -202,9 +214,7 @@ def suggest(faces: pl.DataFrame, encodings: np.ndarray, labels: Labels,
         sums = np.zeros((len(people), encodings.shape[1]))
         np.add.at(sums, inv, encodings[ix["i"].to_numpy()])
         centroids = sums / np.bincount(inv)[:, None]
-        d = np.sqrt(np.clip((encodings.astype(np.float64) ** 2).sum(1)[:, None]
-                            + (centroids ** 2).sum(1)[None, :]
-                            - 2 * encodings @ centroids.T, 0, None))
+        d = distances(encodings, centroids)
         best = d.argmin(axis=1)
         dist = d[np.arange(len(d)), best]
         f = f.with_columns(

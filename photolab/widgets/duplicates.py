@@ -9,6 +9,7 @@ import ipywidgets as w
 import polars as pl
 
 from ..errors import PhotolabError
+from ._html import error_html
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -131,7 +132,7 @@ class DuplicateReview(w.VBox):
         try:
             verb(photo_id)
         except PhotolabError as e:
-            self.status.value = f"<span style='color:#b00'>{html.escape(str(e))}</span>"
+            self.status.value = error_html(e)
             return
         self.status.value = f"photo {photo_id} {what}"
         self.refresh()
@@ -141,7 +142,7 @@ class DuplicateReview(w.VBox):
         try:
             self.last_resolve = self.lib.resolve_duplicates(keeper, self.slider.value)
         except PhotolabError as e:
-            self.status.value = f"<span style='color:#b00'>{html.escape(str(e))}</span>"
+            self.status.value = error_html(e)
             return
         self.undo.disabled = False
         self.status.value = f"kept photo {keeper}; the other copies are in the library's trash"

@@ -10,6 +10,7 @@ import ipywidgets as w
 import polars as pl
 
 from ..errors import PhotolabError
+from ._html import error_html
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -23,10 +24,6 @@ def _crop(lib: Library, face_id: int, size: int) -> bytes:
         return lib.face_crop(face_id, size)
     except PhotolabError:
         return b""
-
-
-def _error(e: Exception) -> str:
-    return f"<span style='color:#b00'>{html.escape(str(e))}</span>"
 
 
 class _FaceGrid(w.Box):
@@ -140,7 +137,7 @@ class ClusterReview(w.VBox):
                                    min_samples=self.min_samples.value,
                                    cluster_selection_epsilon=self.epsilon.value)
         except PhotolabError as e:
-            self.status.value = _error(e)
+            self.status.value = error_html(e)
             return
         self.index = 0
         self.refresh()
@@ -177,7 +174,7 @@ class ClusterReview(w.VBox):
         try:
             message = action()
         except PhotolabError as e:
-            self.status.value = _error(e)
+            self.status.value = error_html(e)
             return
         self.status.value = html.escape(message)
         self.undo.disabled = not self.last
@@ -274,13 +271,13 @@ class PersonLabeller(w.VBox):
     def _save(self) -> None:
         name = self.name.value.strip()
         if not name or self.cluster is None:
-            self.status.value = _error(PhotolabError("type a name first"))
+            self.status.value = error_html(PhotolabError("type a name first"))
             return
         f = self.faces.filter(pl.col("cluster_id") == self.cluster)
         try:
             self.lib.name_faces(f["face_id"].to_list(), name)
         except PhotolabError as e:
-            self.status.value = _error(e)
+            self.status.value = error_html(e)
             return
         self.status.value = f"saved: {f.height} faces are {html.escape(name)}"
         self.refresh()
