@@ -25,11 +25,16 @@ from .migrations import MIGRATIONS
 
 #: stage -> stages whose results depend on it (rerun when it reruns)
 DEPENDENTS: dict[str, tuple[str, ...]] = {"metadata": ("dates", "faces", "places"),
-                                          "thumbnails": ("hashes", "faces")}
+                                          "thumbnails": ("hashes", "faces", "semantic"),
+                                          "semantic": ("tags",)}
 
 #: the tables stages write to, with their columns (besides photo_id)
 STAGE_TABLES: dict[str, str] = {"metadata": "media", "dates": "dates", "motion": "motion",
-                                "hashes": "hashes", "places": "places"}
+                                "hashes": "hashes", "places": "places",
+                                "semantic": "embeddings"}
+
+#: stages that write several rows per photo: their table, and the list column holding them
+LONG_TABLES: dict[str, tuple[str, str]] = {"tags": ("scene_tags", "tags")}
 
 
 #: the columns of the faces table a detection writes (besides face_id and photo_id)
@@ -258,6 +263,16 @@ class Catalog:
         with self.transaction() as c:
             if stage == "faces":
                 self._write_faces(c, results)
+            elif stage in LONG_TABLES:
+                self._write_long(c, *LONG_TABLES[stage], results)
+            elif table == "embeddings":  # a failed photo loses its old vector, gets no new one
+                ok = results.filter(pl.col("vector").is_not_null())
+                c.executemany("DELETE FROM embeddings WHERE photo_id = ?",
+                              [(i,) for i in results.filter(pl.col("vector").is_null())
+                               ["photo_id"]])
+                c.executemany("INSERT OR REPLACE INTO embeddings (photo_id, model, vector) "
+                              "VALUES (?,?,?)", ok.select("photo_id", "model", "vector")
+                              .iter_rows())
             elif table is not None:
                 sql = (f"INSERT OR REPLACE INTO {table} ({', '.join(cols)}) "
                        f"VALUES ({', '.join('?' * len(cols))})")
@@ -270,6 +285,18 @@ class Catalog:
             for dependent in DEPENDENTS.get(stage, ()):
                 c.executemany("DELETE FROM stage_runs WHERE photo_id = ? AND stage = ?",
                               [(i, dependent) for i in ids])
+
+    @staticmethod
+    def _write_long(c: sqlite3.Connection, table: str, column: str,
+                    results: pl.DataFrame) -> None:
+        """Replace each photo's rows in `table` with the structs of its `column` list."""
+        done = results.filter(pl.col(column).is_not_null())
+        c.executemany(f"DELETE FROM {table} WHERE photo_id = ?",
+                      [(i,) for i in done["photo_id"]])
+        rows = done.select("photo_id", column).explode(column).drop_nulls(column).unnest(column)
+        if rows.height:
+            c.executemany(f"INSERT INTO {table} ({', '.join(rows.columns)}) "
+                          f"VALUES ({', '.join('?' * rows.width)})", rows.iter_rows())
 
     def _write_faces(self, c: sqlite3.Connection, results: pl.DataFrame) -> None:
         """Replace each photo's faces; a face whose box overlaps an old one keeps its face_id

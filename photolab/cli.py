@@ -74,6 +74,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--epsilon", type=float, help="cluster_selection_epsilon")
     p.add_argument("--backend", choices=["auto", "sklearn", "hdbscan", "knn"])
 
+    p = sub.add_parser("search", help="find photos by a description, or like a photo")
+    _library_arg(p)
+    p.add_argument("text", nargs="*", help="what to look for, e.g. \"a dog on the beach\"")
+    p.add_argument("--similar", type=int, metavar="PHOTO_ID", help="photos that look like this")
+    p.add_argument("-k", type=int, default=20, help="how many (default 20)")
+    p.add_argument("--after", help="taken on or after this date (YYYY-MM-DD)")
+    p.add_argument("--before", help="taken on or before this date")
+    p.add_argument("--person", action="append", help="a named person in the photo (repeat: all)")
+    p.add_argument("--place", help="a country, region or city")
+    p.add_argument("--camera", help="part of the camera make or model")
+    p.add_argument("--tag", action="append", help="a scene tag (repeat: all)")
+    p.add_argument("--format", "-f", choices=["table", "csv", "json"], default="table")
+
     p = sub.add_parser("motion", help="extract the video of a motion photo")
     _library_arg(p)
     p.add_argument("photo_id", type=int)
@@ -175,6 +188,19 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{faces.height} faces, {n} clusters, "
                       f"{faces['cluster_id'].is_null().sum()} in none, "
                       f"{(faces['assigned_by'] != 'user').sum()} with a suggested name")
+            elif args.command == "search":
+                filters = {"after": args.after, "before": args.before, "person": args.person,
+                           "place": args.place, "camera": args.camera, "tag": args.tag}
+                filters = {k: v for k, v in filters.items() if v}
+                if (args.similar is None) == (not args.text):
+                    raise PhotolabError("give either words to search for or --similar PHOTO_ID")
+                hits = (lib.similar(args.similar, args.k, **filters) if args.similar is not None
+                        else lib.search(" ".join(args.text), args.k, **filters))
+                if args.format == "table":
+                    with pl.Config(tbl_rows=-1, fmt_str_lengths=100, tbl_width_chars=200):
+                        print(hits)
+                else:
+                    _write(hits, args.format, None)
             elif args.command == "motion":
                 print(lib.motion_video(args.photo_id))
     except PhotolabError as e:

@@ -49,7 +49,7 @@ class DuplicateVerbs:
 
     def duplicates(self, threshold: int | None = None,
                    keeper_rule: Callable[[pl.DataFrame], pl.DataFrame] = rank_keepers,
-                   ) -> pl.DataFrame:
+                   clip_distance: float | None = None) -> pl.DataFrame:
         """Groups of duplicate photos, computed now from the stored hashes.
 
         Parameters
@@ -57,6 +57,8 @@ class DuplicateVerbs:
         threshold : pHash Hamming radius (default: the `dupe_threshold` setting).
         keeper_rule : ranks a group's photos best first (`photolab.dedupe.groups
             .rank_keepers` by default).
+        clip_distance : also join photos whose CLIP vectors are within this cosine distance
+            (default: the `dupe_clip_distance` setting; 0 : pHash only).
 
         Returns
         -------
@@ -71,7 +73,10 @@ class DuplicateVerbs:
             ids = json.loads(v)["photos"]
             (pairs.append(tuple(ids)) if len(ids) == 2 else singles.extend(ids))
         keepers = self.catalog.active_decisions("keep")["photo_id"].to_list()
-        groups = group_duplicates(photos, t, pairs, singles, keepers, keeper_rule)
+        cd = self.settings.dupe_clip_distance if clip_distance is None else clip_distance
+        extra = self.embedding_pairs(cd) if cd > 0 else None  # type: ignore[attr-defined]
+        groups = group_duplicates(photos, t, pairs, singles, keepers, keeper_rule,
+                                  extra_pairs=extra)
         return groups.join(photos.select("photo_id", "path", "size_bytes", "width", "height"),
                            on="photo_id", how="left", maintain_order="left")
 

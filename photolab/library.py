@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,11 +32,12 @@ from .places.compute import compute_places
 from .places.online import OnlineGeocoder
 from .places_verbs import PlaceVerbs
 from .progress import progress
+from .search_verbs import SearchVerbs
 from .settings import Settings
 
 CATALOG_FILE = "catalog.sqlite"
 STAGE_ORDER = ("scan", "metadata", "dates", "thumbnails", "hashes", "motion", "places", "faces",
-               "people")
+               "people", "semantic", "tags")
 
 
 @dataclass
@@ -47,6 +49,9 @@ class Stage:
     run: Callable[[pl.DataFrame, Callable[[int], None]], pl.DataFrame]
     batch: int
     with_tags: bool = False
+    #: called before the stage runs; a `PhotolabError` it raises (a model that is not there)
+    #: skips the stage for this run, with the reason in the report
+    prepare: Callable[[], object] | None = None
 
 
 @dataclass
@@ -57,6 +62,7 @@ class IngestReport:
     counts: dict[str, int] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
         c = self.counts
@@ -65,14 +71,18 @@ class IngestReport:
                  f"{c.get('moved', 0)} moved, {c.get('missing', 0)} missing, "
                  f"{c.get('unchanged', 0)} unchanged"]
         for stage, secs in self.seconds.items():
+            if stage in self.skipped:
+                continue
             done = c.get(f"{stage}_done", c.get("files", 0) if stage == "scan" else 0)
             unit = "faces " if stage == "people" else "photos"
             lines.append(f"  {stage:<10} {done:>7} {unit} {secs:8.2f}s"
                          f"  {self.errors.get(stage, 0)} errors")
+        for stage, why in self.skipped.items():
+            lines.append(f"  {stage:<10} skipped: {why}")
         return "\n".join(lines)
 
 
-class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs):
+class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs):
     """A photo library folder: `photolab.toml`, `catalog.sqlite`, `thumbs/`.
 
     Parameters
@@ -107,6 +117,7 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs):
         self.date_rules = list(date_rules) if date_rules is not None else None
         self._exif: list[metadata.ExifReader] = []
         self._faces: FaceDetector | None = None
+        self._clip = self._index = self._labels = None
         self.last_decisions: list[int] = []
 
     def __repr__(self) -> str:
@@ -153,7 +164,15 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs):
                   with_tags=True),
             Stage("faces", self.face_params().version(), self._run_faces, s.batch_size,
                   with_tags=True),
+            Stage("semantic", f"1:{self.clip_fingerprint()}", self._run_semantic,
+                  s.batch_size, prepare=self.clip_model),
+            Stage("tags", self.tags_version(), self._run_tags, 5000, prepare=self.clip_model),
         ]
+
+    def _run_semantic(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
+        from .semantic.embed import embed_photos
+
+        return embed_photos(frame, self.thumbs_dir, "small", self.clip_model(), tick)
 
     def _run_places(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
         s = self.settings
@@ -226,7 +245,7 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs):
                 self._scan(roots, report, show_progress)
                 report.seconds["scan"] = time.perf_counter() - t
             for stage in self.stages():
-                if stage.name in wanted:
+                if stage.name in wanted and stage.name not in report.skipped:
                     t = time.perf_counter()
                     self._run_stage(stage, report, show_progress)
                     report.seconds[stage.name] = time.perf_counter() - t
@@ -294,6 +313,15 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs):
 
     def _run_stage(self, stage: Stage, report: IngestReport, show: bool) -> None:
         todo = self.catalog.stale(stage.name, stage.version, with_tags=stage.with_tags)
+        if todo.height and stage.prepare is not None:
+            try:
+                stage.prepare()
+            except PhotolabError as e:  # a missing model: the other stages still run
+                report.skipped[stage.name] = str(e)
+                if stage.name == "semantic":
+                    report.skipped["tags"] = "needs the semantic stage"
+                print(f"{stage.name}: skipped: {e}", file=sys.stderr, flush=True)
+                return
         outs = self._execute(stage, todo, show)
         report.counts[f"{stage.name}_done"] = sum(o.height for o in outs)
         report.errors[stage.name] = sum(int(o["error"].is_not_null().sum()) for o in outs)

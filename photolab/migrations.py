@@ -140,4 +140,22 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (provider, key)
     )
     """,
+    # 6: CLIP embeddings (a new embedding_id whenever a vector changes, so the FAISS index
+    # beside the catalog knows what it holds) and zero-shot scene tags
+    """
+    CREATE TABLE embeddings (
+        embedding_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        photo_id     INTEGER NOT NULL UNIQUE REFERENCES photos ON DELETE CASCADE,
+        model        TEXT NOT NULL,              -- the model fingerprint
+        vector       BLOB NOT NULL               -- float32, unit length
+    );
+    CREATE INDEX embeddings_model ON embeddings(model);
+    CREATE TABLE scene_tags (
+        photo_id INTEGER NOT NULL REFERENCES photos ON DELETE CASCADE,
+        tag      TEXT NOT NULL,
+        score    REAL NOT NULL,                  -- probability among the labels of its group
+        PRIMARY KEY (photo_id, tag)
+    );
+    CREATE INDEX scene_tags_tag ON scene_tags(tag)
+    """,
 ]

@@ -42,6 +42,13 @@ class Settings:
         geopy ("" : off, the default), its options, and the seconds between requests.
     map_tiles : the map widget's tiles: a plotly map style ("open-street-map", "carto-positron",
         "white-bg" for none) or a raster tile URL template with {z}/{x}/{y}.
+    clip_model, clip_pretrained, clip_cache_dir, clip_batch : the CLIP model of the semantic
+        stage (see `photolab.semantic.clip.ClipParams`); weights are read from local files only.
+    clip_index : the FAISS index kind, "auto" (flat below 50k photos, HNSW above), "flat" or
+        "hnsw"; `clip_ef_search` the HNSW search breadth.
+    tag_min_score, tag_top : scene tags a photo keeps (see `photolab.semantic.tags`).
+    dupe_clip_distance : also group photos whose CLIP vectors are within this cosine distance
+        as near duplicates (0 : off; Immich uses 0.01).
     extensions : file suffixes (lower case) that the scan picks up.
     """
 
@@ -72,6 +79,15 @@ class Settings:
     geocoder_options: dict[str, str] = field(default_factory=dict)
     geocoder_min_delay_s: float = 1.0
     map_tiles: str = "open-street-map"
+    clip_model: str = "ViT-B-32"
+    clip_pretrained: str = "laion2b_s34b_b79k"
+    clip_cache_dir: str = ""
+    clip_batch: int = 32
+    clip_index: str = "auto"
+    clip_ef_search: int = 64
+    tag_min_score: float = 0.2
+    tag_top: int = 3
+    dupe_clip_distance: float = 0.0
     extensions: list[str] = field(default_factory=lambda: sorted(DEFAULT_EXTENSIONS))
 
     @classmethod

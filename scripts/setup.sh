@@ -19,7 +19,7 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 stamp=.venv/.photolab-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    echo "setup: pip install -e .[sample,test,bench,faces,online,widgets,dashboards]" >&2
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[sample,test,bench,faces,online,widgets,dashboards]"
+    echo "setup: pip install -e .[sample,test,bench,faces,online,widgets,dashboards,semantic]" >&2
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[sample,test,bench,faces,online,widgets,dashboards,semantic]"
     touch "$stamp"
 fi

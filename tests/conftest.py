@@ -31,11 +31,21 @@ def manifest() -> dict[str, dict[str, str]]:
 
 
 @pytest.fixture(scope="session")
-def corpus_lib(tmp_path_factory: pytest.TempPathFactory) -> Library:
-    """The whole corpus ingested once (about 20 s)."""
+def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A tiny random open_clip model saved to a folder: the `clip_model` setting naming it."""
+    from .tiny_clip import save_tiny_clip
+
+    return f"local-dir:{save_tiny_clip(tmp_path_factory.mktemp('tiny-clip'))}"
+
+
+@pytest.fixture(scope="session")
+def corpus_lib(tmp_path_factory: pytest.TempPathFactory, tiny_clip: str) -> Library:
+    """The whole corpus ingested once (about 20 s), CLIP vectors from the tiny model."""
     if not CORPUS.is_dir():
         pytest.fail(f"the test corpus is missing at {CORPUS}")
     lib = Library(tmp_path_factory.mktemp("corpus-lib"))
+    lib.settings.clip_model = tiny_clip
+    lib.settings.save(lib.root)
     lib.ingest([CORPUS], show_progress=False)
     yield lib
     lib.close()

@@ -141,3 +141,49 @@ def test_places_dashboard_filters_by_a_click_and_maps_without_tiles(tmp_path: Pa
         page.wait_for_timeout(2000)
         page.screenshot(path=str(tmp_path / "places.png"), full_page=True)
         browser.close()
+
+
+def test_search_dashboard_finds_photos_and_more_like_this(tmp_path: Path, tiny_clip: str
+                                                          ) -> None:
+    """Words in the box give a grid of thumbnails; "More like this" finds the same frame at
+    other sizes (the tiny model the tests build: no real CLIP weights can be had here)."""
+    from playwright.sync_api import sync_playwright
+
+    src = tmp_path / "p"
+    copy_files(src, ["dupes/fr_obama-240p.jpg", "dupes/fr_obama-480p.jpg",
+                     "dupes/fr_obama-720p.jpg", "exif/mde_Apple_iPhone_4.jpg",
+                     "exif/ianare_gps_DSCN0010.jpg", "faces/fr_biden/biden.jpg"])
+    libdir = tmp_path / "lib"
+    with Library(libdir) as lib:
+        lib.settings.clip_model = tiny_clip
+        lib.settings.save(libdir)
+        lib.ingest([src], show_progress=False, skip=["faces", "people"])
+        obama = lib.photos().filter(pl.col("path").str.ends_with("obama-240p.jpg"))
+        obama_id = int(obama["photo_id"][0])
+    with voila("search.ipynb", libdir) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1300, "height": 1000})
+        page.goto(url)
+        box = page.get_by_placeholder("describe a photo: a dog on the beach")
+        box.wait_for(timeout=90_000)
+        box.fill("a man in a suit")
+        box.press("Enter")
+        page.get_by_text("6 results for").wait_for(timeout=30_000)
+        page.wait_for_timeout(1000)
+        assert page.locator(".widget-image").count() == 6
+        assert page.locator(".photolab-result").count() == 6
+        page.screenshot(path=str(tmp_path / "search-1.png"), full_page=True)
+        card = page.locator(".widget-vbox", has=page.locator(".photolab-result")).filter(
+            has_text="#")
+        order = [t.split("#")[1].split(" ")[0] for t in
+                 page.locator(".photolab-result").all_inner_texts()]
+        assert order == ["1", "2", "3", "4", "5", "6"]
+        assert card.count() >= 6
+        # "More like this" under each result: press the one of the 240p Obama
+        page.get_by_role("button", name="More like this").nth(0).click()
+        page.get_by_text("5 results for photos like #").wait_for(timeout=30_000)
+        page.screenshot(path=str(tmp_path / "search-2.png"), full_page=True)
+        browser.close()
+    with Library(libdir) as lib:
+        assert set(lib.similar(obama_id, 2)["path"].str.extract(r"obama-(\d+p)")) == {
+            "480p", "720p"}

@@ -96,7 +96,8 @@ def group_duplicates(photos: pl.DataFrame, threshold: int = 8,
                      declined_pairs: Iterable[tuple[int, int]] = (),
                      declined_photos: Iterable[int] = (), keepers: Iterable[int] = (),
                      keeper_rule: Callable[[pl.DataFrame], pl.DataFrame] = rank_keepers,
-                     mirrored: bool = True) -> pl.DataFrame:
+                     mirrored: bool = True,
+                     extra_pairs: pl.DataFrame | None = None) -> pl.DataFrame:
     """Group duplicate photos.
 
     Parameters
@@ -109,6 +110,8 @@ def group_duplicates(photos: pl.DataFrame, threshold: int = 8,
     keepers : photos a person chose to keep; each wins its group.
     keeper_rule : ranks a group's photos best first (default `rank_keepers`).
     mirrored : also match left-right mirrored copies (needs `phash_mirror`).
+    extra_pairs : more near-duplicate pairs from another signal (`photo_id_a`, `photo_id_b`;
+        CLIP vectors, say), joined after every pHash pair.
 
     Returns
     -------
@@ -126,6 +129,13 @@ def group_duplicates(photos: pl.DataFrame, threshold: int = 8,
         return pl.DataFrame(schema=GROUP_SCHEMA)
     edges = pl.concat([_exact_edges(photos), _near_edges(photos, threshold, mirrored)])
     by_id = dict(zip(photos["photo_id"], photos["idx"], strict=True))
+    if extra_pairs is not None and extra_pairs.height:
+        mapped = extra_pairs.select(
+            i=pl.col("photo_id_a").replace_strict(by_id, default=None),
+            j=pl.col("photo_id_b").replace_strict(by_id, default=None)).drop_nulls()
+        edges = pl.concat([edges, mapped.select(
+            i=pl.min_horizontal("i", "j").cast(pl.Int64),
+            j=pl.max_horizontal("i", "j").cast(pl.Int64), d=pl.lit(threshold + 1, pl.Int64))])
     cannot = {(min(by_id[a], by_id[b]), max(by_id[a], by_id[b]))
               for a, b in declined_pairs if a in by_id and b in by_id}
     if cannot:

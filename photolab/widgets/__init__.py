@@ -6,6 +6,7 @@ Each widget takes a Library, shows it, and calls Library verbs from its callback
 from .duplicates import DuplicateReview
 from .people import ClusterReview, PersonLabeller, embedding_view
 from .places import PlaceSunburst, place_map
+from .search import SearchBox
 
 __all__ = ["ClusterReview", "DuplicateReview", "PersonLabeller", "PlaceSunburst",
-           "embedding_view", "place_map"]
+           "SearchBox", "embedding_view", "place_map"]

@@ -1,0 +1,175 @@
+"""`SearchBox`: find photos by describing them, or like a photo, with filters and paging."""
+
+from __future__ import annotations
+
+import html
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+import polars as pl
+
+from ..errors import PhotolabError
+from ._html import error_html
+
+if TYPE_CHECKING:
+    from ..library import Library
+
+ANYONE = "anyone"
+ANY_TAG = "any scene"
+
+
+class SearchBox(w.VBox):
+    """A text box and a thumbnail grid: results with scores, dates and scene tags, "more like
+    this" on every result, filters (person, place, scene tag, camera, dates), paging.
+
+    Parameters
+    ----------
+    library : the Library to search.
+    page_size : results per page.
+    limit : results fetched per query (pages beyond it are not shown).
+    thumb_size : which thumbnail to show ("small" or "tiny").
+
+    Example (in a notebook cell, the widget is the cell's output)::
+
+        SearchBox(Library("~/Pictures/photolab"))
+    """
+
+    def __init__(self, library: Library, page_size: int = 24, limit: int = 240,
+                 thumb_size: str = "tiny"):
+        self.lib, self.page_size, self.limit, self.thumb_size = (library, page_size, limit,
+                                                                 thumb_size)
+        self.results = pl.DataFrame()
+        self.page = 0
+        self.like: int | None = None
+        self._header = ""
+        self.text = w.Text(placeholder="describe a photo: a dog on the beach",
+                           continuous_update=False, layout=w.Layout(width="420px"))
+        self.go = w.Button(description="Search", icon="search", button_style="primary")
+        self.person = w.Dropdown(description="person", options=[ANYONE],
+                                 layout=w.Layout(width="220px"))
+        self.place = w.Combobox(description="place", placeholder="country, region or city",
+                                ensure_option=False, layout=w.Layout(width="260px"))
+        self.tag = w.Dropdown(description="scene", options=[ANY_TAG],
+                              layout=w.Layout(width="200px"))
+        self.camera = w.Text(description="camera", placeholder="make or model",
+                             continuous_update=False, layout=w.Layout(width="220px"))
+        self.after = w.DatePicker(description="after", layout=w.Layout(width="230px"))
+        self.before = w.DatePicker(description="before", layout=w.Layout(width="230px"))
+        self.prev = w.Button(description="◀ previous", layout=w.Layout(width="110px"))
+        self.next = w.Button(description="next ▶", layout=w.Layout(width="110px"))
+        self.status = w.HTML()
+        self.grid = w.HBox(layout=w.Layout(flex_flow="row wrap"))
+        self.text.observe(lambda _: self.run(), names="value")
+        self.go.on_click(lambda _: self.run())
+        for f in (self.person, self.tag, self.after, self.before, self.camera):
+            f.observe(lambda _: self._refilter(), names="value")
+        self.place.observe(lambda _: self._refilter(), names="value")
+        self.prev.on_click(lambda _: self.show(self.page - 1))
+        self.next.on_click(lambda _: self.show(self.page + 1))
+        super().__init__([
+            w.HBox([self.text, self.go]),
+            w.HBox([self.person, self.place, self.tag], layout=w.Layout(flex_flow="row wrap")),
+            w.HBox([self.camera, self.after, self.before],
+                   layout=w.Layout(flex_flow="row wrap")),
+            w.HBox([self.prev, self.status, self.next]), self.grid])
+        self.reload_options()
+        self.show(0)
+
+    # -- state ------------------------------------------------------------------------------
+
+    def reload_options(self) -> None:
+        """Fill the person, place and scene choices from the catalog."""
+        names = sorted(n for n in self.lib.people()["name"].drop_nulls().to_list() if n)
+        self.person.options = [ANYONE, *names]
+        places = self.lib.places()
+        self.place.options = sorted({v for c in ("country", "region", "city")
+                                     for v in places[c].drop_nulls().to_list()})
+        self.tag.options = [ANY_TAG, *sorted(self.lib.scene_tags()["tag"].unique().to_list())]
+
+    def filters(self) -> dict[str, Any]:
+        """The filters the controls hold, as `Library.search` keywords."""
+        f: dict[str, Any] = {}
+        if self.person.value and self.person.value != ANYONE:
+            f["person"] = self.person.value
+        if self.place.value.strip():
+            f["place"] = self.place.value.strip()
+        if self.tag.value and self.tag.value != ANY_TAG:
+            f["tag"] = self.tag.value
+        if self.camera.value.strip():
+            f["camera"] = self.camera.value.strip()
+        for key in ("after", "before"):
+            value = getattr(self, key).value
+            if isinstance(value, date):
+                f[key] = value
+        return f
+
+    def run(self, like: int | None = None) -> None:
+        """Search for the text (or for photos like `like`) with the filters; show page 1."""
+        self.like = like
+        words = self.text.value.strip()
+        if like is None and not words:
+            self.results = pl.DataFrame()
+            self.status.value = "type what to look for"
+            self.show(0)
+            return
+        try:
+            self.results = (self.lib.similar(like, self.limit, **self.filters())
+                            if like is not None
+                            else self.lib.search(words, self.limit, **self.filters()))
+        except PhotolabError as e:
+            self.results = pl.DataFrame()
+            self.status.value = error_html(e)
+            self.grid.children = ()
+            return
+        what = f"photos like #{like}" if like is not None else f"“{html.escape(words)}”"
+        self._header = f"{self.results.height} results for {what}"
+        self.show(0)
+
+    def _refilter(self) -> None:
+        if self.like is not None or self.text.value.strip():
+            self.run(self.like)
+
+    def show(self, page: int) -> None:
+        """Show one page of the results."""
+        n = self.results.height
+        pages = max(1, -(-n // self.page_size))
+        self.page = max(0, min(page, pages - 1))
+        self.prev.disabled = self.page == 0
+        self.next.disabled = self.page >= pages - 1
+        rows = self.results.slice(self.page * self.page_size, self.page_size)
+        if n:
+            self.status.value = self._header + (f" · page {self.page + 1} of {pages}"
+                                                if pages > 1 else "")
+        if not rows.height:
+            self.grid.children = ()
+            return
+        tags = (self.lib.scene_tags(rows["photo_id"].to_list())
+                .group_by("photo_id").agg(pl.col("tag").head(3)))
+        rows = rows.join(tags, on="photo_id", how="left", maintain_order="left")
+        self.grid.children = tuple(self._card(r) for r in rows.iter_rows(named=True))
+
+    # -- view -------------------------------------------------------------------------------
+
+    def _card(self, r: dict[str, Any]) -> w.VBox:
+        try:
+            data = self.lib.thumbnail(r["photo_id"], self.thumb_size).read_bytes()
+        except PhotolabError:
+            data = b""
+        img = w.Image(value=data, format="webp",
+                      layout=w.Layout(max_width="190px", max_height="190px"))
+        when = r["taken_at"].strftime("%Y-%m-%d") if r["taken_at"] else "no date"
+        tags = ", ".join(r["tag"] or [])
+        info = w.HTML(f"<div style='line-height:1.3;font-size:12px'>#{r['rank']} · score "
+                      f"{r['score']:.3f}<br>{when}<br><i>{html.escape(tags)}</i></div>",
+                      layout=w.Layout(width="190px"))
+        info.add_class("photolab-result")
+        more = w.Button(description="More like this", layout=w.Layout(width="150px"))
+        pid = int(r["photo_id"])
+        more.on_click(lambda _: self.run(like=pid))
+        card = w.VBox([img, info, more], layout=w.Layout(width="200px", margin="4px",
+                                                         padding="4px",
+                                                         border="1px solid #ccc"))
+        card.photo_id = pid  # type: ignore[attr-defined]
+        card.more_button = more  # type: ignore[attr-defined]
+        return card
