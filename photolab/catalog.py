@@ -25,13 +25,14 @@ from .migrations import MIGRATIONS
 
 #: stage -> stages whose results depend on it (rerun when it reruns)
 DEPENDENTS: dict[str, tuple[str, ...]] = {"metadata": ("dates", "faces", "places"),
-                                          "thumbnails": ("hashes", "faces", "semantic"),
+                                          "thumbnails": ("hashes", "faces", "semantic",
+                                                         "captions"),
                                           "semantic": ("tags",)}
 
 #: the tables stages write to, with their columns (besides photo_id)
 STAGE_TABLES: dict[str, str] = {"metadata": "media", "dates": "dates", "motion": "motion",
                                 "hashes": "hashes", "places": "places",
-                                "semantic": "embeddings"}
+                                "semantic": "embeddings", "captions": "captions"}
 
 #: stages that write several rows per photo: their table, and the list column holding them
 LONG_TABLES: dict[str, tuple[str, str]] = {"tags": ("scene_tags", "tags")}
@@ -273,6 +274,8 @@ class Catalog:
                 c.executemany("INSERT OR REPLACE INTO embeddings (photo_id, model, vector) "
                               "VALUES (?,?,?)", ok.select("photo_id", "model", "vector")
                               .iter_rows())
+            elif table == "captions":
+                self._write_captions(c, results)
             elif table is not None:
                 sql = (f"INSERT OR REPLACE INTO {table} ({', '.join(cols)}) "
                        f"VALUES ({', '.join('?' * len(cols))})")
@@ -285,6 +288,18 @@ class Catalog:
             for dependent in DEPENDENTS.get(stage, ()):
                 c.executemany("DELETE FROM stage_runs WHERE photo_id = ? AND stage = ?",
                               [(i, dependent) for i in ids])
+
+    @staticmethod
+    def _write_captions(c: sqlite3.Connection, results: pl.DataFrame) -> None:
+        """Store captions and their full-text rows; a failed photo loses its old caption."""
+        ids = [(i,) for i in results["photo_id"]]
+        c.executemany("DELETE FROM captions WHERE photo_id = ?", ids)
+        c.executemany("DELETE FROM captions_fts WHERE rowid = ?", ids)
+        ok = results.filter(pl.col("caption").is_not_null())
+        c.executemany("INSERT INTO captions (photo_id, model, caption) VALUES (?,?,?)",
+                      ok.select("photo_id", "model", "caption").iter_rows())
+        c.executemany("INSERT INTO captions_fts (rowid, caption) VALUES (?,?)",
+                      ok.select("photo_id", "caption").iter_rows())
 
     @staticmethod
     def _write_long(c: sqlite3.Connection, table: str, column: str,

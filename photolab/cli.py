@@ -85,6 +85,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--place", help="a country, region or city")
     p.add_argument("--camera", help="part of the camera make or model")
     p.add_argument("--tag", action="append", help="a scene tag (repeat: all)")
+    p.add_argument("--captions", action="store_true",
+                   help="match the words in the photos' captions instead of the pictures")
     p.add_argument("--format", "-f", choices=["table", "csv", "json"], default="table")
 
     p = sub.add_parser("motion", help="extract the video of a motion photo")
@@ -107,6 +109,12 @@ def _write(frame: pl.DataFrame, fmt: str, output: str | None) -> None:
             sys.stdout.write(text + "\n")
     else:
         frame.write_parquet(output)  # type: ignore[arg-type]
+
+
+def _summary(lib: Library) -> str:
+    return summarize(lib.photos(), lib.duplicates(), lib.faces(encodings=False), lib.places(),
+                     scene_tags=lib.scene_tags(), n_embedded=lib.embeddings().height,
+                     n_captions=lib.captions().height)
 
 
 def serve(library: str, port: int, ip: str, token: str | None, read_only: bool) -> int:
@@ -151,16 +159,14 @@ def main(argv: list[str] | None = None) -> int:
                 if not args.quiet:
                     print(report)
                     print(f"library: {lib.root}")
-                    print(summarize(lib.photos(), lib.duplicates(), lib.faces(encodings=False),
-                                    lib.places()))
+                    print(_summary(lib))
             elif args.command == "photos":
                 f = lib.photos(include_missing=args.all)
                 if args.errors:
                     f = f.filter(pl.col("error").is_not_null())
                 _write(f, args.format, args.output)
             elif args.command == "summary":
-                print(summarize(lib.photos(), lib.duplicates(), lib.faces(encodings=False),
-                                    lib.places()))
+                print(_summary(lib))
             elif args.command == "jobs":
                 with pl.Config(tbl_rows=-1, tbl_cols=-1, fmt_str_lengths=60):
                     print(lib.jobs().drop("params"))
@@ -194,8 +200,10 @@ def main(argv: list[str] | None = None) -> int:
                 filters = {k: v for k, v in filters.items() if v}
                 if (args.similar is None) == (not args.text):
                     raise PhotolabError("give either words to search for or --similar PHOTO_ID")
+                words = " ".join(args.text)
                 hits = (lib.similar(args.similar, args.k, **filters) if args.similar is not None
-                        else lib.search(" ".join(args.text), args.k, **filters))
+                        else lib.search_captions(words, args.k, **filters) if args.captions
+                        else lib.search(words, args.k, **filters))
                 if args.format == "table":
                     with pl.Config(tbl_rows=-1, fmt_str_lengths=100, tbl_width_chars=200):
                         print(hits)

@@ -37,7 +37,7 @@ from .settings import Settings
 
 CATALOG_FILE = "catalog.sqlite"
 STAGE_ORDER = ("scan", "metadata", "dates", "thumbnails", "hashes", "motion", "places", "faces",
-               "people", "semantic", "tags")
+               "people", "semantic", "tags", "captions")
 
 
 @dataclass
@@ -117,7 +117,7 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs):
         self.date_rules = list(date_rules) if date_rules is not None else None
         self._exif: list[metadata.ExifReader] = []
         self._faces: FaceDetector | None = None
-        self._clip = self._index = self._labels = None
+        self._clip = self._index = self._labels = self._captioner = None
         self.last_decisions: list[int] = []
 
     def __repr__(self) -> str:
@@ -136,6 +136,9 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs):
         if self._faces is not None:
             self._faces.close()
             self._faces = None
+        if self._captioner is not None:
+            self._captioner.llm.close()
+            self._captioner = None
         self.catalog.close()
 
     # -- stages -----------------------------------------------------------------------------
@@ -167,7 +170,14 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs):
             Stage("semantic", f"1:{self.clip_fingerprint()}", self._run_semantic,
                   s.batch_size, prepare=self.clip_model),
             Stage("tags", self.tags_version(), self._run_tags, 5000, prepare=self.clip_model),
+            Stage("captions", f"1:{self.caption_params().fingerprint()}", self._run_captions,
+                  8, prepare=self.captioner),
         ]
+
+    def _run_captions(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
+        from .semantic.captions import caption_photos
+
+        return caption_photos(frame, self.thumbs_dir, "small", self.captioner(), tick)
 
     def _run_semantic(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
         from .semantic.embed import embed_photos

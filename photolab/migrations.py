@@ -158,4 +158,14 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX scene_tags_tag ON scene_tags(tag)
     """,
+    # 7: captions from a local vision-language model, and a full-text index over them
+    # (its rowid is the photo_id)
+    """
+    CREATE TABLE captions (
+        photo_id INTEGER PRIMARY KEY REFERENCES photos ON DELETE CASCADE,
+        model    TEXT NOT NULL,                  -- model files and prompt fingerprint
+        caption  TEXT NOT NULL
+    );
+    CREATE VIRTUAL TABLE captions_fts USING fts5(caption)
+    """,
 ]

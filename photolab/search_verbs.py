@@ -17,13 +17,14 @@ from .semantic.tags import SCENE_LABELS, label_table, label_vectors, labels_vers
 
 if TYPE_CHECKING:
     from .catalog import Catalog
+    from .semantic.captions import Captioner, CaptionParams
     from .semantic.clip import ClipModel, ClipParams
     from .settings import Settings
 
 #: with a filter leaving at most this many photos, search them exactly (numpy), not the index
 EXACT_MAX = 20_000
 RESULT_SCHEMA = {"photo_id": pl.Int64, "score": pl.Float32, "rank": pl.Int64,
-                 "path": pl.String, "taken_at": pl.Datetime("us")}
+                 "path": pl.String, "taken_at": pl.Datetime("us"), "caption": pl.String}
 
 
 class SearchVerbs:
@@ -40,6 +41,7 @@ class SearchVerbs:
     _clip: ClipModel | None
     _index: VectorIndex | None
     _labels: tuple[pl.DataFrame, np.ndarray] | None
+    _captioner: Captioner | None
 
     # -- the model --------------------------------------------------------------------------
 
@@ -63,6 +65,27 @@ class SearchVerbs:
         if getattr(self, "_clip", None) is None or self._clip.params != params:  # type: ignore[union-attr]
             self._clip, self._labels = ClipModel(params), None
         return self._clip  # type: ignore[return-value]
+
+    def caption_params(self) -> CaptionParams:
+        """The captioning settings from `photolab.toml`."""
+        from .semantic.captions import CaptionParams
+
+        s = self.settings
+        return CaptionParams(model=s.caption_model, mmproj=s.caption_mmproj,
+                             handler=s.caption_handler, prompt=s.caption_prompt,
+                             max_tokens=s.caption_max_tokens)
+
+    def captioner(self) -> Captioner:
+        """The captioning model, loaded once (a clear error when it is off or missing)."""
+        from .semantic.captions import Captioner
+
+        params = self.caption_params()
+        if self._captioner is None or self._captioner.params != params:
+            params.check()
+            if self._captioner is not None:
+                self._captioner.llm.close()
+            self._captioner = Captioner(params)
+        return self._captioner
 
     def tags_version(self) -> str:
         s = self.settings
@@ -110,13 +133,40 @@ class SearchVerbs:
             schema={"photo_id": pl.Int64, "embedding_id": pl.Int64, "vector": pl.Binary})
         return f.with_columns(vector=_vectors_column(f["vector"]))
 
+    def _present(self, table: str, schema: dict[str, Any], order: str,
+                 photo_ids: Sequence[int] | None) -> pl.DataFrame:
+        """Rows of a per-photo table for present photos (optionally some of them)."""
+        cols = ", ".join(f"t.{c}" for c in schema)
+        f = self.catalog.frame(f"SELECT {cols} FROM {table} t JOIN photos p USING (photo_id) "
+                               f"WHERE p.status = 'present' ORDER BY {order}", schema=schema)
+        return f if photo_ids is None else f.filter(pl.col("photo_id").is_in(photo_ids))
+
     def scene_tags(self, photo_ids: Sequence[int] | None = None) -> pl.DataFrame:
         """Scene tags per photo: `photo_id`, `tag`, `score` (see `photolab.semantic.tags`)."""
-        f = self.catalog.frame(
-            "SELECT t.photo_id, t.tag, t.score FROM scene_tags t JOIN photos p "
-            "USING (photo_id) WHERE p.status = 'present' ORDER BY t.photo_id, t.score DESC",
-            schema={"photo_id": pl.Int64, "tag": pl.String, "score": pl.Float64})
-        return f if photo_ids is None else f.filter(pl.col("photo_id").is_in(photo_ids))
+        return self._present("scene_tags", {"photo_id": pl.Int64, "tag": pl.String,
+                                            "score": pl.Float64},
+                             "t.photo_id, t.score DESC", photo_ids)
+
+    def captions(self, photo_ids: Sequence[int] | None = None) -> pl.DataFrame:
+        """Captions per photo: `photo_id`, `caption`, `model`."""
+        return self._present("captions", {"photo_id": pl.Int64, "caption": pl.String,
+                                          "model": pl.String}, "t.photo_id", photo_ids)
+
+    def search_captions(self, text: str, k: int = 50, **filters: Any) -> pl.DataFrame:
+        """Photos whose caption has every word of `text` (SQLite FTS5, best BM25 first);
+        filters as `search`. Same columns as `search`, `score` the negated BM25 rank."""
+        words = text.split()
+        if not words:
+            raise PhotolabError("search needs some words")
+        query = " ".join('"' + w.replace('"', '""') + '"' for w in words)  # FTS5 strings
+        hits = self.catalog.frame(
+            "SELECT rowid AS photo_id, -bm25(captions_fts) AS score FROM captions_fts "
+            "WHERE captions_fts MATCH ? ORDER BY bm25(captions_fts)", [query],
+            schema={"photo_id": pl.Int64, "score": pl.Float64})
+        allowed = self.filter_photos(**filters)
+        if allowed is not None:
+            hits = hits.filter(pl.col("photo_id").is_in(allowed.tolist()))
+        return self._results(hits.head(k).with_columns(pl.col("score").cast(pl.Float32)))
 
     def vector_index(self) -> VectorIndex:
         """The FAISS index of this model's vectors, brought in step with the catalog."""
@@ -163,7 +213,8 @@ class SearchVerbs:
 
         Returns
         -------
-        `photo_id`, `score` (cosine similarity), `rank` (1 = best), `path`, `taken_at`.
+        `photo_id`, `score` (cosine similarity), `rank` (1 = best), `path`, `taken_at`,
+        `caption` (null until the captions stage ran).
         """
         if not text or not text.strip():
             raise PhotolabError("search needs some words")
@@ -204,7 +255,12 @@ class SearchVerbs:
                 "SELECT embedding_id, photo_id FROM embeddings",
                 schema={"embedding_id": pl.Int64, "photo_id": pl.Int64}),
                 on="embedding_id", maintain_order="left").select("photo_id", "score")
-        info = self.photos().select("photo_id", "path", "taken_at")
+        return self._results(hits)
+
+    def _results(self, hits: pl.DataFrame) -> pl.DataFrame:
+        """Number `photo_id`, `score` hits best first and add what a person looks at."""
+        info = self.photos().select("photo_id", "path", "taken_at").join(
+            self.captions().select("photo_id", "caption"), on="photo_id", how="left")
         return (hits.join(info, on="photo_id", how="inner")
                 .sort(["score", "photo_id"], descending=[True, False])
                 .with_row_index("rank", offset=1)

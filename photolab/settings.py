@@ -49,6 +49,9 @@ class Settings:
     tag_min_score, tag_top : scene tags a photo keeps (see `photolab.semantic.tags`).
     dupe_clip_distance : also group photos whose CLIP vectors are within this cosine distance
         as near duplicates (0 : off; Immich uses 0.01).
+    caption_model, caption_mmproj, caption_handler, caption_prompt, caption_max_tokens :
+        the captions stage (off while `caption_model` is ""; see
+        `photolab.semantic.captions.CaptionParams`).
     extensions : file suffixes (lower case) that the scan picks up.
     """
 
@@ -88,6 +91,11 @@ class Settings:
     tag_min_score: float = 0.2
     tag_top: int = 3
     dupe_clip_distance: float = 0.0
+    caption_model: str = ""
+    caption_mmproj: str = ""
+    caption_handler: str = "moondream"
+    caption_prompt: str = "Describe this photo in one sentence."
+    caption_max_tokens: int = 48
     extensions: list[str] = field(default_factory=lambda: sorted(DEFAULT_EXTENSIONS))
 
     @classmethod

@@ -13,9 +13,10 @@ def _counts(frame: pl.DataFrame, column: str, top: int = 8) -> str:
 
 def summarize(photos: pl.DataFrame, duplicates: pl.DataFrame | None = None,
               faces: pl.DataFrame | None = None, places: pl.DataFrame | None = None,
-              errors_shown: int = 10) -> str:
-    """Counts by type, date source, camera, GPS, motion photos, duplicates, faces and
-    errors."""
+              errors_shown: int = 10, scene_tags: pl.DataFrame | None = None,
+              n_embedded: int | None = None, n_captions: int | None = None) -> str:
+    """Counts by type, date source, camera, GPS, motion photos, duplicates, faces, search
+    (CLIP vectors, scene tags, captions) and errors."""
     if photos.height == 0:
         return "library is empty"
     ok = photos.filter(pl.col("error").is_null())
@@ -55,6 +56,14 @@ def summarize(photos: pl.DataFrame, duplicates: pl.DataFrame | None = None,
             f"{faces['cluster_id'].drop_nulls().n_unique()} clusters, "
             f"{named['person_id'].n_unique()} people named ({named.height} faces), "
             f"{suggested.height} suggested (photolab people)")
+    if n_embedded is not None:
+        line = (f"search: {n_embedded} photos with CLIP vectors" if n_embedded
+                else "search: no CLIP vectors (no weights: see the README's Search section)")
+        if scene_tags is not None and scene_tags.height:
+            line += f"; scenes: {_counts(scene_tags, 'tag', 6)}"
+        if n_captions is not None:
+            line += f"; {n_captions} captions"
+        lines.append(line + " (photolab search)")
     bad = photos.filter(pl.col("error").is_not_null())
     if bad.height:
         lines.append(f"errors ({bad.height}):")

@@ -218,3 +218,20 @@ def test_mirror_matching_can_be_switched_off(corpus_lib, corpus_photos) -> None:
         g = group_duplicates(cands, 8, mirrored=mirrored)
         grouped = {rel[p] for p in g["photo_id"]}
         assert ("dupes/ukb_ukbench00120_hflip.jpg" in grouped) == mirrored
+
+
+def test_clip_pairs_scored_against_phash_on_the_corpus(corpus_lib, truth) -> None:
+    """The evaluation a user runs with real CLIP weights (here the tests' tiny model): pHash
+    alone first, then CLIP pairs added up to growing cosine distances."""
+    from photolab.dedupe.evaluate import sweep_extra
+
+    pairs, universe = truth
+    photos = corpus_lib.duplicate_candidates().filter(pl.col("photo_id").is_in(list(universe)))
+    clip = corpus_lib.embedding_pairs(0.05, k=20)
+    table = sweep_extra(photos, pairs, clip, [0.001, 0.01, 0.05])
+    print(table)
+    alone = score_pairs(pairs_from_groups(corpus_lib.duplicates().filter(
+        pl.col("photo_id").is_in(list(universe)))), pairs)
+    assert table["pairs"][0] == 0 and table["recall"][0] == pytest.approx(alone["recall"])
+    assert table["recall"].is_sorted() and table["pairs"].is_sorted()
+    assert table["recall"][-1] > table["recall"][0]  # CLIP finds pairs pHash misses

@@ -226,7 +226,7 @@ def test_search_cli(corpus_lib: Library) -> None:
                           "-k", "3", "-f", "csv"], capture_output=True, text=True, env=env(),
                          check=True).stdout
     rows = pl.read_csv(out.encode())
-    assert rows.columns == ["photo_id", "score", "rank", "path", "taken_at"]
+    assert rows.columns == ["photo_id", "score", "rank", "path", "taken_at", "caption"]
     assert rows.height == 3
     pid = _id(corpus_lib, OBAMA[0])
     out = subprocess.run([*PHOTOLAB, "search", "-l", str(corpus_lib.root), "--similar",
@@ -243,3 +243,30 @@ def test_search_needs_words_and_similar_needs_a_vector(corpus_lib: Library) -> N
         corpus_lib.search("  ")
     with pytest.raises(PhotolabError, match="no photo"):
         corpus_lib.similar(10**9)
+
+
+def _real_weights() -> ClipParams | None:
+    try:
+        resolve_weights(ClipParams())
+    except (ModelNotFoundError, PhotolabError):
+        return None
+    return ClipParams()
+
+
+@pytest.mark.skipif(_real_weights() is None,
+                    reason="ViT-B-32 laion2b_s34b_b79k weights are not on this machine (no "
+                    "model hub can be reached here; see the README's Search section)")
+def test_words_find_the_right_corpus_photos_with_real_weights(tmp_path: Path) -> None:
+    """With real CLIP weights: faces rank above landscapes for "a person's face", and the
+    photos of text come first for "text on a page"."""
+    lib = Library(tmp_path / "lib")
+    lib.ingest([CORPUS / "faces", CORPUS / "misc", CORPUS / "dupes"],
+               skip=["faces", "people", "captions"], show_progress=False)
+    hits = lib.search("a person's face", k=lib.embeddings().height)
+    rank = dict(zip(hits["path"], hits["rank"], strict=True))
+    faces = [r for p, r in rank.items() if "/faces/" in p]
+    land = [r for p, r in rank.items() if "landscape" in p]
+    assert np.median(faces) < np.median(land)
+    text = lib.search("text on a page", k=5)["path"].to_list()
+    assert any("immich_text_" in p for p in text[:3])
+    lib.close()

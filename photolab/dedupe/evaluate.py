@@ -51,3 +51,18 @@ def sweep(photos: pl.DataFrame, truth: Iterable[Pair],
         s = score_pairs(pairs_from_groups(group_duplicates(photos, t)), truth)
         rows.append({"threshold": t, **s})
     return pl.DataFrame(rows)
+
+
+def sweep_extra(photos: pl.DataFrame, truth: Iterable[Pair], pairs: pl.DataFrame,
+                distances: Iterable[float], threshold: int = 8) -> pl.DataFrame:
+    """Score pHash grouping at `threshold` joined with a second signal's `pairs`
+    (`photo_id_a`, `photo_id_b`, `distance`: CLIP cosine distances, say) kept up to each of
+    `distances`; the first row (distance null) is pHash alone. A frame to plot."""
+    truth = set(truth)
+    rows = []
+    for d in [None, *distances]:
+        extra = pairs.head(0) if d is None else pairs.filter(pl.col("distance") <= d)
+        groups = group_duplicates(photos, threshold, extra_pairs=extra)
+        rows.append({"distance": d, "pairs": extra.height,
+                     **score_pairs(pairs_from_groups(groups), truth)})
+    return pl.DataFrame(rows)

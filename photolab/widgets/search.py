@@ -20,8 +20,9 @@ ANY_TAG = "any scene"
 
 
 class SearchBox(w.VBox):
-    """A text box and a thumbnail grid: results with scores, dates and scene tags, "more like
-    this" on every result, filters (person, place, scene tag, camera, dates), paging.
+    """A text box and a thumbnail grid: results with scores, dates, scene tags and captions,
+    "more like this" on every result, filters (person, place, scene tag, camera, dates), a
+    switch to match the words in captions instead of the pictures, paging.
 
     Parameters
     ----------
@@ -46,6 +47,8 @@ class SearchBox(w.VBox):
         self.text = w.Text(placeholder="describe a photo: a dog on the beach",
                            continuous_update=False, layout=w.Layout(width="420px"))
         self.go = w.Button(description="Search", icon="search", button_style="primary")
+        self.in_captions = w.Checkbox(description="words in captions", indent=False,
+                                      layout=w.Layout(width="170px"))
         self.person = w.Dropdown(description="person", options=[ANYONE],
                                  layout=w.Layout(width="220px"))
         self.place = w.Combobox(description="place", placeholder="country, region or city",
@@ -62,13 +65,14 @@ class SearchBox(w.VBox):
         self.grid = w.HBox(layout=w.Layout(flex_flow="row wrap"))
         self.text.observe(lambda _: self.run(), names="value")
         self.go.on_click(lambda _: self.run())
-        for f in (self.person, self.tag, self.after, self.before, self.camera):
+        for f in (self.person, self.tag, self.after, self.before, self.camera,
+                  self.in_captions):
             f.observe(lambda _: self._refilter(), names="value")
         self.place.observe(lambda _: self._refilter(), names="value")
         self.prev.on_click(lambda _: self.show(self.page - 1))
         self.next.on_click(lambda _: self.show(self.page + 1))
         super().__init__([
-            w.HBox([self.text, self.go]),
+            w.HBox([self.text, self.go, self.in_captions]),
             w.HBox([self.person, self.place, self.tag], layout=w.Layout(flex_flow="row wrap")),
             w.HBox([self.camera, self.after, self.before],
                    layout=w.Layout(flex_flow="row wrap")),
@@ -114,9 +118,12 @@ class SearchBox(w.VBox):
             self.show(0)
             return
         try:
-            self.results = (self.lib.similar(like, self.limit, **self.filters())
-                            if like is not None
-                            else self.lib.search(words, self.limit, **self.filters()))
+            if like is not None:
+                self.results = self.lib.similar(like, self.limit, **self.filters())
+            elif self.in_captions.value:
+                self.results = self.lib.search_captions(words, self.limit, **self.filters())
+            else:
+                self.results = self.lib.search(words, self.limit, **self.filters())
         except PhotolabError as e:
             self.results = pl.DataFrame()
             self.status.value = error_html(e)
@@ -160,8 +167,9 @@ class SearchBox(w.VBox):
                       layout=w.Layout(max_width="190px", max_height="190px"))
         when = r["taken_at"].strftime("%Y-%m-%d") if r["taken_at"] else "no date"
         tags = ", ".join(r["tag"] or [])
+        caption = f"<br>{html.escape(r['caption'])}" if r.get("caption") else ""
         info = w.HTML(f"<div style='line-height:1.3;font-size:12px'>#{r['rank']} · score "
-                      f"{r['score']:.3f}<br>{when}<br><i>{html.escape(tags)}</i></div>",
+                      f"{r['score']:.3f}<br>{when}<br><i>{html.escape(tags)}</i>{caption}</div>",
                       layout=w.Layout(width="190px"))
         info.add_class("photolab-result")
         more = w.Button(description="More like this", layout=w.Layout(width="150px"))
