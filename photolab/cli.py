@@ -34,6 +34,17 @@ def _parser() -> argparse.ArgumentParser:
                    help="skip face detection and clustering (same as --skip faces --skip people)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress, no summary")
 
+    p = sub.add_parser("batch", help="ingest headless for cron, keeping the executed "
+                       "01_ingest notebook as the report")
+    p.add_argument("roots", nargs="*", help="folders to scan (default: the library's sources)")
+    _library_arg(p)
+    p.add_argument("--skip", action="append", default=[], choices=STAGE_ORDER)
+    p.add_argument("--reports", help="folder for the reports (default: LIBRARY/reports)")
+
+    p = sub.add_parser("notebooks", help="copy the curator's notebooks into a folder")
+    p.add_argument("folder", nargs="?", default="photolab-notebooks")
+    p.add_argument("--force", action="store_true", help="overwrite notebooks already there")
+
     p = sub.add_parser("photos", help="write the photos frame")
     _library_arg(p)
     p.add_argument("--format", "-f", choices=["csv", "parquet", "json"], default="csv")
@@ -121,11 +132,7 @@ def serve(library: str, port: int, ip: str, token: str | None, read_only: bool) 
     """Become Voilà serving the dashboards folder for one library (signals reach it)."""
     import secrets
 
-    dashboards = Path(__file__).resolve().parent.parent / "dashboards"
-    if not dashboards.is_dir():
-        print("photolab: error: the dashboards folder ships with a checkout of photolab; "
-              f"not found at {dashboards}", file=sys.stderr)
-        return 2
+    dashboards = Path(__file__).resolve().parent / "dashboards"
     root = Path(library).expanduser().resolve()
     if not (root / "catalog.sqlite").exists():
         print(f"photolab: error: no library at {root} (run photolab ingest first)",
@@ -138,8 +145,9 @@ def serve(library: str, port: int, ip: str, token: str | None, read_only: bool) 
     cmd = [str(voila) if voila.exists() else "voila", str(dashboards), "--no-browser",
            f"--port={port}", f"--Voila.ip={ip}", f"--token={token}"]
     mode = "read-only" if read_only else "read/write"
-    print(f"photolab: serving {root} ({mode}) at http://{ip}:{port}/?token={token}",
-          file=sys.stderr, flush=True)
+    print(f"photolab: serving {root} ({mode}) at "
+          f"http://{ip}:{port}/voila/render/home.ipynb?token={token} (every page: "
+          f"http://{ip}:{port}/?token={token})", file=sys.stderr, flush=True)
     os.execvpe(cmd[0], cmd, env)
 
 
@@ -147,6 +155,18 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return serve(args.library, args.port, args.ip, args.token, args.read_only)
+    if args.command == "batch":
+        from .batch import run_batch
+
+        code, _ = run_batch(Path(args.library), args.roots, args.skip,
+                            Path(args.reports) if args.reports else None)
+        return code
+    if args.command == "notebooks":
+        from .batch import copy_notebooks
+
+        for path in copy_notebooks(Path(args.folder), args.force):
+            print(path)
+        return 0
     try:
         with Library(args.library) as lib:
             if args.command == "ingest":

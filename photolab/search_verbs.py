@@ -257,13 +257,26 @@ class SearchVerbs:
                 on="embedding_id", maintain_order="left").select("photo_id", "score")
         return self._results(hits)
 
-    def _results(self, hits: pl.DataFrame) -> pl.DataFrame:
-        """Number `photo_id`, `score` hits best first and add what a person looks at."""
+    def recent(self, k: int | None = None, **filters: Any) -> pl.DataFrame:
+        """Photos newest first (by capture date), filters as `search`; `score` is null.
+        What a gallery shows before anyone types."""
+        allowed = self.filter_photos(**filters)
+        p = self.photos().select("photo_id", "taken_at")
+        if allowed is not None:
+            p = p.filter(pl.col("photo_id").is_in(allowed.tolist()))
+        p = p.sort(["taken_at", "photo_id"], descending=True, nulls_last=True)
+        hits = (p.head(k) if k else p).select("photo_id", score=pl.lit(None, pl.Float32))
+        return self._results(hits, by_score=False)
+
+    def _results(self, hits: pl.DataFrame, by_score: bool = True) -> pl.DataFrame:
+        """Number `photo_id`, `score` hits (best first, or in their order) and add what a
+        person looks at."""
         info = self.photos().select("photo_id", "path", "taken_at").join(
             self.captions().select("photo_id", "caption"), on="photo_id", how="left")
-        return (hits.join(info, on="photo_id", how="inner")
-                .sort(["score", "photo_id"], descending=[True, False])
-                .with_row_index("rank", offset=1)
+        found = hits.join(info, on="photo_id", how="inner", maintain_order="left")
+        if by_score:
+            found = found.sort(["score", "photo_id"], descending=[True, False])
+        return (found.with_row_index("rank", offset=1)
                 .select(list(RESULT_SCHEMA)).cast(RESULT_SCHEMA))  # type: ignore[arg-type]
 
     def filter_photos(self, after: date | str | None = None, before: date | str | None = None,

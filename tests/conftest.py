@@ -107,3 +107,14 @@ def wait_for_port(port: int, proc, timeout_s: float = 60) -> None:  # type: igno
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
             time.sleep(0.2)
     raise AssertionError(f"nothing listened on port {port} within {timeout_s:.0f} s")
+
+
+def library_without_weights(tmp_path: Path, rels: list[str], **ingest: object) -> Library:
+    """A library of a few corpus files whose CLIP weights cannot be found (an empty cache)."""
+    src = tmp_path / "p"
+    copy_files(src, rels)
+    lib = Library(tmp_path / "lib")
+    lib.settings.clip_cache_dir = str(tmp_path / "empty-cache")
+    lib.settings.save(lib.root)
+    lib.ingest([src], show_progress=False, **({"skip": ["faces", "people"]} | ingest))
+    return lib

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,27 +13,33 @@ import pytest
 
 from photolab import Library
 
-from .conftest import REPO, copy_files, env, free_port, wait_for_port
+from .conftest import PHOTOLAB, copy_files, env, free_port, wait_for_port
 
+#: screenshots the browser tests keep (gitignored), to look at after a run
+SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
+TOKEN = "family-token"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 
 
+def shot(name: str) -> Path:
+    SHOTS.mkdir(exist_ok=True)
+    return SHOTS / name
+
+
 @contextmanager
-def voila(notebook: str, libdir: Path) -> Iterator[str]:
-    """Serve one dashboard with real Voilà on 127.0.0.1; yields its URL."""
+def voila(notebook: str, libdir: Path, read_only: bool = False) -> Iterator[str]:
+    """Serve the dashboards with `photolab serve` on 127.0.0.1; yields one page's URL."""
     port = free_port()
-    e = env() | {"PHOTOLAB_LIBRARY": str(libdir)}
-    exe = Path(sys.executable).with_name("voila")
+    flags = ["--read-only"] if read_only else []
     proc = subprocess.Popen(
-        [str(exe), str(REPO / "dashboards" / notebook), "--no-browser",
-         f"--port={port}", "--Voila.ip=127.0.0.1"], env=e, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, text=True)
+        [*PHOTOLAB, "serve", "--library", str(libdir), "--port", str(port), "--token", TOKEN,
+         *flags], env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wait_for_port(port, proc)
     try:
-        yield f"http://127.0.0.1:{port}/"
+        yield f"http://127.0.0.1:{port}/voila/render/{notebook}?token={TOKEN}"
     finally:
         proc.terminate()
         proc.wait(10)
@@ -64,16 +69,16 @@ def test_duplicate_review_in_voila(served, tmp_path: Path) -> None:
         page.get_by_text("group 1 of 2").wait_for(timeout=90_000)
         assert page.locator("img").count() >= 2  # thumbnails arrived as bytes
         assert page.get_by_text("keeper").count() == 1
-        page.screenshot(path=str(tmp_path / "duplicates-1.png"))
+        page.screenshot(path=str(shot("duplicates-1.png")))
         page.get_by_role("button", name="next ▶").click()
         page.get_by_text("group 2 of 2").wait_for(timeout=30_000)
         page.get_by_role("button", name="Move other copies to trash").click()
         page.get_by_text("group 1 of 1").wait_for(timeout=30_000)
-        page.screenshot(path=str(tmp_path / "duplicates-2.png"))
+        page.screenshot(path=str(shot("duplicates-2.png")))
         browser.close()
     left = sorted(f.name for f in src.iterdir())
     assert len(left) == 3  # one copy of the group went to the library's trash
-    assert (tmp_path / "duplicates-2.png").stat().st_size > 10_000  # a real screenshot
+    assert shot("duplicates-2.png").stat().st_size > 10_000  # a real screenshot
 
 
 def test_people_dashboard_names_a_person_in_voila(tmp_path: Path) -> None:
@@ -93,13 +98,13 @@ def test_people_dashboard_names_a_person_in_voila(tmp_path: Path) -> None:
         page.goto(url)
         page.get_by_text("2 groups left to name").wait_for(timeout=90_000)
         assert page.locator("img").count() >= 5  # face crops arrived as bytes
-        page.screenshot(path=str(tmp_path / "people-1.png"))
+        page.screenshot(path=str(shot("people-1.png")))
         page.get_by_placeholder("Who is this?").fill("Barack Obama")
         page.get_by_role("button", name="Save name").click()
         page.get_by_text("are Barack Obama").wait_for(timeout=30_000)
         page.get_by_text("1 group left to name").wait_for(timeout=30_000)
         page.wait_for_timeout(1000)  # let the next group's crops arrive
-        page.screenshot(path=str(tmp_path / "people-2.png"), full_page=True)
+        page.screenshot(path=str(shot("people-2.png")), full_page=True)
         browser.close()
     with Library(libdir) as lib:
         people = lib.people()
@@ -139,7 +144,7 @@ def test_places_dashboard_filters_by_a_click_and_maps_without_tiles(tmp_path: Pa
         page.locator(".maplibregl-canvas, .maplibregl-map canvas").first.wait_for(
             timeout=30_000)
         page.wait_for_timeout(2000)
-        page.screenshot(path=str(tmp_path / "places.png"), full_page=True)
+        page.screenshot(path=str(shot("places.png")), full_page=True)
         browser.close()
 
 
@@ -160,7 +165,7 @@ def test_search_dashboard_finds_photos_and_more_like_this(tmp_path: Path, tiny_c
         lib.ingest([src], show_progress=False, skip=["faces", "people"])
         obama = lib.photos().filter(pl.col("path").str.ends_with("obama-240p.jpg"))
         obama_id = int(obama["photo_id"][0])
-    with voila("search.ipynb", libdir) as url, sync_playwright() as p:
+    with voila("home.ipynb", libdir) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1300, "height": 1000})
         page.goto(url)
@@ -172,7 +177,7 @@ def test_search_dashboard_finds_photos_and_more_like_this(tmp_path: Path, tiny_c
         page.wait_for_timeout(1000)
         assert page.locator(".widget-image").count() == 6
         assert page.locator(".photolab-result").count() == 6
-        page.screenshot(path=str(tmp_path / "search-1.png"), full_page=True)
+        page.screenshot(path=str(shot("home-1.png")), full_page=True)
         card = page.locator(".widget-vbox", has=page.locator(".photolab-result")).filter(
             has_text="#")
         order = [t.split("#")[1].split(" ")[0] for t in
@@ -182,8 +187,67 @@ def test_search_dashboard_finds_photos_and_more_like_this(tmp_path: Path, tiny_c
         # "More like this" under each result: press the one of the 240p Obama
         page.get_by_role("button", name="More like this").nth(0).click()
         page.get_by_text("5 results for photos like #").wait_for(timeout=30_000)
-        page.screenshot(path=str(tmp_path / "search-2.png"), full_page=True)
+        page.screenshot(path=str(shot("home-2.png")), full_page=True)
         browser.close()
     with Library(libdir) as lib:
         assert set(lib.similar(obama_id, 2)["path"].str.extract(r"obama-(\d+p)")) == {
             "480p", "720p"}
+
+
+@pytest.fixture
+def two_people(tmp_path: Path) -> Path:
+    src = tmp_path / "p"
+    copy_files(src, ["faces/fr_obama/obama.jpg", "faces/fr_obama/obama2.jpg",
+                     "faces/fr_obama/obama3.jpg", "faces/fr_biden/biden.jpg",
+                     "faces/fr_biden/biden2.jpg"])
+    with Library(tmp_path / "lib") as lib:
+        lib.ingest([src], show_progress=False, skip=["semantic", "tags"])
+    return tmp_path / "lib"
+
+
+def test_two_family_members_name_different_people_at_once(two_people: Path) -> None:
+    """Two browsers, two kernels, one catalog: both names are kept."""
+    from playwright.sync_api import sync_playwright
+
+    with voila("people.ipynb", two_people) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        a = browser.new_context().new_page()
+        b = browser.new_context().new_page()
+        for page in (a, b):
+            page.goto(url)
+        for page in (a, b):
+            page.get_by_text("2 groups left to name").wait_for(timeout=120_000)
+        b.get_by_role("button", name="Skip").click()  # b takes the other group
+        b.get_by_text("skipped").wait_for(timeout=30_000)
+        first = a.locator(".widget-html", has_text="Who is this?").inner_text()
+        second = b.locator(".widget-html", has_text="Who is this?").inner_text()
+        assert first != second  # each page shows a different group
+        a.get_by_placeholder("Who is this?").fill("Person A")
+        b.get_by_placeholder("Who is this?").fill("Person B")
+        a.get_by_role("button", name="Save name").click(no_wait_after=True)
+        b.get_by_role("button", name="Save name").click(no_wait_after=True)
+        a.get_by_text("are Person A").wait_for(timeout=30_000)
+        b.get_by_text("are Person B").wait_for(timeout=30_000)
+        b.screenshot(path=str(shot("people-two-sessions.png")), full_page=True)
+        browser.close()
+    with Library(two_people) as lib:
+        named = lib.faces(encodings=False).filter(pl.col("assigned_by") == "user")
+        assert set(lib.people()["name"]) == {"Person A", "Person B"}
+        by_person = named.group_by("person_name").agg(pl.col("photo_id").n_unique())
+        assert sorted(by_person["photo_id"].to_list()) == [2, 3]  # Biden's 2, Obama's 3
+
+
+def test_read_only_page_refuses_a_name(two_people: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with voila("people.ipynb", two_people, read_only=True) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(url)
+        page.get_by_text("2 groups left to name").wait_for(timeout=120_000)
+        page.get_by_placeholder("Who is this?").fill("Guest")
+        page.get_by_role("button", name="Save name").click()
+        page.get_by_text("read-only").wait_for(timeout=30_000)
+        browser.close()
+    with Library(two_people) as lib:
+        assert lib.people().height == 0 and lib.decisions().height == 0

@@ -53,6 +53,12 @@ def test_serve_needs_the_token_and_binds_to_localhost(faces_lib: Path) -> None:
         assert status == 200 and "Voil" in body
         status, body = _get(f"{base}/voila/render/places.ipynb?token=s3cret")
         assert status == 200 and "from photolab import" not in body  # rendered, code hidden
+        # no route reaches files: not the notebooks, not the library, not the system
+        for path in ("/voila/files/home.ipynb", f"/voila/files/{faces_lib}/catalog.sqlite",
+                     "/voila/files/..%2f..%2f..%2fetc%2fpasswd", "/files/home.ipynb",
+                     "/voila/render/..%2f..%2fetc%2fpasswd"):
+            status, body = _get(f"{base}{path}?token=s3cret")
+            assert status in (403, 404) and "root:" not in body, path
         # only on the loopback address
         other = [a[4][0] for a in socket.getaddrinfo(socket.gethostname(), None)
                  if a[4][0] not in ("127.0.0.1", "::1") and ":" not in a[4][0]]

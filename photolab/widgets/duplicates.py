@@ -9,6 +9,7 @@ import ipywidgets as w
 import polars as pl
 
 from ..errors import PhotolabError
+from ._children import replace_children
 from ._html import error_html
 
 if TYPE_CHECKING:
@@ -80,13 +81,13 @@ class DuplicateReview(w.VBox):
         self.resolve.disabled = n == 0
         if not n:
             self.position.value = "no duplicates at this radius"
-            self.cards.children = ()
+            replace_children(self.cards, ())
             return
         group = self.current()
         reclaim = group["reclaimable_bytes"].sum()
         self.position.value = (f"group {self.index + 1} of {n}: {group.height} copies, "
                                f"{_size(reclaim)} reclaimable")
-        self.cards.children = tuple(self._card(r) for r in group.iter_rows(named=True))
+        replace_children(self.cards, (self._card(r) for r in group.iter_rows(named=True)))
 
     def current(self) -> pl.DataFrame:
         """The group on screen."""

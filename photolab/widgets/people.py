@@ -10,6 +10,7 @@ import ipywidgets as w
 import polars as pl
 
 from ..errors import PhotolabError
+from ._children import replace_children
 from ._html import error_html
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ class _FaceGrid(w.Box):
                 self.toggles[fid] = t
                 parts.append(t)
             cards.append(w.VBox(parts, layout=w.Layout(margin="3px")))
-        self.children = tuple(cards)
+        replace_children(self, cards)
 
     def selected(self) -> list[int]:
         return [f for f, t in self.toggles.items() if t.value]
@@ -158,7 +159,7 @@ class ClusterReview(w.VBox):
             b.disabled = n == 0
         if not n:
             self.position.value = "no clusters: ingest photos with faces, or lower the sliders"
-            self.grid.children = ()
+            replace_children(self.grid, ())
             return
         f = self.current()
         top = f.filter(pl.col("person_name").is_not_null())["person_name"].mode()
@@ -259,7 +260,7 @@ class PersonLabeller(w.VBox):
         self.save.disabled = self.skip.disabled = self.cluster is None
         if self.cluster is None:
             self.heading.value = "<b>Everyone is named.</b>"
-            self.grid.children = ()
+            replace_children(self.grid, ())
             return
         f = self.faces.filter(pl.col("cluster_id") == self.cluster)
         guess = f.filter(pl.col("person_name").is_not_null())["person_name"].mode()

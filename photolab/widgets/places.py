@@ -10,6 +10,7 @@ import ipywidgets as w
 import polars as pl
 
 from ..errors import PhotolabError
+from ._children import replace_children
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -89,7 +90,7 @@ class PlaceSunburst(w.VBox):
                 continue
             cards.append(w.Image(value=data, format="webp",
                                  layout=w.Layout(max_width="160px", margin="2px")))
-        self.gallery.children = tuple(cards)
+        replace_children(self.gallery, cards)
         return self.photo_ids
 
 

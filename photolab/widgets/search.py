@@ -10,6 +10,7 @@ import ipywidgets as w
 import polars as pl
 
 from ..errors import PhotolabError
+from ._children import replace_children
 from ._html import error_html
 
 if TYPE_CHECKING:
@@ -20,7 +21,8 @@ ANY_TAG = "any scene"
 
 
 class SearchBox(w.VBox):
-    """A text box and a thumbnail grid: results with scores, dates, scene tags and captions,
+    """A text box and a thumbnail grid: the newest photos until someone types, then results
+    with scores, dates, scene tags and captions,
     "more like this" on every result, filters (person, place, scene tag, camera, dates), a
     switch to match the words in captions instead of the pictures, paging.
 
@@ -78,7 +80,7 @@ class SearchBox(w.VBox):
                    layout=w.Layout(flex_flow="row wrap")),
             w.HBox([self.prev, self.status, self.next]), self.grid])
         self.reload_options()
-        self.show(0)
+        self.run()
 
     # -- state ------------------------------------------------------------------------------
 
@@ -112,12 +114,12 @@ class SearchBox(w.VBox):
         """Search for the text (or for photos like `like`) with the filters; show page 1."""
         self.like = like
         words = self.text.value.strip()
-        if like is None and not words:
-            self.results = pl.DataFrame()
-            self.status.value = "type what to look for"
-            self.show(0)
-            return
         try:
+            if like is None and not words:  # nothing typed: the newest photos, filtered
+                self.results = self.lib.recent(**self.filters())
+                self._header = f"{self.results.height} photos, newest first"
+                self.show(0)
+                return
             if like is not None:
                 self.results = self.lib.similar(like, self.limit, **self.filters())
             elif self.in_captions.value:
@@ -127,15 +129,14 @@ class SearchBox(w.VBox):
         except PhotolabError as e:
             self.results = pl.DataFrame()
             self.status.value = error_html(e)
-            self.grid.children = ()
+            replace_children(self.grid, ())
             return
         what = f"photos like #{like}" if like is not None else f"“{html.escape(words)}”"
         self._header = f"{self.results.height} results for {what}"
         self.show(0)
 
     def _refilter(self) -> None:
-        if self.like is not None or self.text.value.strip():
-            self.run(self.like)
+        self.run(self.like)
 
     def show(self, page: int) -> None:
         """Show one page of the results."""
@@ -149,12 +150,12 @@ class SearchBox(w.VBox):
             self.status.value = self._header + (f" · page {self.page + 1} of {pages}"
                                                 if pages > 1 else "")
         if not rows.height:
-            self.grid.children = ()
+            replace_children(self.grid, ())
             return
         tags = (self.lib.scene_tags(rows["photo_id"].to_list())
                 .group_by("photo_id").agg(pl.col("tag").head(3)))
         rows = rows.join(tags, on="photo_id", how="left", maintain_order="left")
-        self.grid.children = tuple(self._card(r) for r in rows.iter_rows(named=True))
+        replace_children(self.grid, (self._card(r) for r in rows.iter_rows(named=True)))
 
     # -- view -------------------------------------------------------------------------------
 
@@ -168,8 +169,9 @@ class SearchBox(w.VBox):
         when = r["taken_at"].strftime("%Y-%m-%d") if r["taken_at"] else "no date"
         tags = ", ".join(r["tag"] or [])
         caption = f"<br>{html.escape(r['caption'])}" if r.get("caption") else ""
-        info = w.HTML(f"<div style='line-height:1.3;font-size:12px'>#{r['rank']} · score "
-                      f"{r['score']:.3f}<br>{when}<br><i>{html.escape(tags)}</i>{caption}</div>",
+        score = f" · score {r['score']:.3f}" if r["score"] is not None else ""
+        info = w.HTML(f"<div style='line-height:1.3;font-size:12px'>#{r['rank']}{score}"
+                      f"<br>{when}<br><i>{html.escape(tags)}</i>{caption}</div>",
                       layout=w.Layout(width="190px"))
         info.add_class("photolab-result")
         more = w.Button(description="More like this", layout=w.Layout(width="150px"))
