@@ -33,6 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-faces", action="store_true",
                    help="skip face detection and clustering (same as --skip faces --skip people)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress, no summary")
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="run the stages here (default) or on Ray (pip install photolab[ray])")
+    p.add_argument("--ray-address", help="the Ray cluster: auto or HOST:PORT (default: start "
+                   "Ray on this machine)")
 
     p = sub.add_parser("batch", help="ingest headless for cron, keeping the executed "
                        "01_ingest notebook as the report")
@@ -175,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"photolab: no folder given, ingesting {roots[0]}", file=sys.stderr)
                 skip = args.skip + (["faces", "people"] if args.no_faces else [])
                 report = lib.ingest(roots, skip=skip, only=args.only,
-                                    show_progress=not args.quiet)
+                                    show_progress=not args.quiet, engine=args.engine,
+                                    ray_address=args.ray_address)
                 if not args.quiet:
                     print(report)
                     print(f"library: {lib.root}")

@@ -118,6 +118,9 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs):
         self._exif: list[metadata.ExifReader] = []
         self._faces: FaceDetector | None = None
         self._clip = self._index = self._labels = self._captioner = None
+        #: processes and threads a stage may use (None: every core); Ray workers set 1
+        self.cpu_limit: int | None = None
+        self._engine: Any = None
         self.last_decisions: list[int] = []
 
     def __repr__(self) -> str:
@@ -146,7 +149,8 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs):
     def _exif_readers(self) -> list[metadata.ExifReader]:
         """Long-lived exiftool processes, one per core (started on first use)."""
         if not self._exif:
-            self._exif = [metadata.ExifReader() for _ in range(os.cpu_count() or 1)]
+            self._exif = [metadata.ExifReader()
+                          for _ in range(self.cpu_limit or os.cpu_count() or 1)]
         return self._exif
 
     def stages(self) -> list[Stage]:
@@ -173,6 +177,13 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs):
             Stage("captions", f"1:{self.caption_params().fingerprint()}", self._run_captions,
                   8, prepare=self.captioner),
         ]
+
+    def stage(self, name: str) -> Stage:
+        """The stage called `name` (see `stages()`)."""
+        found = next((s for s in self.stages() if s.name == name), None)
+        if found is None:
+            raise PhotolabError(f"unknown stage {name!r}")
+        return found
 
     def _run_captions(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
         from .semantic.captions import caption_photos
@@ -205,7 +216,7 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs):
         if self._faces is None or self._faces.params != params:
             if self._faces is not None:
                 self._faces.close()
-            self._faces = FaceDetector(params, os.cpu_count())
+            self._faces = FaceDetector(params, self.cpu_limit or os.cpu_count())
         tasks = face_tasks(frame, self.thumbs_dir, self.settings.thumb_sizes, params)
         return self._faces.detect(tasks, tick)
 
@@ -221,7 +232,8 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs):
 
     def ingest(self, roots: Iterable[str | os.PathLike[str]] | None = None,
                skip: Iterable[str] = (), only: Iterable[str] | None = None,
-               show_progress: bool = True) -> IngestReport:
+               show_progress: bool = True, engine: str = "local",
+               ray_address: str | None = None) -> IngestReport:
         """Scan `roots` (default: the library's `sources`) and run every stale stage.
 
         Parameters
@@ -230,6 +242,10 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs):
         skip : stage names not to run this time.
         only : run just these stages.
         show_progress : bars in notebooks and terminals, plain lines in logs.
+        engine : "local" (this process and its worker pools) or "ray" (stages as Ray tasks
+            and actors; this process scans and writes the catalog; see `photolab.ray_engine`).
+        ray_address : with engine="ray", the cluster ("auto", "HOST:PORT"); None starts Ray
+            on this machine.
 
         Returns
         -------
@@ -246,7 +262,14 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs):
         if roots and set(roots) - set(self.settings.sources):
             self.settings.sources = sorted(set(self.settings.sources) | set(roots))
             self.settings.save(self.root)
-        job = self.catalog.start_job("ingest", {"roots": roots, "stages": sorted(wanted)})
+        if engine not in ("local", "ray"):
+            raise PhotolabError(f"engine {engine!r}: 'local' or 'ray'")
+        if engine == "ray":
+            from .ray_engine import RayEngine
+
+            self._engine = RayEngine(self, ray_address)
+        job = self.catalog.start_job("ingest", {"roots": roots, "stages": sorted(wanted),
+                                                "engine": engine})
         report = IngestReport(job)
         status = "failed"
         try:
@@ -268,6 +291,9 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs):
             status = "interrupted"
             raise
         finally:
+            if self._engine is not None:
+                self._engine.close()
+                self._engine = None
             self.catalog.finish_job(job, status, report.counts, sum(report.errors.values()),
                                     report.seconds)
         return report
@@ -312,12 +338,17 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs):
 
     def _execute(self, stage: Stage, todo: pl.DataFrame, show: bool) -> list[pl.DataFrame]:
         """Run a stage over `todo` in batches, storing each batch in its own transaction."""
+        def write(batch: pl.DataFrame, out: pl.DataFrame) -> None:
+            hashes = dict(zip(batch["photo_id"], batch["content_hash"], strict=True))
+            self.catalog.write_stage(stage.name, stage.version, out, hashes)
+
         outs = []
         with progress(todo.height, stage.name, show) as bar:
+            if self._engine is not None:
+                return self._engine.execute(stage, todo, write, bar.update)
             for batch in todo.iter_slices(stage.batch):
                 out = stage.run(batch, bar.update)
-                hashes = dict(zip(batch["photo_id"], batch["content_hash"], strict=True))
-                self.catalog.write_stage(stage.name, stage.version, out, hashes)
+                write(batch, out)
                 outs.append(out)
         return outs
 
@@ -339,9 +370,7 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs):
     def run_stage(self, name: str, photo_ids: Sequence[int] | None = None,
                   show_progress: bool = True) -> pl.DataFrame:
         """Run one stage now on stale photos (or on `photo_ids`, forced) and store it."""
-        stage = next((s for s in self.stages() if s.name == name), None)
-        if stage is None:
-            raise PhotolabError(f"unknown stage {name!r}")
+        stage = self.stage(name)
         if photo_ids is not None:
             self.catalog.invalidate(name, photo_ids)
         todo = self.catalog.stale(name, stage.version, stage.with_tags, photo_ids)

@@ -1,0 +1,153 @@
+"""The same ingest on Ray (a local Ray on this machine's cores): same answers, faults cost a
+retry, a stopped driver resumes."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from photolab import Library
+from photolab.errors import PhotolabError
+
+from .conftest import CORPUS, PHOTOLAB, env
+
+pytest.importorskip("ray", reason="the ray extra is part of the test set-up")
+QUICK = ["faces", "people", "semantic", "tags", "captions"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_shutdown():
+    yield
+    import ray
+
+    ray.shutdown()
+
+
+def _faces(lib: Library) -> pl.DataFrame:
+    """Faces keyed by photo and box (face ids depend on the order batches finish)."""
+    return (lib.faces().sort("photo_id", "top", "left")
+            .select("photo_id", "top", "right", "bottom", "left", "encoding", "source",
+                    "cluster_id", "person_name"))
+
+
+def _partition(faces: pl.DataFrame) -> set[frozenset[tuple[int, ...]]]:
+    key = pl.concat_list("photo_id", "top", "right", "bottom", "left")
+    groups = faces.filter(pl.col("cluster_id").is_not_null()).group_by("cluster_id").agg(key)
+    return {frozenset(tuple(k) for k in ks) for ks in groups["photo_id"]}
+
+
+def test_ray_gives_the_same_answers_as_local(corpus_lib: Library, tmp_path: Path,
+                                             tiny_clip: str) -> None:
+    lib = Library(tmp_path / "ray-lib")
+    lib.settings.clip_model = tiny_clip
+    lib.settings.save(lib.root)
+    report = lib.ingest([CORPUS], engine="ray", show_progress=False)
+    assert report.counts["files"] == corpus_lib.photos().height
+    # libvips' error text for a damaged file is lost when threads share its error buffer
+    # (local thumbnails run on several threads, Ray's on one): compare which stages failed
+    failed = pl.col("error").str.extract_all(r"(?:^|; )\w+:")
+    ours, theirs = lib.photos(), corpus_lib.photos()
+    assert ours.drop("error").equals(theirs.drop("error"))
+    assert ours.select(failed).equals(theirs.select(failed))
+    for frame in ("places", "duplicates", "duplicate_candidates", "scene_tags"):
+        ours, theirs = getattr(lib, frame)(), getattr(corpus_lib, frame)()
+        assert ours.equals(theirs), frame
+    a, b = _faces(lib), _faces(corpus_lib)
+    assert a.drop("encoding", "cluster_id").equals(b.drop("encoding", "cluster_id"))
+    np.testing.assert_allclose(a["encoding"].to_numpy(), b["encoding"].to_numpy(), atol=1e-5)
+    assert _partition(a) == _partition(b)
+    ea, eb = lib.embeddings(), corpus_lib.embeddings()
+    assert ea["photo_id"].equals(eb["photo_id"])
+    np.testing.assert_allclose(ea["vector"].to_numpy(), eb["vector"].to_numpy(), atol=1e-5)
+    assert lib.jobs()["params"][0].count('"engine": "ray"') == 1
+    lib.close()
+
+
+def test_a_killed_worker_costs_a_retry_not_the_run(tmp_path: Path) -> None:
+    import psutil
+
+    killed: list[int] = []
+    stop = threading.Event()
+
+    def killer() -> None:
+        while not stop.is_set() and not killed:
+            for p in psutil.process_iter(["pid", "cmdline"]):
+                cmd = " ".join(p.info["cmdline"] or [])
+                if cmd.startswith("ray::run_stage_batch"):
+                    p.kill()
+                    killed.append(p.info["pid"])
+                    break
+            time.sleep(0.02)
+
+    lib = Library(tmp_path / "lib")
+    t = threading.Thread(target=killer)
+    t.start()
+    try:
+        report = lib.ingest([CORPUS / "exif", CORPUS / "dupes"], engine="ray", skip=QUICK,
+                            show_progress=False)
+    finally:
+        stop.set()
+        t.join()
+    assert killed, "no worker was caught running a batch"
+    files = report.counts["files"]
+    photos = lib.photos()
+    assert photos.height == files == photos["path"].n_unique()
+    for stage in lib.stages():
+        if stage.name not in QUICK:
+            assert lib.catalog.stale(stage.name, stage.version).height == 0, stage.name
+    runs = lib.catalog.frame("SELECT stage, count(*) AS n FROM stage_runs GROUP BY stage")
+    assert set(runs["n"]) == {files}
+    lib.close()
+
+
+def test_a_stopped_driver_resumes_on_the_next_run(tmp_path: Path) -> None:
+    libdir = tmp_path / "lib"
+    cmd = [*PHOTOLAB, "ingest", str(CORPUS / "exif"), str(CORPUS / "faces"), "--library",
+           str(libdir), "--engine", "ray", "-q", *[a for s in QUICK for a in ("--skip", s)]]
+    proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    done = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        if (libdir / "catalog.sqlite").exists():
+            with Library(libdir, read_only=True) as lib:
+                done = lib.catalog.frame("SELECT count(*) FROM stage_runs "
+                                         "WHERE stage = 'thumbnails'").item()
+            if done:
+                break
+    proc.send_signal(signal.SIGINT)
+    proc.wait(60)
+    assert done > 0
+    with Library(libdir) as lib:
+        n = lib.photos().height
+        before = lib.catalog.frame("SELECT count(*) FROM stage_runs WHERE stage = 'hashes'"
+                                   ).item()
+        assert before < n  # stopped part way
+        report = lib.ingest(engine="ray", skip=QUICK, show_progress=False)
+        assert report.counts["new"] == 0 and report.counts["unchanged"] == n
+        assert report.counts["hashes_done"] == n - before
+        assert lib.catalog.frame("SELECT count(*) FROM stage_runs WHERE stage = 'hashes'"
+                                 ).item() == n
+
+
+def test_engine_ray_without_ray_names_the_extra(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
+    with Library(tmp_path / "lib") as lib, pytest.raises(PhotolabError, match=r"photolab\[ray\]"):
+        lib.ingest([CORPUS / "heic"], engine="ray", show_progress=False)
+
+
+def test_the_local_engine_never_imports_ray(tmp_path: Path) -> None:
+    code = ("import sys; from photolab import Library; "
+            f"Library({str(tmp_path / 'lib')!r}).ingest([{str(CORPUS / 'heic')!r}], "
+            "skip=['faces', 'people'], show_progress=False); "
+            "assert 'ray' not in sys.modules, 'ray was imported'")
+    subprocess.run([sys.executable, "-c", code], env=env(), check=True, capture_output=True)
