@@ -405,6 +405,16 @@ class Catalog:
                           "VALUES (?,?,?)", clusters.select("face_id", "cluster_id",
                                                             "probability").iter_rows())
 
+    def set_sidecar_sigs(self, rows: Sequence[tuple[int, str | None]]) -> None:
+        """Remember each photo's sidecar signature and read its metadata again (a sidecar
+        changed, appeared or went away)."""
+        with self.transaction() as c:
+            c.executemany("UPDATE photos SET sidecar_sig = ? WHERE photo_id = ?",
+                          [(sig, pid) for pid, sig in rows])
+            for stage in ("metadata", *DEPENDENTS["metadata"]):
+                c.executemany("DELETE FROM stage_runs WHERE photo_id = ? AND stage = ?",
+                              [(pid, stage) for pid, _ in rows])
+
     def invalidate(self, stage: str, photo_ids: Sequence[int]) -> None:
         """Make a stage stale for some photos (after a decision that changes its input)."""
         with self.transaction() as c:

@@ -114,8 +114,9 @@ def _write(frame: pl.DataFrame, fmt: str, output: str | None) -> None:
     if fmt == "parquet" and output is None:
         raise PhotolabError("parquet needs --output FILE")
     target = output or sys.stdout
-    if fmt == "csv":
-        frame.write_csv(target)  # type: ignore[arg-type]
+    if fmt == "csv":  # CSV has no lists: keywords, people... as "a; b"
+        frame.with_columns(pl.col(pl.List(pl.String)).list.join("; ")).write_csv(
+            target)  # type: ignore[arg-type]
     elif fmt == "json":
         text = frame.write_json()
         if output:

@@ -21,12 +21,13 @@ from typing import Any
 import polars as pl
 
 from .catalog import Catalog
+from .curation import CurationVerbs
 from .dedupe import hashing
 from .duplicates import DuplicateVerbs
 from .errors import PhotolabError, PhotoNotFoundError
 from .faces.detect import FaceDetector, FaceParams, face_tasks
 from .media import dates as dates_stage
-from .media import metadata, motion, scan, thumbnails
+from .media import metadata, motion, scan, sidecars, thumbnails
 from .people import PeopleVerbs
 from .places.compute import compute_places
 from .places.online import OnlineGeocoder
@@ -82,7 +83,7 @@ class IngestReport:
         return "\n".join(lines)
 
 
-class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs):
+class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs, CurationVerbs):
     """A photo library folder: `photolab.toml`, `catalog.sqlite`, `thumbs/`.
 
     Parameters
@@ -157,7 +158,7 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs):
         """The stages after scan, in the order ingest runs them."""
         s = self.settings
         return [
-            Stage("metadata", "1", lambda f, tick: metadata.read_metadata(
+            Stage("metadata", "2", lambda f, tick: metadata.read_metadata(
                 f, self._exif_readers(), s.batch_size, tick), s.batch_size * 4),
             Stage("dates", "1", self._run_dates, 5000, with_tags=True),
             Stage("thumbnails", f"1:{json.dumps(s.thumb_sizes)}:{s.thumb_quality}",
@@ -333,6 +334,16 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs):
                 for k, v in counts.items():
                     report.counts[k] += v
         report.errors["scan"] = int(errors)
+        # a sidecar added, edited or removed: read the photo's metadata again
+        sigs = found.select("path_raw", sidecar_sig=pl.Series(
+            sidecars.signatures(found["path_raw"].to_list()), dtype=pl.String))
+        stored = self.catalog.frame("SELECT photo_id, path_raw, sidecar_sig FROM photos",
+                                    schema={"photo_id": pl.Int64, "path_raw": pl.Binary,
+                                            "sidecar_sig": pl.String})
+        edited = stored.join(sigs, on="path_raw", suffix="_now").filter(
+            pl.col("sidecar_sig").ne_missing(pl.col("sidecar_sig_now")))
+        if edited.height:
+            self.catalog.set_sidecar_sigs(edited.select("photo_id", "sidecar_sig_now").rows())
         # files gone from this scan that no new path took over
         report.counts["missing"] = gone.filter(~pl.col("photo_id").is_in(moved)).height
 
@@ -380,13 +391,16 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs):
     # -- reading ----------------------------------------------------------------------------
 
     def photos(self, include_missing: bool = False) -> pl.DataFrame:
-        """One row per photo, with media facts, dates, motion and `error` (null when fine)."""
+        """One row per photo, with media facts, dates, motion, curation (`keywords`, `rating`,
+        `title`, `description`, `favorite`, `albums`, `people`: what the file and its sidecar
+        say, with people's decisions applied) and `error` (null when fine)."""
         where = "" if include_missing else "WHERE p.status = 'present'"
         f = self.catalog.frame(f"""
             SELECT p.photo_id, p.path, p.size_bytes, m.mime, m.width, m.height,
                    d.taken_at, d.taken_at_utc, d.tz_offset, d.taken_at_source,
                    m.lat, m.lon, m.camera_make, m.camera_model, m.orientation, m.duration_s,
                    mo.has_motion_video, p.content_hash, p.status, p.scan_error,
+                   m.keywords, m.rating, m.title, m.description, m.file_people,
                    (SELECT group_concat(s.stage || ': ' || s.error, '; ') FROM stage_runs s
                      WHERE s.photo_id = p.photo_id AND s.error IS NOT NULL) AS stage_errors
             FROM photos p LEFT JOIN media m USING (photo_id) LEFT JOIN dates d USING (photo_id)
@@ -399,7 +413,7 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs):
             has_motion_video=pl.col("has_motion_video").cast(pl.Boolean),
             error=pl.concat_str([pl.format("scan: {}", "scan_error"), "stage_errors"],
                                 separator="; ", ignore_nulls=True).replace("", None),
-        ).drop("scan_error", "stage_errors")
+        ).drop("scan_error", "stage_errors").pipe(self.curation)
 
     def tags(self, photo_ids: Sequence[int] | None = None) -> pl.DataFrame:
         """Every exiftool tag per photo: `photo_id`, `tags` (JSON). Query one with
@@ -464,4 +478,6 @@ PHOTO_SQL_SCHEMA = {
     "camera_make": pl.String, "camera_model": pl.String, "orientation": pl.Int64,
     "duration_s": pl.Float64, "has_motion_video": pl.Int64, "content_hash": pl.String,
     "status": pl.String, "scan_error": pl.String, "stage_errors": pl.String,
+    "keywords": pl.String, "rating": pl.Int64, "title": pl.String, "description": pl.String,
+    "file_people": pl.String,
 }

@@ -168,4 +168,14 @@ MIGRATIONS: list[str] = [
     );
     CREATE VIRTUAL TABLE captions_fts USING fts5(caption)
     """,
+    # 8: what files and their sidecars say about curation (keywords, rating, title,
+    # description, people named in the file), and the sidecar each photo was read with
+    """
+    ALTER TABLE media ADD COLUMN keywords TEXT;
+    ALTER TABLE media ADD COLUMN rating INTEGER;
+    ALTER TABLE media ADD COLUMN title TEXT;
+    ALTER TABLE media ADD COLUMN description TEXT;
+    ALTER TABLE media ADD COLUMN file_people TEXT;
+    ALTER TABLE photos ADD COLUMN sidecar_sig TEXT
+    """,
 ]

@@ -25,7 +25,11 @@ EXIFTOOL_ARGS = ["-G", "-n", "-api", "LargeFileSupport=1"]
 MEDIA_SCHEMA = {"photo_id": pl.Int64, "mime": pl.String, "width": pl.Int64, "height": pl.Int64,
                 "orientation": pl.Int64, "duration_s": pl.Float64, "lat": pl.Float64,
                 "lon": pl.Float64, "camera_make": pl.String, "camera_model": pl.String,
+                "keywords": pl.String, "rating": pl.Int64, "title": pl.String,
+                "description": pl.String, "file_people": pl.String,
                 "tags": pl.String, "error": pl.String}
+#: hierarchical keyword roots that are not keywords (photolab writes places and people there)
+NOT_KEYWORDS = ("Places", "People")
 
 
 class ExifReader:
@@ -142,13 +146,110 @@ def read_metadata(files: pl.DataFrame, readers: Sequence[ExifReader] | None = No
         if own:
             pool_readers[0].close()
     found = [r for part in parts for r in part]
+    found, sides = _merge_sidecars(paths, found, pool_readers if not own else None, batch_size)
     raw = pl.DataFrame(
         {"photo_id": files["photo_id"],
          "tags": [json.dumps(d, ensure_ascii=False) if d is not None else None
                   for d, _ in found],
          "error": [e for _, e in found]},
         schema={"photo_id": pl.Int64, "tags": pl.String, "error": pl.String})
-    return derive_columns(raw)
+    curation = pl.DataFrame([curation_fields(side or d)
+                             for (d, _), side in zip(found, sides, strict=True)],
+                            schema={"keywords": pl.String, "rating": pl.Int64,
+                                    "title": pl.String, "description": pl.String,
+                                    "file_people": pl.String})
+    return derive_columns(pl.concat([raw, curation], how="horizontal"))
+
+
+Found = list[tuple[dict[str, Any] | None, str | None]]
+
+
+def _merge_sidecars(paths: Sequence[bytes], found: Found,
+                    readers: Sequence[ExifReader] | None, batch_size: int,
+                    ) -> tuple[Found, list[dict[str, Any] | None]]:
+    """Read each photo's XMP sidecar and let its XMP tags win over the file's own (the sidecar
+    is what digiKam, darktable and Lightroom edit). Returns the merged tags and each photo's
+    sidecar tags (what curation is read from when there is one). An unreadable sidecar is an
+    error for its photo."""
+    from .sidecars import find_sidecar
+
+    cars = [find_sidecar(p) for p in paths]
+    todo = [c for c in cars if c is not None]
+    sides: list[dict[str, Any] | None] = [None] * len(found)
+    if not todo:
+        return found, sides
+    own = not readers
+    pool = list(readers) if readers else [ExifReader()]
+    try:
+        chunks = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
+        futures = [pool[k % len(pool)].submit(ch) for k, ch in enumerate(chunks)]
+        read = dict(zip(todo, [r for f in futures for r in f.result()], strict=True))
+    finally:
+        if own:
+            pool[0].close()
+    out = []
+    for i, ((d, err), car) in enumerate(zip(found, cars, strict=True)):
+        if car is not None and d is not None:
+            side, side_err = read[car]
+            if side_err or side is None or not any(k.startswith("XMP:") for k in side):
+                err = err or f"sidecar {os.path.basename(car).decode(errors='replace')}: " \
+                             f"{side_err or 'no XMP in it'}"
+            else:
+                sides[i] = {k: v for k, v in side.items() if k.startswith("XMP:")}
+                d = {**d, **sides[i], "Photolab:Sidecar": os.fsdecode(car)}
+        out.append((d, err))
+    return out, sides
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [str(v).strip() for v in items if str(v).strip()]
+
+
+def curation_fields(d: dict[str, Any] | None) -> dict[str, Any]:
+    """Keywords, rating, title, description and people a file (and its sidecar) names.
+
+    Keywords: dc:subject, IPTC Keywords, and the leaves of Lightroom's hierarchicalSubject
+    ("A|B|C") and digiKam's TagsList ("A/B/C") outside the Places and People roots. People:
+    Iptc4xmpExt PersonInImage, face region names (MWG, Microsoft) and People|Name entries;
+    names of people are not also keywords.
+    """
+    if d is None:
+        return {"keywords": None, "rating": None, "title": None, "description": None,
+                "file_people": None}
+    people = set(_as_list(d.get("XMP:PersonInImage"))) | set(_as_list(d.get("XMP:RegionName")))
+    people |= set(_as_list(d.get("XMP:RegionPersonDisplayName")))
+    keywords = set(_as_list(d.get("XMP:Subject"))) | set(_as_list(d.get("IPTC:Keywords")))
+    for key, sep in (("XMP:HierarchicalSubject", "|"), ("XMP:TagsList", "/")):
+        for path in _as_list(d.get(key)):
+            parts = [p for p in path.split(sep) if p]
+            if not parts:
+                continue
+            if parts[0] == "People" and len(parts) > 1:
+                people.add(parts[-1])
+            elif parts[0] not in NOT_KEYWORDS:
+                keywords.add(parts[-1])
+    rating = d.get("XMP:Rating", d.get("EXIF:Rating"))
+    try:
+        rating = int(float(rating)) if rating is not None else None
+    except (TypeError, ValueError):
+        rating = None
+
+    def text(*keys: str) -> str | None:
+        for k in keys:
+            v = _as_list(d.get(k))
+            if v:
+                return v[0]
+        return None
+
+    return {"keywords": json.dumps(sorted(keywords - people), ensure_ascii=False),
+            "rating": rating if rating is None or -1 <= rating <= 5 else None,
+            "title": text("XMP:Title", "IPTC:ObjectName"),
+            "description": text("XMP:Description", "IPTC:Caption-Abstract",
+                                "EXIF:ImageDescription"),
+            "file_people": json.dumps(sorted(people), ensure_ascii=False)}
 
 
 def tag(name: str) -> pl.Expr:

@@ -1,0 +1,118 @@
+"""The curation verbs of `Library`: keywords, ratings, titles, descriptions, favourites, as
+decisions over what the files say; and the columns `photos()` shows for them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from .errors import PhotolabError
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+
+LIST = pl.List(pl.String)
+
+
+class CurationVerbs:
+    """Mixed into `Library`: needs `catalog`, `who` and `_photo`."""
+
+    catalog: Catalog
+    who: str
+
+    def _decide_each(self, kind: str, photo_ids: Iterable[int], value: object,
+                     who: str | None) -> list[int]:
+        ids = [int(i) for i in photo_ids]
+        if not ids:
+            raise PhotolabError("no photos given")
+        known = set(self.catalog.frame(
+            f"SELECT photo_id FROM photos WHERE photo_id IN ({','.join('?' * len(ids))})",
+            ids)["photo_id"])
+        if missing := sorted(set(ids) - known):
+            raise PhotolabError(f"no photos {missing}")
+        return self.catalog.add_decisions(kind, [(i, value) for i in ids], who or self.who)
+
+    def tag(self, photo_ids: Sequence[int], *keywords: str, who: str | None = None) -> list[int]:
+        """Add keywords to photos (decisions; the files are not touched)."""
+        words = sorted({k.strip() for k in keywords if k.strip()})
+        if not words:
+            raise PhotolabError("no keywords given")
+        return self._decide_each("keywords", photo_ids, {"add": words}, who)
+
+    def untag(self, photo_ids: Sequence[int], *keywords: str,
+              who: str | None = None) -> list[int]:
+        """Remove keywords from photos, including ones the files carry."""
+        words = sorted({k.strip() for k in keywords if k.strip()})
+        if not words:
+            raise PhotolabError("no keywords given")
+        return self._decide_each("keywords", photo_ids, {"remove": words}, who)
+
+    def rate(self, photo_ids: Sequence[int], stars: int, who: str | None = None) -> list[int]:
+        """Rate photos 0 (none) to 5 stars."""
+        if not 0 <= int(stars) <= 5:
+            raise PhotolabError(f"stars {stars}: 0 to 5")
+        return self._decide_each("rating", photo_ids, {"stars": int(stars)}, who)
+
+    def set_title(self, photo_ids: Sequence[int], title: str,
+                  who: str | None = None) -> list[int]:
+        return self._decide_each("title", photo_ids, {"text": title}, who)
+
+    def set_description(self, photo_ids: Sequence[int], description: str,
+                        who: str | None = None) -> list[int]:
+        return self._decide_each("description", photo_ids, {"text": description}, who)
+
+    def favorite(self, photo_ids: Sequence[int], on: bool = True,
+                 who: str | None = None) -> list[int]:
+        return self._decide_each("favorite", photo_ids, {"on": bool(on)}, who)
+
+    def curation(self, photos: pl.DataFrame) -> pl.DataFrame:
+        """`photos` (with the media table's file-level columns) with people's decisions
+        applied: `keywords`, `rating`, `title`, `description`, `favorite`, `albums`, `people`."""
+        f = photos.with_columns(
+            keywords=pl.col("keywords").str.json_decode(LIST).fill_null(pl.lit([], LIST)),
+            file_people=pl.col("file_people").str.json_decode(LIST)
+            .fill_null(pl.lit([], LIST)))
+        # keywords: replay add/remove per photo and keyword, the newest decision wins
+        d = self.catalog.active_decisions("keywords")
+        if d.height:
+            ops = (d.select("decision_id", "photo_id",
+                            v=pl.col("value").str.json_decode(
+                                pl.Struct({"add": LIST, "remove": LIST})))
+                   .select("decision_id", "photo_id", add=pl.col("v").struct.field("add"),
+                           remove=pl.col("v").struct.field("remove")))
+            long = pl.concat([
+                ops.select("decision_id", "photo_id", kw=pl.col(op), on=pl.lit(op == "add"))
+                .explode("kw").drop_nulls("kw") for op in ("add", "remove")])
+            last = long.sort("decision_id").group_by("photo_id", "kw").agg(pl.col("on").last())
+            added = last.filter("on").group_by("photo_id").agg(add=pl.col("kw"))
+            removed = last.filter(~pl.col("on")).group_by("photo_id").agg(rm=pl.col("kw"))
+            f = (f.join(added, on="photo_id", how="left").join(removed, on="photo_id", how="left")
+                 .with_columns(keywords=pl.concat_list(
+                     "keywords", pl.col("add").fill_null(pl.lit([], LIST)))
+                     .list.set_difference(pl.col("rm").fill_null(pl.lit([], LIST)))
+                     .list.unique().list.sort())
+                 .drop("add", "rm"))
+        for kind, col, field, dtype in (("rating", "rating", "stars", pl.Int64),
+                                        ("title", "title", "text", pl.String),
+                                        ("description", "description", "text", pl.String),
+                                        ("favorite", "favorite", "on", pl.Boolean)):
+            latest = self.catalog.latest_decisions(kind).select(
+                "photo_id", _user=pl.col("value").str.json_path_match(f"$.{field}"))
+            f = f.join(latest, on="photo_id", how="left")
+            user = pl.col("_user").cast(dtype, strict=False) if dtype != pl.Boolean else \
+                pl.col("_user") == "true"
+            base = pl.col(col) if col in f.columns else pl.lit(None, dtype)
+            f = f.with_columns(pl.when(pl.col("_user").is_not_null()).then(user)
+                               .otherwise(base).alias(col)).drop("_user")
+        f = f.with_columns(favorite=pl.col("favorite").fill_null(False),
+                           albums=pl.lit([], LIST))
+        names = (self.faces(encodings=False)  # type: ignore[attr-defined]
+                 .filter(pl.col("person_name").is_not_null())
+                 .group_by("photo_id").agg(named=pl.col("person_name").unique()))
+        return (f.join(names, on="photo_id", how="left")
+                .with_columns(people=pl.concat_list("file_people",
+                                                    pl.col("named").fill_null(pl.lit([], LIST)))
+                              .list.unique().list.sort())
+                .drop("file_people", "named"))
