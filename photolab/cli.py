@@ -104,6 +104,14 @@ def _parser() -> argparse.ArgumentParser:
                    help="match the words in the photos' captions instead of the pictures")
     p.add_argument("--format", "-f", choices=["table", "csv", "json"], default="table")
 
+    p = sub.add_parser("write-back", help="write keywords, ratings, people, places, titles "
+                       "and dates to XMP sidecars")
+    _library_arg(p)
+    p.add_argument("--dry-run", action="store_true", help="list what would be written")
+    p.add_argument("--inplace", action="store_true",
+                   help="write into the files themselves (a backup is kept in the library)")
+    p.add_argument("--field", action="append", help="only these fields (repeat)")
+
     p = sub.add_parser("motion", help="extract the video of a motion photo")
     _library_arg(p)
     p.add_argument("photo_id", type=int)
@@ -235,6 +243,14 @@ def main(argv: list[str] | None = None) -> int:
                         print(hits)
                 else:
                     _write(hits, args.format, None)
+            elif args.command == "write-back":
+                done = lib.write_back(fields=args.field, dry_run=args.dry_run,
+                                      target="inplace" if args.inplace else "sidecar")
+                with pl.Config(tbl_rows=-1, fmt_str_lengths=100, tbl_width_chars=200):
+                    print(done.select("photo_id", "target", "status", "error",
+                                      changes=pl.col("args").list.len()))
+                if (done["status"] == "failed").any():
+                    return 1
             elif args.command == "motion":
                 print(lib.motion_video(args.photo_id))
     except PhotolabError as e:

@@ -67,6 +67,20 @@ class CurationVerbs:
                  who: str | None = None) -> list[int]:
         return self._decide_each("favorite", photo_ids, {"on": bool(on)}, who)
 
+    def write_back(self, photo_ids: Sequence[int] | None = None,
+                   fields: Iterable[str] | None = None, target: str = "sidecar",
+                   dry_run: bool = False) -> pl.DataFrame:
+        """Write keywords, rating, people, places, title, description and corrected dates to
+        XMP sidecars (`target="sidecar"`), or into the files (`target="inplace"`, after a
+        backup, read back to check). `dry_run` returns what would be written. See
+        `photolab.writeback`."""
+        from . import writeback
+
+        if target not in ("sidecar", "inplace"):
+            raise PhotolabError(f"target {target!r}: 'sidecar' or 'inplace'")
+        return writeback.write_back(self, photo_ids,  # type: ignore[arg-type]
+                                    fields or writeback.FIELDS, target == "inplace", dry_run)
+
     def curation(self, photos: pl.DataFrame) -> pl.DataFrame:
         """`photos` (with the media table's file-level columns) with people's decisions
         applied: `keywords`, `rating`, `title`, `description`, `favorite`, `albums`, `people`."""
