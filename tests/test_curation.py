@@ -13,7 +13,7 @@ import pytest
 from photolab import Library
 from photolab.errors import PhotolabError
 
-from .conftest import CORPUS, copy_files
+from .conftest import copy_files
 
 
 def _row(lib: Library, name: str) -> dict:
