@@ -111,17 +111,24 @@ class CurationVerbs:
         for kind, col, field, dtype in (("rating", "rating", "stars", pl.Int64),
                                         ("title", "title", "text", pl.String),
                                         ("description", "description", "text", pl.String),
-                                        ("favorite", "favorite", "on", pl.Boolean)):
+                                        ("favorite", "file_favorite", "on", pl.Boolean)):
             latest = self.catalog.latest_decisions(kind).select(
                 "photo_id", _user=pl.col("value").str.json_path_match(f"$.{field}"))
             f = f.join(latest, on="photo_id", how="left")
             user = pl.col("_user").cast(dtype, strict=False) if dtype != pl.Boolean else \
                 pl.col("_user") == "true"
-            base = pl.col(col) if col in f.columns else pl.lit(None, dtype)
+            base = pl.col(col).cast(dtype) if col in f.columns else pl.lit(None, dtype)
             f = f.with_columns(pl.when(pl.col("_user").is_not_null()).then(user)
-                               .otherwise(base).alias(col)).drop("_user")
-        f = f.with_columns(favorite=pl.col("favorite").fill_null(False),
-                           albums=pl.lit([], LIST))
+                               .otherwise(base).alias(kind)).drop("_user")
+        f = f.drop("file_favorite").with_columns(favorite=pl.col("favorite").fill_null(False))
+        # albums: every album folder a copy of the same content sits in (Takeout exports one
+        # copy per album)
+        albums = (f.select("content_hash", a=pl.col("albums").str.json_decode(LIST))
+                  .explode("a").drop_nulls("a").group_by("content_hash")
+                  .agg(all_albums=pl.col("a").unique().sort()))
+        f = (f.join(albums, on="content_hash", how="left")
+             .with_columns(albums=pl.col("all_albums").fill_null(pl.lit([], LIST)))
+             .drop("all_albums"))
         names = (self.faces(encodings=False)  # type: ignore[attr-defined]
                  .filter(pl.col("person_name").is_not_null())
                  .group_by("photo_id").agg(named=pl.col("person_name").unique()))

@@ -158,7 +158,7 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs, CurationVerb
         """The stages after scan, in the order ingest runs them."""
         s = self.settings
         return [
-            Stage("metadata", "2", lambda f, tick: metadata.read_metadata(
+            Stage("metadata", "3", lambda f, tick: metadata.read_metadata(
                 f, self._exif_readers(), s.batch_size, tick), s.batch_size * 4),
             Stage("dates", "1", self._run_dates, 5000, with_tags=True),
             Stage("thumbnails", f"1:{json.dumps(s.thumb_sizes)}:{s.thumb_quality}",
@@ -401,6 +401,7 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs, CurationVerb
                    m.lat, m.lon, m.camera_make, m.camera_model, m.orientation, m.duration_s,
                    mo.has_motion_video, p.content_hash, p.status, p.scan_error,
                    m.keywords, m.rating, m.title, m.description, m.file_people,
+                   m.favorite AS file_favorite, m.albums,
                    (SELECT group_concat(s.stage || ': ' || s.error, '; ') FROM stage_runs s
                      WHERE s.photo_id = p.photo_id AND s.error IS NOT NULL) AS stage_errors
             FROM photos p LEFT JOIN media m USING (photo_id) LEFT JOIN dates d USING (photo_id)
@@ -479,5 +480,5 @@ PHOTO_SQL_SCHEMA = {
     "duration_s": pl.Float64, "has_motion_video": pl.Int64, "content_hash": pl.String,
     "status": pl.String, "scan_error": pl.String, "stage_errors": pl.String,
     "keywords": pl.String, "rating": pl.Int64, "title": pl.String, "description": pl.String,
-    "file_people": pl.String,
+    "file_people": pl.String, "file_favorite": pl.Int64, "albums": pl.String,
 }

@@ -178,4 +178,9 @@ MIGRATIONS: list[str] = [
     ALTER TABLE media ADD COLUMN file_people TEXT;
     ALTER TABLE photos ADD COLUMN sidecar_sig TEXT
     """,
+    # 9: what a Google Takeout sidecar adds: favourite, and the albums a copy sits in
+    """
+    ALTER TABLE media ADD COLUMN favorite INTEGER;
+    ALTER TABLE media ADD COLUMN albums TEXT
+    """,
 ]

@@ -131,7 +131,23 @@ def exif_original_rule(frame: pl.DataFrame) -> pl.DataFrame:
         # any other group's DateTimeOriginal (FLIR APP1 blocks, vendor XMP)
         pl.col("tags").str.extract(r'"[\w-]+:DateTimeOriginal": "([^"]+)"', 1)))
     off = pl.coalesce(off, parse_offset(tag("EXIF:OffsetTimeOriginal")))
+    # a Google Takeout sidecar's UTC instant gives the zone of a zone-less local time
+    # (rounded to 15 minutes, believed within 14 hours)
+    utc = _takeout_utc()
+    diff = ((local - utc).dt.total_minutes() / 15).round() * 15
+    off = pl.coalesce(off, pl.when(diff.abs() <= 14 * 60).then(diff))
     return _frame(frame, local=local, offset=off)
+
+
+def _takeout_utc() -> pl.Expr:
+    return pl.from_epoch(tag("Takeout:PhotoTakenTime").cast(pl.Int64, strict=False),
+                         time_unit="s").cast(DT)
+
+
+def takeout_rule(frame: pl.DataFrame) -> pl.DataFrame:
+    """Google Takeout's photoTakenTime (UTC), from the JSON sidecar beside the file."""
+    frame = _tags_or_null(frame)
+    return _frame(frame, utc=_takeout_utc())
 
 
 def create_date_rule(frame: pl.DataFrame) -> pl.DataFrame:
@@ -223,6 +239,7 @@ DEFAULT_RULES: list[DateRule] = [
     DateRule("exif_original", exif_original_rule),
     DateRule("create_date", create_date_rule),
     DateRule("gps", gps_rule),
+    DateRule("takeout", takeout_rule),
     filename_rule(),
     DateRule("mtime", mtime_rule),
 ]

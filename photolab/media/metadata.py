@@ -26,8 +26,8 @@ MEDIA_SCHEMA = {"photo_id": pl.Int64, "mime": pl.String, "width": pl.Int64, "hei
                 "orientation": pl.Int64, "duration_s": pl.Float64, "lat": pl.Float64,
                 "lon": pl.Float64, "camera_make": pl.String, "camera_model": pl.String,
                 "keywords": pl.String, "rating": pl.Int64, "title": pl.String,
-                "description": pl.String, "file_people": pl.String,
-                "tags": pl.String, "error": pl.String}
+                "description": pl.String, "file_people": pl.String, "favorite": pl.Boolean,
+                "albums": pl.String, "tags": pl.String, "error": pl.String}
 #: hierarchical keyword roots that are not keywords (photolab writes places and people there)
 NOT_KEYWORDS = ("Places", "People")
 
@@ -147,6 +147,7 @@ def read_metadata(files: pl.DataFrame, readers: Sequence[ExifReader] | None = No
             pool_readers[0].close()
     found = [r for part in parts for r in part]
     found, sides = _merge_sidecars(paths, found, pool_readers if not own else None, batch_size)
+    found = _merge_takeout(paths, found)
     raw = pl.DataFrame(
         {"photo_id": files["photo_id"],
          "tags": [json.dumps(d, ensure_ascii=False) if d is not None else None
@@ -157,7 +158,8 @@ def read_metadata(files: pl.DataFrame, readers: Sequence[ExifReader] | None = No
                              for (d, _), side in zip(found, sides, strict=True)],
                             schema={"keywords": pl.String, "rating": pl.Int64,
                                     "title": pl.String, "description": pl.String,
-                                    "file_people": pl.String})
+                                    "file_people": pl.String, "favorite": pl.Boolean,
+                                    "albums": pl.String})
     return derive_columns(pl.concat([raw, curation], how="horizontal"))
 
 
@@ -201,6 +203,29 @@ def _merge_sidecars(paths: Sequence[bytes], found: Found,
     return out, sides
 
 
+def _merge_takeout(paths: Sequence[bytes], found: Found) -> Found:
+    """Add what a Google Takeout JSON sidecar says ("Takeout:*" tags). A sidecar that is not
+    valid JSON is an error for its photo; the file's own tags are kept."""
+    from . import takeout
+
+    out = []
+    for path, (d, err) in zip(paths, found, strict=True):
+        cars = takeout.find_sidecars(path)
+        if cars and d is not None:
+            name = os.path.basename(cars[0]).decode(errors="replace")
+            try:
+                d = {**d, **takeout.read_sidecar(cars[0])}
+            except (OSError, ValueError, TypeError, AttributeError) as e:
+                err = err or f"takeout sidecar {name}: {e}"
+            if len(cars) > 1:
+                others = ", ".join(os.path.basename(c).decode(errors="replace")
+                                   for c in cars[1:])
+                err = err or f"takeout: several sidecars name this photo: used {name}, " \
+                             f"not {others}"
+        out.append((d, err))
+    return out
+
+
 def _as_list(value: Any) -> list[str]:
     if value is None:
         return []
@@ -218,8 +243,9 @@ def curation_fields(d: dict[str, Any] | None) -> dict[str, Any]:
     """
     if d is None:
         return {"keywords": None, "rating": None, "title": None, "description": None,
-                "file_people": None}
+                "file_people": None, "favorite": None, "albums": None}
     people = set(_as_list(d.get("XMP:PersonInImage"))) | set(_as_list(d.get("XMP:RegionName")))
+    people |= set(_as_list(d.get("Takeout:People")))
     people |= set(_as_list(d.get("XMP:RegionPersonDisplayName")))
     keywords = set(_as_list(d.get("XMP:Subject"))) | set(_as_list(d.get("IPTC:Keywords")))
     for key, sep in (("XMP:HierarchicalSubject", "|"), ("XMP:TagsList", "/")):
@@ -248,7 +274,9 @@ def curation_fields(d: dict[str, Any] | None) -> dict[str, Any]:
             "rating": rating if rating is None or -1 <= rating <= 5 else None,
             "title": text("XMP:Title", "IPTC:ObjectName"),
             "description": text("XMP:Description", "IPTC:Caption-Abstract",
-                                "EXIF:ImageDescription"),
+                                "EXIF:ImageDescription", "Takeout:Description"),
+            "favorite": bool(d.get("Takeout:Favorited")),
+            "albums": json.dumps(_as_list(d.get("Takeout:Album")), ensure_ascii=False),
             "file_people": json.dumps(sorted(people), ensure_ascii=False)}
 
 
@@ -281,8 +309,11 @@ def derive_columns(frame: pl.DataFrame) -> pl.DataFrame:
         duration_s=pl.when(is_video).then(
             first_tag("QuickTime:Duration", "Composite:Duration", "Matroska:Duration")
             .cast(num, strict=False)),
-        lat=pl.when(valid_gps).then(lat),
-        lon=pl.when(valid_gps).then(lon),
+        # a Takeout sidecar's position where the file has none (Google strips it)
+        lat=pl.when(valid_gps).then(lat).otherwise(
+            tag("Takeout:GPSLatitude").cast(num, strict=False)),
+        lon=pl.when(valid_gps).then(lon).otherwise(
+            tag("Takeout:GPSLongitude").cast(num, strict=False)),
         camera_make=first_tag("EXIF:Make", "QuickTime:Make", "MakerNotes:Make"),
         camera_model=first_tag("EXIF:Model", "QuickTime:Model", "MakerNotes:Model"),
     ).with_columns(

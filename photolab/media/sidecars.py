@@ -20,17 +20,23 @@ def find_sidecar(path: bytes) -> bytes | None:
     return next((c for c in sidecar_candidates(path) if os.path.isfile(c)), None)
 
 
+def _sig(path: bytes | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return f"{os.path.basename(path).decode(errors='replace')}:{st.st_size}:{st.st_mtime_ns}"
+
+
 def signatures(paths: Sequence[bytes]) -> list[str | None]:
-    """Per photo, 'size:mtime_ns' of its sidecar (None when it has none)."""
+    """Per photo, 'name:size:mtime_ns' of its XMP and Google Takeout sidecars (None when it
+    has neither)."""
+    from .takeout import find_sidecar as takeout_sidecar
+
     out: list[str | None] = []
     for p in paths:
-        sig = None
-        for c in sidecar_candidates(p):
-            try:
-                st = os.stat(c)
-            except OSError:
-                continue
-            sig = f"{os.path.basename(c).decode(errors='replace')}:{st.st_size}:{st.st_mtime_ns}"
-            break
-        out.append(sig)
+        parts = [s for s in (_sig(find_sidecar(p)), _sig(takeout_sidecar(p))) if s]
+        out.append("|".join(parts) or None)
     return out
