@@ -130,7 +130,8 @@ class CurationVerbs:
              .with_columns(albums=pl.col("all_albums").fill_null(pl.lit([], LIST)))
              .drop("all_albums"))
         names = (self.faces(encodings=False)  # type: ignore[attr-defined]
-                 .filter(pl.col("person_name").is_not_null())
+                 .filter(pl.col("person_name").is_not_null()
+                         & (pl.col("assigned_by") == "user"))  # not the clusters' guesses
                  .group_by("photo_id").agg(named=pl.col("person_name").unique()))
         return (f.join(names, on="photo_id", how="left")
                 .with_columns(people=pl.concat_list("file_people",

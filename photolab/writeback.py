@@ -35,7 +35,8 @@ PLAN_SCHEMA = {"photo_id": pl.Int64, "path": pl.String, "target": pl.String,
 
 def _regions(faces: pl.DataFrame, orientation: int | None) -> str | None:
     """An MWG RegionInfo structure (exiftool's struct syntax) for a photo's named faces."""
-    named = faces.filter(pl.col("person_name").is_not_null())
+    named = faces.filter(pl.col("person_name").is_not_null()
+                         & (pl.col("assigned_by") == "user"))  # never a cluster's guess
     if named.height == 0:
         return None
     w, h = named["image_width"][0], named["image_height"][0]

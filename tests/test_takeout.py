@@ -112,3 +112,26 @@ def test_a_takeout_tree_gives_dates_places_people_albums(tmp_path: Path) -> None
         assert again.counts["metadata_done"] == 1
         assert str(lib.photos().filter(pl.col("path") == str(a))["taken_at_utc"][0]
                    ).startswith("2019-07-03 12:30:00")
+
+
+def test_takeout_people_name_a_lone_face(tmp_path: Path) -> None:
+    """One face and one name in the sidecar: that face is the person; two faces: nobody."""
+    folder = tmp_path / "Takeout" / "Google Photos" / "Photos from 2019"
+    one = _stripped("faces/fr_obama/obama.jpg", folder / "one.jpg")
+    _sidecar(folder / "one.jpg.json", people=[{"name": "Barack Obama"}])
+    two = _stripped("faces_group/fr_two_people.jpg", folder / "two.jpg")
+    _sidecar(folder / "two.jpg.json", people=[{"name": "A"}, {"name": "B"}])
+    with Library(tmp_path / "lib") as lib:
+        lib.ingest([tmp_path / "Takeout"], skip=["semantic", "tags", "captions"],
+                   show_progress=False)
+        faces = lib.faces(encodings=False).join(lib.photos().select("photo_id", "path"),
+                                                on="photo_id")
+        lone = faces.filter(pl.col("path") == str(one))
+        assert lone["person_name"].to_list() == ["Barack Obama"]
+        assert lone["assigned_by"].to_list() == ["user"]  # a decision by "file"
+        assert set(lib.decisions("face_person")["who"]) == {"file"}
+        pair = faces.filter(pl.col("path") == str(two))
+        # two faces, two names: no face is named from the file (clusters may still suggest)
+        assert pair.height == 2 and (pair["assigned_by"] == "user").sum() == 0
+        assert lib.photos().filter(pl.col("path") == str(two))["people"][0].to_list() == [
+            "A", "B"]  # still the photo's people

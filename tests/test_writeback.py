@@ -45,6 +45,7 @@ def test_write_back_round_trip(tmp_path: Path) -> None:
     lib.rate([ids["obama.jpg"]], 4)
     lib.set_title([ids["mde_Apple_iPhone_4.jpg"]], "Seattle")
     lib.set_date(ids["fr_obama-240p.jpg"], "2019-07-04T12:30:00")
+    lib.set_date(ids["mde_Apple_iPhone_4.jpg"], "2011-02-03T04:05:06")  # over its EXIF date
 
     plan = lib.write_back(dry_run=True)
     assert plan.height == 3 and set(plan["status"]) == {"planned"}
@@ -80,6 +81,9 @@ def test_write_back_round_trip(tmp_path: Path) -> None:
     assert named["person_name"].to_list() == ["Barack Obama"]  # the region matched the face
     moved = b.filter(pl.col("path").str.ends_with("fr_obama-240p.jpg"))
     assert str(moved["taken_at"][0]) == "2019-07-04 12:30:00"
+    corrected = b.filter(pl.col("path").str.ends_with("mde_Apple_iPhone_4.jpg"))
+    assert str(corrected["taken_at"][0]) == "2011-02-03 04:05:06"
+    assert corrected["taken_at_source"][0] == "exif_original"  # read from the sidecar
     fresh.close()
 
 

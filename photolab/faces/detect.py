@@ -10,6 +10,7 @@ each worker process loads the models once and takes photos from a queue.
 from __future__ import annotations
 
 import importlib.util
+import json
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
@@ -146,6 +147,11 @@ def _detect_one(task: dict[str, Any]) -> dict[str, Any]:
                 boxes = np.vstack([boxes, rboxes[j]])
                 names.append(r["name"])
                 sources.append("file")
+    # a name without a box (Google Takeout's "people"): given only when it cannot be wrong,
+    # one unnamed face and one name
+    loose = [n for n in task.get("names", []) if n not in names]
+    if len(loose) == 1 and len(boxes) == 1 and names[0] is None:
+        names[0] = loose[0]
     shapes = dlib.full_object_detections()
     for t, r, b, left in boxes.round().astype(int):
         shapes.append(_MODELS["landmarks"](img, dlib.rectangle(int(left), int(t), int(r), int(b))))
@@ -232,6 +238,12 @@ class FaceDetector:
         return pl.DataFrame(rows, schema=FACES_SCHEMA, orient="row")
 
 
+def _takeout_people(tags_json: str | None) -> list[str]:
+    if not tags_json or "Takeout:People" not in tags_json:
+        return []
+    return [str(n) for n in json.loads(tags_json).get("Takeout:People", []) if n]
+
+
 def face_tasks(frame: pl.DataFrame, thumbs_dir: Path, thumb_sizes: dict[str, int],
                params: FaceParams) -> list[dict[str, Any]]:
     """What each worker needs for one photo: the image to read, the upright original size
@@ -253,5 +265,6 @@ def face_tasks(frame: pl.DataFrame, thumbs_dir: Path, thumb_sizes: dict[str, int
                       "thumb": str(thumb) if thumb is not None and thumb.exists() else None,
                       "use_thumb": thumb is not None,
                       "upright_size": size,
-                      "regions": face_regions(r["tags"], r["orientation"])})
+                      "regions": face_regions(r["tags"], r["orientation"]),
+                      "names": _takeout_people(r["tags"])})
     return tasks

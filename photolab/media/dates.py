@@ -124,8 +124,10 @@ def user_rule(frame: pl.DataFrame) -> pl.DataFrame:
 def exif_original_rule(frame: pl.DataFrame) -> pl.DataFrame:
     """EXIF / XMP / maker-note DateTimeOriginal, with sub-seconds and OffsetTimeOriginal."""
     frame = _tags_or_null(frame)
+    # an XMP sidecar's date is someone's correction: it wins over the file's own
+    sidecar = pl.when(tag("Photolab:Sidecar").is_not_null()).then(tag("XMP:DateTimeOriginal"))
     local, off = parse_datetime(pl.coalesce(
-        tag("Composite:SubSecDateTimeOriginal"), tag("EXIF:DateTimeOriginal"),
+        sidecar, tag("Composite:SubSecDateTimeOriginal"), tag("EXIF:DateTimeOriginal"),
         tag("XMP:DateTimeOriginal"), tag("Composite:DateTimeOriginal"),
         tag("MakerNotes:DateTimeOriginal"),
         # any other group's DateTimeOriginal (FLIR APP1 blocks, vendor XMP)

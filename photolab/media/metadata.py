@@ -297,8 +297,12 @@ def derive_columns(frame: pl.DataFrame) -> pl.DataFrame:
     is_video = mime.str.starts_with("video/")
     rotated = (tag("EXIF:Orientation").cast(pl.Int64, strict=False).is_between(5, 8)
                | tag("Composite:Rotation").cast(num, strict=False).is_in([90.0, 270.0]))
-    lat = tag("Composite:GPSLatitude").cast(num, strict=False)
-    lon = tag("Composite:GPSLongitude").cast(num, strict=False)
+    # an XMP sidecar's position wins over the file's (someone placed the photo)
+    in_sidecar = tag("Photolab:Sidecar").is_not_null()
+    lat = pl.coalesce(pl.when(in_sidecar).then(tag("XMP:GPSLatitude").cast(num, strict=False)),
+                      tag("Composite:GPSLatitude").cast(num, strict=False))
+    lon = pl.coalesce(pl.when(in_sidecar).then(tag("XMP:GPSLongitude").cast(num, strict=False)),
+                      tag("Composite:GPSLongitude").cast(num, strict=False))
     valid_gps = (lat.abs() <= 90) & (lon.abs() <= 180) & ~((lat == 0) & (lon == 0))
     out = frame.with_columns(
         mime=mime,
