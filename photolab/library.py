@@ -64,6 +64,7 @@ class IngestReport:
     errors: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    orphans: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         c = self.counts
@@ -80,6 +81,9 @@ class IngestReport:
                          f"  {self.errors.get(stage, 0)} errors")
         for stage, why in self.skipped.items():
             lines.append(f"  {stage:<10} skipped: {why}")
+        if self.orphans:
+            shown = ", ".join(self.orphans[:5]) + (" ..." if len(self.orphans) > 5 else "")
+            lines.append(f"  sidecars   {len(self.orphans)} name no photo here: {shown}")
         return "\n".join(lines)
 
 
@@ -334,6 +338,9 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs, CurationVerb
                 for k, v in counts.items():
                     report.counts[k] += v
         report.errors["scan"] = int(errors)
+        report.orphans = [os.fsdecode(o) for o in sidecars.orphans(
+            found["path_raw"].to_list(), s.extensions)]
+        report.counts["orphan_sidecars"] = len(report.orphans)
         # a sidecar added, edited or removed: read the photo's metadata again
         sigs = found.select("path_raw", sidecar_sig=pl.Series(
             sidecars.signatures(found["path_raw"].to_list()), dtype=pl.String))

@@ -60,7 +60,10 @@ def test_sidecars_win_and_an_edit_is_picked_up(tmp_path: Path) -> None:
     assert report.counts["metadata_done"] == 1 and report.counts["unchanged"] == 2
     assert _row(lib, photo.name)["rating"] == 1
     car.unlink()  # gone: back to what the file says
-    lib.ingest(show_progress=False, skip=["faces", "people", "semantic", "tags", "captions"])
+    (src / "deleted-photo.jpg.xmp").write_text("<x:xmpmeta xmlns:x='adobe:ns:meta/'/>")
+    report = lib.ingest(show_progress=False, skip=["faces", "people", "semantic", "tags",
+                                                   "captions"])
+    assert report.orphans == [str(src / "deleted-photo.jpg.xmp")]
     assert _row(lib, photo.name)["keywords"] == ["Frost", "Yard"]
     assert hashlib.sha256(photo.read_bytes()).hexdigest() == before
     assert _row(lib, other.name)["error"] is None

@@ -106,6 +106,8 @@ def test_a_takeout_tree_gives_dates_places_people_albums(tmp_path: Path) -> None
         rt = row(two)
         assert "several sidecars" in rt["error"] and rt["taken_at_source"] == "takeout"
         assert report.counts["files"] == p.height == 9  # the orphan sidecar is no photo
+        assert report.orphans == [str(year / "orphan.jpg.json")]  # but it is reported
+        assert "1 name no photo here" in str(report)
         # an edited sidecar is picked up by the next ingest
         _sidecar(year / "IMG_0001.jpg.json", taken=JULY_4 - 86400)
         again = lib.ingest(show_progress=False, skip=SKIP)

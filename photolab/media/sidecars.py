@@ -40,3 +40,37 @@ def signatures(paths: Sequence[bytes]) -> list[str | None]:
         parts = [s for s in (_sig(find_sidecar(p)), _sig(takeout_sidecar(p))) if s]
         out.append("|".join(parts) or None)
     return out
+
+
+def orphans(paths: Sequence[bytes], extensions: Sequence[str]) -> list[bytes]:
+    """Sidecars in the photos' folders that belong to no photo there: XMP files, and JSON
+    files named like Takeout sidecars (a media extension or ".supplemental" in the name;
+    an album's metadata.json is not one)."""
+    import re
+
+    from .takeout import candidates
+
+    exts = "|".join(re.escape(e.lstrip(".")) for e in extensions)
+    takeout_like = re.compile(rf"(?i)\.({exts})|\.supplemental".encode())
+    folders: dict[bytes, list[bytes]] = {}
+    for p in paths:
+        folder, name = os.path.split(p)
+        folders.setdefault(folder, []).append(name)
+    out = []
+    for folder, names in folders.items():
+        try:
+            listing = os.listdir(folder or b".")
+        except OSError:
+            continue
+        claimed: set[bytes] = set()
+        for n in names:
+            claimed.update(os.path.basename(c) for c in sidecar_candidates(n))
+            claimed.update(candidates(n))
+        for f in listing:
+            low = f.lower()
+            is_xmp = low.endswith(b".xmp")
+            is_json = low.endswith(b".json") and low != b"metadata.json" \
+                and takeout_like.search(f[:-5]) is not None
+            if (is_xmp or is_json) and f not in claimed:
+                out.append(os.path.join(folder, f))
+    return sorted(out)
