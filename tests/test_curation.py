@@ -4,6 +4,7 @@ over them, and sidecars edited between ingests."""
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 from pathlib import Path
 
@@ -59,6 +60,11 @@ def test_sidecars_win_and_an_edit_is_picked_up(tmp_path: Path) -> None:
                                                    "captions"])
     assert report.counts["metadata_done"] == 1 and report.counts["unchanged"] == 2
     assert _row(lib, photo.name)["rating"] == 1
+    stamp = car.stat().st_mtime_ns  # an edit that keeps the mtime (rsync -t) is seen too
+    _exiftool("-XMP-xmp:Rating=2", str(car))
+    os.utime(car, ns=(stamp, stamp))
+    lib.ingest(show_progress=False, skip=["faces", "people", "semantic", "tags", "captions"])
+    assert _row(lib, photo.name)["rating"] == 2
     car.unlink()  # gone: back to what the file says
     (src / "deleted-photo.jpg.xmp").write_text("<x:xmpmeta xmlns:x='adobe:ns:meta/'/>")
     report = lib.ingest(show_progress=False, skip=["faces", "people", "semantic", "tags",

@@ -3,6 +3,7 @@ that changes when one is added, edited or removed (the scan re-reads metadata th
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 
@@ -21,17 +22,21 @@ def find_sidecar(path: bytes) -> bytes | None:
 
 
 def _sig(path: bytes | None) -> str | None:
+    """name:mtime_ns:content hash (a sidecar is small; the hash catches an edit that kept
+    the mtime, as `rsync -t` or a restore from backup does)."""
     if path is None:
         return None
     try:
         st = os.stat(path)
+        with open(path, "rb") as f:
+            digest = hashlib.blake2b(f.read(), digest_size=8).hexdigest()
     except OSError:
         return None
-    return f"{os.path.basename(path).decode(errors='replace')}:{st.st_size}:{st.st_mtime_ns}"
+    return f"{os.path.basename(path).decode(errors='replace')}:{st.st_mtime_ns}:{digest}"
 
 
 def signatures(paths: Sequence[bytes]) -> list[str | None]:
-    """Per photo, 'name:size:mtime_ns' of its XMP and Google Takeout sidecars (None when it
+    """Per photo, 'name:mtime_ns:hash' of its XMP and Google Takeout sidecars (None when it
     has neither)."""
     from .takeout import find_sidecar as takeout_sidecar
 
