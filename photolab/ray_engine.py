@@ -48,7 +48,14 @@ def start(address: str | None = None, num_cpus: int | None = None) -> Any:
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                   "configure_logging": False}
         if address:
-            ray.init(address=address, **kwargs)
+            try:
+                ray.init(address=address, **kwargs)
+            except ConnectionError as e:
+                raise PhotolabError(
+                    f"could not connect to the Ray cluster at {address}: {e}. Ray clusters "
+                    "use token authentication: set RAY_AUTH_MODE=token and put the head's "
+                    "~/.ray/auth_token on this machine, or run with --ray-address auto on a "
+                    "machine of the cluster") from e
         else:
             ray.init(num_cpus=num_cpus or os.cpu_count(), **kwargs)
     return ray

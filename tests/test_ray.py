@@ -17,7 +17,7 @@ import pytest
 from photolab import Library
 from photolab.errors import PhotolabError
 
-from .conftest import CORPUS, PHOTOLAB, env
+from .conftest import CORPUS, PHOTOLAB, env, free_port
 
 pytest.importorskip("ray", reason="the ray extra is part of the test set-up")
 QUICK = ["faces", "people", "semantic", "tags", "captions"]
@@ -151,3 +151,28 @@ def test_the_local_engine_never_imports_ray(tmp_path: Path) -> None:
             "skip=['faces', 'people'], show_progress=False); "
             "assert 'ray' not in sys.modules, 'ray was imported'")
     subprocess.run([sys.executable, "-c", code], env=env(), check=True, capture_output=True)
+
+
+def test_a_cluster_started_with_ray_start(tmp_path: Path) -> None:
+    """The README's recipe on one machine: `ray start --head`, then the driver connects by
+    address (Ray's token authentication on)."""
+    import ray
+
+    ray.shutdown()  # this process's own Ray, from the tests above
+    port = free_port()
+    ray_bin = str(Path(sys.executable).with_name("ray"))
+    subprocess.run([ray_bin, "start", "--head", f"--port={port}", "--num-cpus=2",
+                    "--include-dashboard=false"], check=True, capture_output=True, env=env())
+    try:
+        ip = ray.util.get_node_ip_address()
+        cmd = [*PHOTOLAB, "ingest", str(CORPUS / "heic"), "--library", str(tmp_path / "lib"),
+               "--engine", "ray", "--ray-address", f"{ip}:{port}", "-q",
+               *[a for s in QUICK for a in ("--skip", s)]]
+        done = subprocess.run(cmd, capture_output=True, text=True,
+                              env=env() | {"RAY_AUTH_MODE": "token"})
+        assert done.returncode == 0, done.stderr[-2000:]
+        with Library(tmp_path / "lib") as lib:
+            assert lib.photos().height == len(list((CORPUS / "heic").iterdir()))
+            assert '"engine": "ray"' in lib.jobs()["params"][0]
+    finally:
+        subprocess.run([ray_bin, "stop", "--force"], capture_output=True, env=env())
