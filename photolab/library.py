@@ -226,9 +226,10 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs, CurationVerb
         return self._faces.detect(tasks, tick)
 
     def _run_dates(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
-        user = self.catalog.latest_decisions("date").select(
-            "photo_id", user_date=pl.col("value").str.json_path_match("$.taken_at"))
-        frame = frame.join(user, on="photo_id", how="left")
+        if "user_date" not in frame.columns:  # (a Ray worker may be handed them)
+            user = self.catalog.latest_decisions("date").select(
+                "photo_id", user_date=pl.col("value").str.json_path_match("$.taken_at"))
+            frame = frame.join(user, on="photo_id", how="left")
         out = dates_stage.extract_dates(frame, self.date_rules)
         tick(frame.height)
         return out

@@ -15,6 +15,7 @@ before any work is sent. Nothing here is imported unless `engine="ray"` is asked
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,10 @@ if TYPE_CHECKING:
 
 #: stages whose model is loaded once per worker (an actor) rather than once per batch
 MODEL_STAGES = ("faces", "semantic", "captions")
+#: stages that read thumbnails (shipped to workers that cannot see the library)
+THUMB_READERS = ("hashes", "faces", "semantic", "captions")
+#: stages that read the catalog's vectors: on the driver when workers cannot see the library
+DRIVER_STAGES = ("tags",)
 
 
 def _ray() -> Any:
@@ -72,8 +77,66 @@ def _worker_library(root: str) -> Library:
     return lib
 
 
-def run_stage_batch(root: str, name: str, batch: pl.DataFrame) -> pl.DataFrame:
-    """One batch of one CPU stage, in a fresh read-only library (a Ray task's body)."""
+def _private_library(settings: Any) -> Library:
+    """A throw-away library on the worker (a temporary folder with the driver's settings), for
+    workers that cannot see the real one: thumbnails come and go as bytes."""
+    import tempfile
+
+    from .library import Library
+
+    lib = Library(tempfile.mkdtemp(prefix="photolab-worker-"))
+    lib.settings = settings
+    lib.settings.workers = 1
+    lib.cpu_limit = 1
+    return lib
+
+
+def thumb_files(thumbs_dir: Path, hashes: Any, sizes: Any) -> dict[str, bytes]:
+    """The thumbnails of these content hashes, as {path relative to thumbs_dir: bytes}."""
+    from .media.thumbnails import thumb_path
+
+    out = {}
+    for h in {h for h in hashes if h}:
+        for size in sizes:
+            p = thumb_path(thumbs_dir, h, size)
+            if p.exists():
+                out[str(p.relative_to(thumbs_dir))] = p.read_bytes()
+    return out
+
+
+def put_files(thumbs_dir: Path, files: dict[str, bytes]) -> None:
+    """Write shipped thumbnails under thumbs_dir (each atomically)."""
+    for rel, data in files.items():
+        path = thumbs_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+
+
+def _run_private(lib: Library, name: str, batch: pl.DataFrame, files: dict[str, bytes]
+                 ) -> tuple[pl.DataFrame, dict[str, bytes]]:
+    put_files(lib.thumbs_dir, files)
+    try:
+        out = lib.stage(name).run(batch, lambda n: None)
+        made = (thumb_files(lib.thumbs_dir, batch["content_hash"], lib.settings.thumb_sizes)
+                if name == "thumbnails" else {})
+    finally:
+        shutil.rmtree(lib.thumbs_dir, ignore_errors=True)
+    return out, made
+
+
+def run_stage_batch(root: str, name: str, batch: pl.DataFrame, settings: Any = None,
+                    files: dict[str, bytes] | None = None) -> Any:
+    """One batch of one CPU stage (a Ray task's body): in a read-only view of the shared
+    library, or, given `settings`, in a private one (returns the frame and new thumbnails)."""
+    if settings is not None:
+        lib = _private_library(settings)
+        try:
+            return _run_private(lib, name, batch, files or {})
+        finally:
+            lib.close()
+            shutil.rmtree(lib.root, ignore_errors=True)
     lib = _worker_library(root)
     try:
         return lib.stage(name).run(batch, lambda n: None)
@@ -84,10 +147,14 @@ def run_stage_batch(root: str, name: str, batch: pl.DataFrame) -> pl.DataFrame:
 class StageActor:
     """A worker that keeps one library (and so its loaded models) across batches."""
 
-    def __init__(self, root: str):
-        self.lib = _worker_library(root)
+    def __init__(self, root: str, settings: Any = None):
+        self.private = settings is not None
+        self.lib = _private_library(settings) if self.private else _worker_library(root)
 
-    def run(self, name: str, batch: pl.DataFrame) -> pl.DataFrame:
+    def run(self, name: str, batch: pl.DataFrame,
+            files: dict[str, bytes] | None = None) -> Any:
+        if self.private:
+            return _run_private(self.lib, name, batch, files or {})
         return self.lib.stage(name).run(batch, lambda n: None)
 
     def prepare(self, name: str) -> bool:
@@ -115,13 +182,16 @@ class RayEngine:
     def __init__(self, library: Library, address: str | None = None,
                  batch_size: int | None = None):
         self.lib, self.address, self.batch_size = library, address, batch_size
+        #: workers see the library folder (default) or get thumbnails shipped as bytes
+        self.shared = library.settings.ray_shared_library
         self.ray = start(address)
         remote = self.ray.remote
         self._task = remote(max_retries=3, num_cpus=1)(run_stage_batch)
         self._actor_class = remote(max_restarts=3, max_task_retries=3, num_cpus=1)(StageActor)
         self._probe = remote(num_cpus=0)(_probe)
         self._actors: dict[str, list[Any]] = {}
-        self.check_shared_library()
+        if self.shared:
+            self.check_shared_library()
 
     def cpus(self) -> int:
         return max(1, int(self.ray.cluster_resources().get("CPU", 1)))
@@ -145,7 +215,9 @@ class RayEngine:
 
     def _pool(self, name: str) -> list[Any]:
         if name not in self._actors:
-            actors = [self._actor_class.remote(str(self.lib.root)) for _ in range(self.cpus())]
+            settings = None if self.shared else self.lib.settings
+            actors = [self._actor_class.remote(str(self.lib.root), settings)
+                      for _ in range(self.cpus())]
             self.ray.get([a.prepare.remote(name) for a in actors])
             self._actors[name] = actors
         return self._actors[name]
@@ -159,15 +231,28 @@ class RayEngine:
         batches = list(todo.iter_slices(size))
         if not batches:
             return []
-        pending: dict[Any, pl.DataFrame] = {}
-        if stage.name in MODEL_STAGES:
-            actors = self._pool(stage.name)
-            for i, batch in enumerate(batches):
-                pending[actors[i % len(actors)].run.remote(stage.name, batch)] = batch
-        else:
-            root = str(self.lib.root)
+        if not self.shared and stage.name in DRIVER_STAGES:
+            outs = []
             for batch in batches:
-                pending[self._task.remote(root, stage.name, batch)] = batch
+                out = stage.run(batch, tick)
+                write(batch, out)
+                outs.append(out)
+            return outs
+        pending: dict[Any, pl.DataFrame] = {}
+        for i, batch in enumerate(batches):
+            args = self._private_args(stage.name, batch) if not self.shared else ()
+            if not self.shared and stage.name == "dates":  # people's dates, from the catalog
+                batch_in = batch.join(self.lib.catalog.latest_decisions("date").select(
+                    "photo_id", user_date=pl.col("value").str.json_path_match("$.taken_at")),
+                    on="photo_id", how="left")
+            else:
+                batch_in = batch
+            if stage.name in MODEL_STAGES:
+                actors = self._pool(stage.name)
+                ref = actors[i % len(actors)].run.remote(stage.name, batch_in, *args[1:])
+            else:
+                ref = self._task.remote(str(self.lib.root), stage.name, batch_in, *args)
+            pending[ref] = batch
         outs = []
         try:
             while pending:
@@ -175,6 +260,9 @@ class RayEngine:
                 for ref in done:
                     batch = pending.pop(ref)
                     out = self.ray.get(ref)
+                    if not self.shared:  # (frame, new thumbnails): the driver stores both
+                        out, made = out
+                        put_files(self.lib.thumbs_dir, made)
                     write(batch, out)
                     outs.append(out)
                     tick(batch.height)
@@ -183,6 +271,13 @@ class RayEngine:
                 self.ray.cancel(ref)
             self.close()  # a model stage's actors hold CPUs the next stage needs
         return outs
+
+    def _private_args(self, name: str, batch: pl.DataFrame) -> tuple[Any, ...]:
+        """What a worker that cannot see the library needs: the settings, and the thumbnails
+        of the batch for stages that read them."""
+        files = (thumb_files(self.lib.thumbs_dir, batch["content_hash"],
+                             self.lib.settings.thumb_sizes) if name in THUMB_READERS else {})
+        return (self.lib.settings, files)
 
     def close(self) -> None:
         for actors in self._actors.values():

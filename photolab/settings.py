@@ -52,6 +52,10 @@ class Settings:
     caption_model, caption_mmproj, caption_handler, caption_prompt, caption_max_tokens :
         the captions stage (off while `caption_model` is ""; see
         `photolab.semantic.captions.CaptionParams`).
+    ray_shared_library : with `engine="ray"`, Ray workers see the library folder on a shared
+        filesystem and write thumbnails into it (True, the default: no bytes cross the
+        network twice); False ships each batch's thumbnails to and from the workers, which
+        then need to see only the photos.
     extensions : file suffixes (lower case) that the scan picks up.
     """
 
@@ -96,6 +100,7 @@ class Settings:
     caption_handler: str = "moondream"
     caption_prompt: str = "Describe this photo in one sentence."
     caption_max_tokens: int = 48
+    ray_shared_library: bool = True
     extensions: list[str] = field(default_factory=lambda: sorted(DEFAULT_EXTENSIONS))
 
     @classmethod

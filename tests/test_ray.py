@@ -176,3 +176,42 @@ def test_a_cluster_started_with_ray_start(tmp_path: Path) -> None:
             assert '"engine": "ray"' in lib.jobs()["params"][0]
     finally:
         subprocess.run([ray_bin, "stop", "--force"], capture_output=True, env=env())
+
+
+def test_workers_that_cannot_see_the_library_get_thumbnails_as_bytes(tmp_path: Path,
+                                                                     tiny_clip: str) -> None:
+    """`ray_shared_library = false`: workers run in private temporary libraries; the driver
+    ships each batch's thumbnails and stores the ones workers make. Same answers as local."""
+    roots = [CORPUS / "faces" / "fr_obama", CORPUS / "dupes", CORPUS / "heic"]
+    libs = {}
+    for engine in ("local", "ray"):
+        lib = Library(tmp_path / engine)
+        lib.settings.clip_model = tiny_clip
+        lib.settings.ray_shared_library = engine == "local"
+        lib.settings.save(lib.root)
+        lib.ingest(roots, show_progress=False, engine=engine, skip=["captions"])
+        libs[engine] = lib
+    local, ray_lib = libs["local"], libs["ray"]
+    assert not ray_lib.settings.ray_shared_library
+    failed = pl.col("error").str.extract_all(r"(?:^|; )\\w+:")
+    a, b = ray_lib.photos(), local.photos()
+    assert a.drop("error").equals(b.drop("error")) and a.select(failed).equals(b.select(failed))
+    assert ray_lib.duplicates().equals(local.duplicates())
+    assert _faces(ray_lib).drop("encoding", "cluster_id").equals(
+        _faces(local).drop("encoding", "cluster_id"))
+    np.testing.assert_allclose(ray_lib.embeddings()["vector"].to_numpy(),
+                               local.embeddings()["vector"].to_numpy(), atol=1e-5)
+    assert ray_lib.scene_tags().equals(local.scene_tags())
+    # the thumbnails the workers made are in the library, as the local engine's are
+    made = sorted(p.relative_to(ray_lib.thumbs_dir) for p in ray_lib.thumbs_dir.rglob("*.webp"))
+    assert made == sorted(p.relative_to(local.thumbs_dir)
+                          for p in local.thumbs_dir.rglob("*.webp"))
+    pid = int(a.filter(pl.col("path").str.contains("heic"))["photo_id"][0])
+    ray_lib.set_date(pid, "2001-02-03T04:05:06")  # a person's date reaches the workers
+    ray_lib.run_stage("dates", [pid], show_progress=False)
+    ray_lib.catalog.invalidate("dates", [pid])
+    ray_lib.ingest(show_progress=False, engine="ray", only=["dates"])
+    assert str(ray_lib.photos().filter(pl.col("photo_id") == pid)["taken_at"][0]) == \
+        "2001-02-03 04:05:06"
+    for lib in libs.values():
+        lib.close()
