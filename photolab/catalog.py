@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from .errors import LibraryLockedError, PhotolabError, ReadOnlyError
@@ -336,6 +337,37 @@ class Catalog:
                                  {"faces": [face_id], "person_id": person}, "file")
             gone = {o[0] for o in old} - {old[k][0] for k in keep if k is not None}
             c.executemany("DELETE FROM faces WHERE face_id = ?", [(g,) for g in gone])
+
+    # -- vectors --------------------------------------------------------------------------
+
+    def embedding_ids(self, model: str) -> np.ndarray:
+        """Embedding ids of present photos' vectors of `model`, ascending."""
+        return self.frame(
+            "SELECT e.embedding_id FROM embeddings e JOIN photos p USING (photo_id) "
+            "WHERE p.status = 'present' AND e.model = ? ORDER BY e.embedding_id", [model],
+            schema={"embedding_id": pl.Int64})["embedding_id"].to_numpy()
+
+    def vectors(self, embedding_ids: Sequence[int]) -> np.ndarray:
+        """The float32 vectors of these embedding ids, one row each, in their order."""
+        rows: list[bytes] = []
+        for start in range(0, len(embedding_ids), 30_000):
+            chunk = [int(i) for i in embedding_ids[start:start + 30_000]]
+            got = dict(self.frame(
+                f"SELECT embedding_id, vector FROM embeddings WHERE embedding_id IN "
+                f"({','.join('?' * len(chunk))})", chunk).iter_rows())
+            rows += [got[i] for i in chunk]
+        return np.frombuffer(b"".join(rows), np.float32).reshape(len(rows), -1)
+
+    def embedding_photos(self, embedding_ids: Sequence[int] | None = None,
+                         photo_ids: Sequence[int] | None = None) -> pl.DataFrame:
+        """`embedding_id`, `photo_id` for some embedding ids, or for some photos."""
+        col, ids = (("embedding_id", embedding_ids) if embedding_ids is not None
+                    else ("photo_id", photo_ids))
+        ids = [int(i) for i in ids or []]
+        return self.frame(
+            f"SELECT embedding_id, photo_id FROM embeddings WHERE {col} IN "
+            f"({','.join('?' * len(ids))})", ids,
+            schema={"embedding_id": pl.Int64, "photo_id": pl.Int64})
 
     # -- people ---------------------------------------------------------------------------
 

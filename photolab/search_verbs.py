@@ -175,27 +175,12 @@ class SearchVerbs:
         if getattr(self, "_index", None) is None or self._index.kind != s.clip_index:  # type: ignore[union-attr]
             self._index = VectorIndex(self.root / "index", "clip", s.clip_index,
                                       ef_search=s.clip_ef_search)
-        ids = self.catalog.frame(
-            "SELECT e.embedding_id FROM embeddings e JOIN photos p USING (photo_id) "
-            "WHERE p.status = 'present' AND e.model = ? ORDER BY e.embedding_id", [fp],
-            schema={"embedding_id": pl.Int64})["embedding_id"].to_numpy()
+        ids = self.catalog.embedding_ids(fp)
         if ids.size == 0:
             return self._index  # type: ignore[return-value]
-        dim = len(self.catalog.conn.execute(
-            "SELECT vector FROM embeddings WHERE embedding_id = ?", (int(ids[0]),)).fetchone()[0]
-                  ) // 4
-        self._index.sync(ids, self._fetch_vectors, fp, dim)  # type: ignore[union-attr]
+        dim = self.catalog.vectors(ids[:1]).shape[1]
+        self._index.sync(ids, self.catalog.vectors, fp, dim)  # type: ignore[union-attr]
         return self._index  # type: ignore[return-value]
-
-    def _fetch_vectors(self, embedding_ids: np.ndarray) -> np.ndarray:
-        rows = []
-        for start in range(0, len(embedding_ids), 30_000):
-            chunk = [int(i) for i in embedding_ids[start:start + 30_000]]
-            got = dict(self.catalog.conn.execute(
-                f"SELECT embedding_id, vector FROM embeddings WHERE embedding_id IN "
-                f"({','.join('?' * len(chunk))})", chunk).fetchall())
-            rows += [got[i] for i in chunk]
-        return np.frombuffer(b"".join(rows), np.float32).reshape(len(rows), -1)
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -245,15 +230,13 @@ class SearchVerbs:
             index = self.vector_index()
             sel = None
             if allowed is not None:
-                sel = self.catalog.frame(
-                    f"SELECT embedding_id FROM embeddings WHERE photo_id IN "
-                    f"({','.join(str(int(i)) for i in allowed)})")["embedding_id"].to_numpy()
+                sel = self.catalog.embedding_photos(photo_ids=allowed.tolist())[
+                    "embedding_id"].to_numpy()
             scores, ids = index.search(query[None, :], k, sel)
             keep = ids[0] >= 0
             found = pl.DataFrame({"embedding_id": ids[0][keep], "score": scores[0][keep]})
-            hits = found.join(self.catalog.frame(
-                "SELECT embedding_id, photo_id FROM embeddings",
-                schema={"embedding_id": pl.Int64, "photo_id": pl.Int64}),
+            hits = found.join(  # only the hits' photo ids, not the whole table per query
+                self.catalog.embedding_photos(embedding_ids=found["embedding_id"].to_list()),
                 on="embedding_id", maintain_order="left").select("photo_id", "score")
         return self._results(hits)
 
@@ -261,17 +244,20 @@ class SearchVerbs:
         """Photos newest first (by capture date), filters as `search`; `score` is null.
         What a gallery shows before anyone types."""
         allowed = self.filter_photos(**filters)
-        p = self.photos().select("photo_id", "taken_at")
+        photos = self.photos()
+        p = photos.select("photo_id", "taken_at")
         if allowed is not None:
             p = p.filter(pl.col("photo_id").is_in(allowed.tolist()))
         p = p.sort(["taken_at", "photo_id"], descending=True, nulls_last=True)
         hits = (p.head(k) if k else p).select("photo_id", score=pl.lit(None, pl.Float32))
-        return self._results(hits, by_score=False)
+        return self._results(hits, by_score=False, photos=photos)
 
-    def _results(self, hits: pl.DataFrame, by_score: bool = True) -> pl.DataFrame:
+    def _results(self, hits: pl.DataFrame, by_score: bool = True,
+                 photos: pl.DataFrame | None = None) -> pl.DataFrame:
         """Number `photo_id`, `score` hits (best first, or in their order) and add what a
-        person looks at."""
-        info = self.photos().select("photo_id", "path", "taken_at").join(
+        person looks at (from `photos` when the caller has read them already)."""
+        photos = self.photos() if photos is None else photos
+        info = photos.select("photo_id", "path", "taken_at").join(
             self.captions().select("photo_id", "caption"), on="photo_id", how="left")
         found = hits.join(info, on="photo_id", how="inner", maintain_order="left")
         if by_score:
@@ -305,10 +291,12 @@ class SearchVerbs:
                                       ignore_nulls=True).str.to_lowercase().str.contains(
                     camera.lower(), literal=True)
             narrow(p.filter(cond)["photo_id"])
-        for name in [person] if isinstance(person, str) else (person or []):
-            f = self.faces(encodings=False)
-            narrow(f.filter(pl.col("person_name").str.to_lowercase() == name.lower())
-                   ["photo_id"])
+        names = [person] if isinstance(person, str) else list(person or [])
+        if names:
+            faces = self.faces(encodings=False).select(
+                "photo_id", name=pl.col("person_name").str.to_lowercase())
+            for name in names:
+                narrow(faces.filter(pl.col("name") == name.lower())["photo_id"])
         if place:
             pl_ = self.places()
             low = place.lower()
@@ -316,8 +304,11 @@ class SearchVerbs:
                 pl.col(c).str.to_lowercase() == low
                 for c in ("country", "country_code", "region", "subregion", "city",
                           "locality")))["photo_id"])
-        for t in [tag] if isinstance(tag, str) else (tag or []):
-            narrow(self.scene_tags().filter(pl.col("tag") == t)["photo_id"])
+        wanted = [tag] if isinstance(tag, str) else list(tag or [])
+        if wanted:
+            tags = self.scene_tags()
+            for t in wanted:
+                narrow(tags.filter(pl.col("tag") == t)["photo_id"])
         return None if keep is None else np.array(sorted(keep), np.int64)
 
     def embedding_pairs(self, max_distance: float = 0.01, k: int = 10) -> pl.DataFrame:
