@@ -38,6 +38,13 @@ STAGE_TABLES: dict[str, str] = {"metadata": "media", "dates": "dates", "motion":
 #: stages that write several rows per photo: their table, and the list column holding them
 LONG_TABLES: dict[str, tuple[str, str]] = {"tags": ("scene_tags", "tags")}
 
+#: tables whose row needs this column: a photo the stage failed on loses its old row and gets
+#: no new one (rather than a row of nulls)
+REQUIRED: dict[str, str] = {"embeddings": "vector", "captions": "caption"}
+
+#: full-text tables kept in step with a table's text column (the rowid is the photo_id)
+FULL_TEXT: dict[str, tuple[str, str]] = {"captions": ("captions_fts", "caption")}
+
 
 #: the columns of the faces table a detection writes (besides face_id and photo_id)
 FACE_COLUMNS = ("top", "right", "bottom", "left", "image_width", "image_height", "encoding",
@@ -267,20 +274,8 @@ class Catalog:
                 self._write_faces(c, results)
             elif stage in LONG_TABLES:
                 self._write_long(c, *LONG_TABLES[stage], results)
-            elif table == "embeddings":  # a failed photo loses its old vector, gets no new one
-                ok = results.filter(pl.col("vector").is_not_null())
-                c.executemany("DELETE FROM embeddings WHERE photo_id = ?",
-                              [(i,) for i in results.filter(pl.col("vector").is_null())
-                               ["photo_id"]])
-                c.executemany("INSERT OR REPLACE INTO embeddings (photo_id, model, vector) "
-                              "VALUES (?,?,?)", ok.select("photo_id", "model", "vector")
-                              .iter_rows())
-            elif table == "captions":
-                self._write_captions(c, results)
             elif table is not None:
-                sql = (f"INSERT OR REPLACE INTO {table} ({', '.join(cols)}) "
-                       f"VALUES ({', '.join('?' * len(cols))})")
-                c.executemany(sql, results.select(cols).iter_rows())
+                self._write_table(c, table, results.select(cols))
             c.executemany(
                 "INSERT OR REPLACE INTO stage_runs (photo_id, stage, version, content_hash, "
                 "ran_at, error) VALUES (?,?,?,?,?,?)",
@@ -291,16 +286,21 @@ class Catalog:
                               [(i, dependent) for i in ids])
 
     @staticmethod
-    def _write_captions(c: sqlite3.Connection, results: pl.DataFrame) -> None:
-        """Store captions and their full-text rows; a failed photo loses its old caption."""
-        ids = [(i,) for i in results["photo_id"]]
-        c.executemany("DELETE FROM captions WHERE photo_id = ?", ids)
-        c.executemany("DELETE FROM captions_fts WHERE rowid = ?", ids)
-        ok = results.filter(pl.col("caption").is_not_null())
-        c.executemany("INSERT INTO captions (photo_id, model, caption) VALUES (?,?,?)",
-                      ok.select("photo_id", "model", "caption").iter_rows())
-        c.executemany("INSERT INTO captions_fts (rowid, caption) VALUES (?,?)",
-                      ok.select("photo_id", "caption").iter_rows())
+    def _write_table(c: sqlite3.Connection, table: str, rows: pl.DataFrame) -> None:
+        """Insert or replace one row per photo (see `REQUIRED` and `FULL_TEXT`)."""
+        failed: list[tuple[int]] = []
+        if table in REQUIRED:
+            failed = [(i,) for i in rows.filter(pl.col(REQUIRED[table]).is_null())["photo_id"]]
+            c.executemany(f"DELETE FROM {table} WHERE photo_id = ?", failed)
+            rows = rows.filter(pl.col(REQUIRED[table]).is_not_null())
+        if table in FULL_TEXT:
+            fts, text = FULL_TEXT[table]
+            c.executemany(f"DELETE FROM {fts} WHERE rowid = ?",
+                          [(i,) for i in rows["photo_id"]] + failed)
+            c.executemany(f"INSERT INTO {fts} (rowid, {text}) VALUES (?,?)",
+                          rows.select("photo_id", text).iter_rows())
+        c.executemany(f"INSERT OR REPLACE INTO {table} ({', '.join(rows.columns)}) "
+                      f"VALUES ({', '.join('?' * rows.width)})", rows.iter_rows())
 
     @staticmethod
     def _write_long(c: sqlite3.Connection, table: str, column: str,
