@@ -142,11 +142,11 @@ def read_metadata(files: pl.DataFrame, readers: Sequence[ExifReader] | None = No
             parts.append(fut.result())
             if on_done:
                 on_done(len(chunk))
+        found = [r for part in parts for r in part]
+        found, sides = _merge_sidecars(paths, found, pool_readers, batch_size)
     finally:
         if own:
             pool_readers[0].close()
-    found = [r for part in parts for r in part]
-    found, sides = _merge_sidecars(paths, found, pool_readers if not own else None, batch_size)
     found = _merge_takeout(paths, found)
     raw = pl.DataFrame(
         {"photo_id": files["photo_id"],
@@ -167,12 +167,12 @@ Found = list[tuple[dict[str, Any] | None, str | None]]
 
 
 def _merge_sidecars(paths: Sequence[bytes], found: Found,
-                    readers: Sequence[ExifReader] | None, batch_size: int,
+                    readers: Sequence[ExifReader], batch_size: int,
                     ) -> tuple[Found, list[dict[str, Any] | None]]:
     """Read each photo's XMP sidecar and let its XMP tags win over the file's own (the sidecar
     is what digiKam, darktable and Lightroom edit). Returns the merged tags and each photo's
     sidecar tags (what curation is read from when there is one). An unreadable sidecar is an
-    error for its photo."""
+    error for its photo. Uses the caller's exiftool processes."""
     from .sidecars import find_sidecar
 
     cars = [find_sidecar(p) for p in paths]
@@ -180,15 +180,9 @@ def _merge_sidecars(paths: Sequence[bytes], found: Found,
     sides: list[dict[str, Any] | None] = [None] * len(found)
     if not todo:
         return found, sides
-    own = not readers
-    pool = list(readers) if readers else [ExifReader()]
-    try:
-        chunks = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
-        futures = [pool[k % len(pool)].submit(ch) for k, ch in enumerate(chunks)]
-        read = dict(zip(todo, [r for f in futures for r in f.result()], strict=True))
-    finally:
-        if own:
-            pool[0].close()
+    chunks = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
+    futures = [readers[k % len(readers)].submit(ch) for k, ch in enumerate(chunks)]
+    read = dict(zip(todo, [r for f in futures for r in f.result()], strict=True))
     out = []
     for i, ((d, err), car) in enumerate(zip(found, cars, strict=True)):
         if car is not None and d is not None:
