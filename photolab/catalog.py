@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from .access import READ_ONLY_MESSAGE
 from .errors import LibraryLockedError, PhotolabError, ReadOnlyError
 from .faces.geometry import match_boxes
 from .migrations import MIGRATIONS
@@ -97,13 +98,44 @@ class Catalog:
         self.busy_timeout_s = busy_timeout_s
         self.read_only = read_only
         self._lock = threading.RLock()
-        self.conn = sqlite3.connect(
-            self.path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
-        self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-        self.conn.execute("PRAGMA journal_mode = WAL")
-        self.conn.execute("PRAGMA synchronous = NORMAL")
-        self.conn.execute("PRAGMA foreign_keys = ON")
+        self._stamp: tuple[int, int, bool] | None = None
+        self.conn = self._connect()
         self._migrate()
+
+    def _connect(self) -> sqlite3.Connection:
+        """A connection; read-only ones create nothing beside the catalog (see `_fresh`)."""
+        if not self.read_only:
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            return conn
+        if not self.path.exists():
+            raise PhotolabError("no catalog here")
+        # With no writer about (no -wal file), the file is read as immutable: SQLite then
+        # makes no -wal/-shm files in a guest's library. A writer that starts later makes
+        # the -wal file first; `_fresh` sees it (or the catalog's new size and time) before
+        # the next read and reconnects in shared read-only mode, which reads the WAL too.
+        self._stamp = self._file_stamp()
+        mode = "mode=ro" if self._stamp[2] else "immutable=1"
+        conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?{mode}", uri=True,
+                               timeout=self.busy_timeout_s, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
+        return conn
+
+    def _file_stamp(self) -> tuple[int, int, bool]:
+        st = self.path.stat()
+        return st.st_mtime_ns, st.st_size, self.path.with_name(self.path.name + "-wal").exists()
+
+    def _fresh(self) -> sqlite3.Connection:
+        """The connection, reopened first when a read-only catalog changed under it."""
+        if self.read_only and self._stamp != self._file_stamp():
+            self.conn.close()
+            self.conn = self._connect()
+        return self.conn
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -115,7 +147,7 @@ class Catalog:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction; commits on success, rolls back on any exception."""
         if self.read_only:
-            raise ReadOnlyError(f"{self.path.parent} is open read-only: nothing can be changed")
+            raise ReadOnlyError(READ_ONLY_MESSAGE)
         with self._lock:
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
@@ -137,7 +169,8 @@ class Catalog:
         if version >= len(MIGRATIONS):
             return
         if self.read_only:
-            raise ReadOnlyError(f"{self.path} needs upgrading: open it once read/write first")
+            raise ReadOnlyError("this library's catalog needs upgrading: open it once read/write "
+                                "first")
         with self.transaction() as c:
             version = c.execute("PRAGMA user_version").fetchone()[0]  # re-read under the lock
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
@@ -147,13 +180,13 @@ class Catalog:
                 c.execute(f"PRAGMA user_version = {number}")
 
     def schema_version(self) -> int:
-        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+        return self._fresh().execute("PRAGMA user_version").fetchone()[0]
 
     def frame(self, sql: str, params: Sequence[Any] = (),
               schema: dict[str, Any] | None = None) -> pl.DataFrame:
         """Run a query and return its rows as a Polars frame (column types from `schema`)."""
         with self._lock:
-            cur = self.conn.execute(sql, params)
+            cur = self._fresh().execute(sql, params)
             names = [d[0] for d in cur.description]
             rows = cur.fetchall()
         schema = schema or {}

@@ -75,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="the token visitors need (default: a new random one, printed)")
     p.add_argument("--read-only", action="store_true",
                    help="guests' mode: the dashboards refuse every change")
+    p.add_argument("--max-kernels", type=int, default=8,
+                   help="the most pages open at once (each runs a kernel; default 8)")
+    p.add_argument("--voila-arg", action="append", default=[], metavar="OPTION",
+                   help="one more Voilà option, e.g. "
+                        "--voila-arg=--CappedKernelManager.reclaim_after_s=60 (repeat)")
 
     p = sub.add_parser("places", help="print country > region > city with photo counts")
     _library_arg(p)
@@ -141,9 +146,12 @@ def _summary(lib: Library) -> str:
                      n_captions=lib.captions().height)
 
 
-def serve(library: str, port: int, ip: str, token: str | None, read_only: bool) -> int:
+def serve(library: str, port: int, ip: str, token: str | None, read_only: bool,
+          max_kernels: int, voila_args: list[str]) -> int:
     """Become Voilà serving the dashboards folder for one library (signals reach it)."""
     import secrets
+
+    from .server.voila import voila_command
 
     dashboards = Path(__file__).resolve().parent / "dashboards"
     root = Path(library).expanduser().resolve()
@@ -154,9 +162,7 @@ def serve(library: str, port: int, ip: str, token: str | None, read_only: bool) 
     token = token or secrets.token_urlsafe(24)
     env = {**os.environ, "PHOTOLAB_LIBRARY": str(root),
            "PHOTOLAB_READONLY": "1" if read_only else ""}
-    voila = Path(sys.executable).with_name("voila")
-    cmd = [str(voila) if voila.exists() else "voila", str(dashboards), "--no-browser",
-           f"--port={port}", f"--Voila.ip={ip}", f"--token={token}"]
+    cmd = voila_command(dashboards, port, ip, token, max_kernels) + voila_args
     mode = "read-only" if read_only else "read/write"
     print(f"photolab: serving {root} ({mode}) at "
           f"http://{ip}:{port}/voila/render/home.ipynb?token={token} (every page: "
@@ -167,7 +173,8 @@ def serve(library: str, port: int, ip: str, token: str | None, read_only: bool) 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
-        return serve(args.library, args.port, args.ip, args.token, args.read_only)
+        return serve(args.library, args.port, args.ip, args.token, args.read_only,
+                     args.max_kernels, args.voila_arg)
     if args.command == "batch":
         from .batch import run_batch
 

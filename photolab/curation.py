@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from .access import writes
 from .errors import PhotolabError
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class CurationVerbs:
             raise PhotolabError(f"no photos {missing}")
         return self.catalog.add_decisions(kind, [(i, value) for i in ids], who or self.who)
 
+    @writes
     def tag(self, photo_ids: Sequence[int], *keywords: str, who: str | None = None) -> list[int]:
         """Add keywords to photos (decisions; the files are not touched)."""
         words = sorted({k.strip() for k in keywords if k.strip()})
@@ -41,6 +43,7 @@ class CurationVerbs:
             raise PhotolabError("no keywords given")
         return self._decide_each("keywords", photo_ids, {"add": words}, who)
 
+    @writes
     def untag(self, photo_ids: Sequence[int], *keywords: str,
               who: str | None = None) -> list[int]:
         """Remove keywords from photos, including ones the files carry."""
@@ -49,24 +52,29 @@ class CurationVerbs:
             raise PhotolabError("no keywords given")
         return self._decide_each("keywords", photo_ids, {"remove": words}, who)
 
+    @writes
     def rate(self, photo_ids: Sequence[int], stars: int, who: str | None = None) -> list[int]:
         """Rate photos 0 (none) to 5 stars."""
         if not 0 <= int(stars) <= 5:
             raise PhotolabError(f"stars {stars}: 0 to 5")
         return self._decide_each("rating", photo_ids, {"stars": int(stars)}, who)
 
+    @writes
     def set_title(self, photo_ids: Sequence[int], title: str,
                   who: str | None = None) -> list[int]:
         return self._decide_each("title", photo_ids, {"text": title}, who)
 
+    @writes
     def set_description(self, photo_ids: Sequence[int], description: str,
                         who: str | None = None) -> list[int]:
         return self._decide_each("description", photo_ids, {"text": description}, who)
 
+    @writes
     def favorite(self, photo_ids: Sequence[int], on: bool = True,
                  who: str | None = None) -> list[int]:
         return self._decide_each("favorite", photo_ids, {"on": bool(on)}, who)
 
+    @writes
     def write_back(self, photo_ids: Sequence[int] | None = None,
                    fields: Iterable[str] | None = None, target: str = "sidecar",
                    dry_run: bool = False) -> pl.DataFrame:

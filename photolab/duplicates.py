@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from .access import writes
 from .catalog import display_path
 from .dedupe.groups import group_duplicates, rank_keepers
 from .errors import PhotolabError
@@ -80,6 +81,7 @@ class DuplicateVerbs:
         return groups.join(photos.select("photo_id", "path", "size_bytes", "width", "height"),
                            on="photo_id", how="left", maintain_order="left")
 
+    @writes
     def not_duplicate(self, photo_id: int, other: int | None = None,
                       who: str | None = None) -> int:
         """Record that two photos are not duplicates (or that one is no duplicate at all)."""
@@ -87,10 +89,12 @@ class DuplicateVerbs:
         return self.catalog.add_decision("not_duplicate", int(photo_id), {"photos": ids},
                                          who or self.who)
 
+    @writes
     def keep(self, photo_id: int, who: str | None = None) -> int:
         """Record that this copy is the one to keep in its duplicate group."""
         return self.catalog.add_decision("keep", int(photo_id), {}, who or self.who)
 
+    @writes
     def resolve_duplicates(self, photo_id: int, threshold: int | None = None,
                            who: str | None = None) -> int:
         """Move every copy but the keeper of `photo_id`'s group into the library's trash.
@@ -105,22 +109,27 @@ class DuplicateVerbs:
         keeper = int(group.filter("is_keeper")["photo_id"][0])
         others = group.filter(~pl.col("is_keeper"))["photo_id"].to_list()
         raws = self.catalog.raw_paths(others)
-        moves: list[dict[str, str | int]] = []
-        try:
-            for pid in others:
-                src = raws[pid]
-                dest = self.root / TRASH / f"{pid}" / os.fsdecode(os.path.basename(src))
+        moves: list[dict[str, str | int]] = [
+            {"photo_id": pid, "from_raw": raws[pid].hex(), "from": display_path(raws[pid]),
+             "to": str(self.root / TRASH / f"{pid}" / os.fsdecode(os.path.basename(raws[pid])))}
+            for pid in others]
+        # the decision comes first, naming every planned move: a run killed between two files
+        # leaves nothing unrecorded, and `undo` puts back whichever files did move
+        who = who or self.who
+        decision = self.catalog.add_decision("resolve", keeper,
+                                             {"keeper": keeper, "moves": moves}, who)
+        for m in moves:
+            src, dest = bytes.fromhex(str(m["from_raw"])), Path(str(m["to"]))
+            try:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.move(src, os.fsencode(dest))
-                moves.append({"photo_id": pid, "from_raw": src.hex(), "to": str(dest),
-                              "from": display_path(src)})
-        except OSError as e:
-            self._move_back(moves)
-            raise PhotolabError(f"could not move {display_path(raws[pid])} to the trash: "
-                                f"{e}; nothing was changed") from e
-        self.catalog.set_trashed(others, True)
-        return self.catalog.add_decision("resolve", keeper, {"keeper": keeper, "moves": moves},
-                                         who or self.who)
+            except OSError as e:
+                self.catalog.set_trashed(self._move_back(moves), False)
+                self.catalog.add_decision("undo", keeper, {"undoes": decision}, who)
+                raise PhotolabError(f"could not move {m['from']} to the trash: {e}; "
+                                    "nothing was changed") from e
+            self.catalog.set_trashed([int(m["photo_id"])], True)
+        return decision
 
     @staticmethod
     def _move_back(moves: Sequence[dict[str, str | int]]) -> list[int]:
@@ -133,6 +142,7 @@ class DuplicateVerbs:
                 back.append(int(m["photo_id"]))
         return back
 
+    @writes
     def undo(self, decision_id: int, who: str | None = None) -> int:
         """Take a decision back; for a resolved group, the files return to where they were."""
         d = self.catalog.decision(decision_id)

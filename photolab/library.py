@@ -11,6 +11,7 @@ import getpass
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from .access import writes
 from .catalog import Catalog
 from .curation import CurationVerbs
 from .dedupe import hashing
@@ -236,6 +238,7 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs, CurationVerb
 
     # -- ingest -----------------------------------------------------------------------------
 
+    @writes
     def ingest(self, roots: Iterable[str | os.PathLike[str]] | None = None,
                skip: Iterable[str] = (), only: Iterable[str] | None = None,
                show_progress: bool = True, engine: str = "local",
@@ -386,6 +389,7 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs, CurationVerb
         report.counts[f"{stage.name}_done"] = sum(o.height for o in outs)
         report.errors[stage.name] = sum(int(o["error"].is_not_null().sum()) for o in outs)
 
+    @writes
     def run_stage(self, name: str, photo_ids: Sequence[int] | None = None,
                   show_progress: bool = True) -> pl.DataFrame:
         """Run one stage now on stale photos (or on `photo_ids`, forced) and store it."""
@@ -456,11 +460,15 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs, CurationVerb
         return path
 
     def motion_video(self, photo_id: int) -> Path:
-        """Extract the video embedded in a motion photo; returns the cached MP4's path."""
+        """Extract the video embedded in a motion photo; returns the cached MP4's path (in
+        the library, or in a temporary folder when the library is read-only)."""
         p = self._photo(photo_id)
         if not p["has_motion_video"]:
             raise PhotolabError(f"photo {photo_id} is not a motion photo")
-        dest = self.root / "motion" / f"{p['content_hash']}.mp4"
+        # a read-only library's folder stays untouched: a guest's copy goes to a temp cache
+        cache = (Path(tempfile.gettempdir()) / f"photolab-motion-{os.getuid()}"
+                 if self.read_only else self.root / "motion")
+        dest = cache / f"{p['content_hash']}.mp4"
         if dest.exists():
             return dest
         return motion.extract_motion_video(p["path_raw"], p["motion_offset"],
@@ -468,6 +476,7 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs, CurationVerb
 
     # -- decisions --------------------------------------------------------------------------
 
+    @writes
     def set_date(self, photo_id: int, taken_at: datetime | str, who: str | None = None) -> None:
         """Record a person's capture date for a photo (wins over every computed rule)."""
         self._photo(photo_id)

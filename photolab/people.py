@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from .access import writes
 from .errors import PhotolabError
 from .faces.cluster import DLIB_TOLERANCE, FaceClusterer, constrain, decode, distances, suggest
 from .faces.labels import FACE_KINDS, Labels, replay
@@ -118,6 +119,7 @@ class PeopleVerbs:
                       backend=s.cluster_backend)
         return FaceClusterer(**{**params, **overrides})  # type: ignore[arg-type]
 
+    @writes
     def cluster_faces(self, clusterer: FaceClusterer | None = None,
                       **params: object) -> pl.DataFrame:
         """Recluster every face (except rejected ones) and store the clusters.
@@ -190,6 +192,7 @@ class PeopleVerbs:
             raise PhotolabError(f"no faces {sorted(missing)} in this library")
         return f
 
+    @writes
     def name_faces(self, face_ids: Sequence[int], name: str, who: str | None = None) -> int:
         """These faces show `name` (a new person when nobody has that name). Returns the
         person_id."""
@@ -205,6 +208,7 @@ class PeopleVerbs:
         self.last_decisions = made
         return person_id
 
+    @writes
     def name_cluster(self, cluster_id: int, name: str, who: str | None = None) -> int:
         """Every face now in a cluster shows `name`. Returns the person_id."""
         f = self.faces(encodings=False).filter(pl.col("cluster_id") == cluster_id)
@@ -212,11 +216,13 @@ class PeopleVerbs:
             raise PhotolabError(f"no cluster {cluster_id}")
         return self._assign(f, _name(name), who)
 
+    @writes
     def move_faces(self, face_ids: Sequence[int], person: int | str,
                    who: str | None = None) -> int:
         """Move faces to another person (an id, or a name: made when new)."""
         return self._assign(self._faces_of(face_ids), person, who)
 
+    @writes
     def rename_person(self, person_id: int, name: str, who: str | None = None) -> int:
         """Give a person a new name; another person with that name must be merged instead."""
         name = name.strip()
@@ -230,6 +236,7 @@ class PeopleVerbs:
                                          {"person_id": int(person_id), "name": name},
                                          who or self.who)
 
+    @writes
     def merge_people(self, person_id: int, into: int, who: str | None = None) -> int:
         """`person_id` is the same person as `into`: their faces and name go to `into`."""
         known = set(self.labels().people()["person_id"])
@@ -242,6 +249,7 @@ class PeopleVerbs:
                                          {"person_id": int(person_id), "into": int(into)},
                                          who or self.who)
 
+    @writes
     def remove_faces(self, face_ids: Sequence[int], person_id: int | None = None,
                      who: str | None = None) -> list[int]:
         """These faces are not the person they are named or suggested as (or `person_id`);
@@ -254,6 +262,7 @@ class PeopleVerbs:
                     "faces": ids["face_id"].to_list(), "person_id": int(p[0])}, who or self.who)
                 for p, ids in f.group_by("person_id", maintain_order=True)]
 
+    @writes
     def reject_faces(self, face_ids: Sequence[int], who: str | None = None) -> int:
         """Not faces worth naming (a poster, a stranger, a false detection): left out of
         clusters and suggestions."""
@@ -261,6 +270,7 @@ class PeopleVerbs:
         return self.catalog.add_decision("face_ignore", None,
                                          {"faces": f["face_id"].to_list()}, who or self.who)
 
+    @writes
     def split_faces(self, face_ids: Sequence[int], who: str | None = None) -> int:
         """These faces are not the same person as the rest of their cluster: they leave it."""
         every = self.faces(encodings=False)
@@ -273,6 +283,7 @@ class PeopleVerbs:
         return self.catalog.add_decision("face_split", None, {
             "faces": f["face_id"].to_list(), "from": rest["face_id"].to_list()}, who or self.who)
 
+    @writes
     def accept_suggestions(self, person_id: int | None = None, min_confidence: float = 0.0,
                            who: str | None = None) -> int:
         """Confirm suggested names (of one person, or all) at or above `min_confidence`.

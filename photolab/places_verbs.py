@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from .access import writes
 from .errors import PhotolabError
 from .places.compute import PLACES_SCHEMA
 
@@ -62,6 +63,7 @@ class PlaceVerbs:
                 .sort(["country", "region", "n_photos", "city"],
                       descending=[False, False, True, False]))
 
+    @writes
     def set_place(self, photo_ids: Sequence[int], city: str | None = None,
                   region: str | None = None, country: str | None = None,
                   subregion: str | None = None, who: str | None = None) -> list[int]:

@@ -174,7 +174,8 @@ class SearchVerbs:
         fp = self.clip_fingerprint()
         if getattr(self, "_index", None) is None or self._index.kind != s.clip_index:  # type: ignore[union-attr]
             self._index = VectorIndex(self.root / "index", "clip", s.clip_index,
-                                      ef_search=s.clip_ef_search)
+                                      ef_search=s.clip_ef_search,
+                                      persist=not self.read_only)  # type: ignore[attr-defined]
         ids = self.catalog.embedding_ids(fp)
         if ids.size == 0:
             return self._index  # type: ignore[return-value]

@@ -64,11 +64,15 @@ class VectorIndex:
     name : file stem ("clip").
     kind : "auto", "flat" or "hnsw".
     hnsw_m, ef_construction, ef_search : HNSW graph degree and search breadth.
+    persist : save the index when it changed (False: kept in memory only, for a read-only
+        library, whose folder nothing may be written into).
     """
 
     def __init__(self, folder: Path, name: str = "clip", kind: str = "auto",
-                 hnsw_m: int = 32, ef_construction: int = 80, ef_search: int = 64):
+                 hnsw_m: int = 32, ef_construction: int = 80, ef_search: int = 64,
+                 persist: bool = True):
         choose_kind(0, kind)
+        self.persist = persist
         self.folder, self.name, self.kind = Path(folder), name, kind
         self.hnsw_m, self.ef_construction, self.ef_search = hnsw_m, ef_construction, ef_search
         self.index: object | None = None
@@ -130,7 +134,7 @@ class VectorIndex:
                 self.index.add_with_ids(  # type: ignore[attr-defined]
                     np.ascontiguousarray(fetch(chunk), np.float32), chunk)
                 stats["added"] += int(chunk.size)
-            if stats["added"] or stats["removed"] or stats["rebuilt"]:
+            if self.persist and (stats["added"] or stats["removed"] or stats["rebuilt"]):
                 self.save()
             return stats
 

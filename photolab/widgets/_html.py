@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import html
+import re
+
+#: an absolute path inside a message (what a guest must not see of the server)
+_PATH = re.compile(r"(?:/[^/\s'\"]+)+/([^/\s'\"]+)")
 
 
-def error_html(e: Exception) -> str:
-    """An error message for a widget's status line."""
-    return f"<span style='color:#b00'>{html.escape(str(e))}</span>"
+def error_html(e: Exception, guest: bool = False) -> str:
+    """An error message for a widget's status line; a guest sees file names, not paths.
+
+    >>> error_html(ValueError("no file /srv/photos/2019/a.jpg"), guest=True)
+    "<span style='color:#b00'>no file a.jpg</span>"
+    """
+    text = str(e)
+    if guest:
+        text = _PATH.sub(r"\1", text)
+    return f"<span style='color:#b00'>{html.escape(text)}</span>"

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING
 import ipywidgets as w
 import polars as pl
 
+from ..access import shown_path
 from ..errors import PhotolabError
 from ._children import replace_children
+from ._controls import Button, for_guests
 from ._html import error_html
 
 if TYPE_CHECKING:
@@ -45,12 +47,12 @@ class DuplicateReview(w.VBox):
         start = library.settings.dupe_threshold if threshold is None else threshold
         self.slider = w.IntSlider(value=start, min=0, max=20, description="radius",
                                   continuous_update=False)
-        self.prev = w.Button(description="◀ previous", layout=w.Layout(width="110px"))
-        self.next = w.Button(description="next ▶", layout=w.Layout(width="110px"))
+        self.prev = Button(description="◀ previous", layout=w.Layout(width="110px"))
+        self.next = Button(description="next ▶", layout=w.Layout(width="110px"))
         self.position = w.HTML()
-        self.resolve = w.Button(description="Move other copies to trash", button_style="warning",
+        self.resolve = Button(description="Move other copies to trash", button_style="warning",
                                 icon="trash", layout=w.Layout(width="250px"))
-        self.undo = w.Button(description="Undo", icon="undo", disabled=True)
+        self.undo = Button(description="Undo", icon="undo", disabled=True)
         self.status = w.HTML()
         self.cards = w.HBox(layout=w.Layout(flex_flow="row wrap"))
         self.slider.observe(lambda _: self.refresh(), names="value")
@@ -58,8 +60,10 @@ class DuplicateReview(w.VBox):
         self.next.on_click(lambda _: self.show(self.index + 1))
         self.resolve.on_click(lambda _: self._resolve())
         self.undo.on_click(lambda _: self._undo())
+        self.guest_note = for_guests(library.read_only, self.resolve, self.undo)
         super().__init__([w.HBox([self.slider, self.prev, self.position, self.next]),
-                          self.cards, w.HBox([self.resolve, self.undo]), self.status])
+                          self.cards, w.HBox([self.resolve, self.undo]), self.status,
+                          self.guest_note])
         self.refresh()
 
     # -- state ------------------------------------------------------------------------------
@@ -78,7 +82,7 @@ class DuplicateReview(w.VBox):
         self.index = max(0, min(index, n - 1)) if n else 0
         self.prev.disabled = self.index == 0
         self.next.disabled = self.index >= n - 1
-        self.resolve.disabled = n == 0
+        self.resolve.disabled = n == 0 or self.lib.read_only
         if not n:
             self.position.value = "no duplicates at this radius"
             replace_children(self.cards, ())
@@ -106,16 +110,17 @@ class DuplicateReview(w.VBox):
         img = w.Image(value=data, format="webp", layout=w.Layout(max_width="240px"))
         when = r["taken_at"].strftime("%Y-%m-%d %H:%M") if r["taken_at"] else "no date"
         badge = "<b>★ keeper</b>" if r["is_keeper"] else f"{r['kind']}, distance {r['distance']}"
+        path = html.escape(shown_path(r["path"], self.lib.read_only))
         info = w.HTML(
             f"<div style='line-height:1.35'>{badge}<br>"
             f"{r['width']}×{r['height']} · {_size(r['size_bytes'])}<br>{when}<br>"
-            f"<small style='word-break:break-all' title='{html.escape(r['path'])}'>"
-            f"{html.escape(r['path'])}</small></div>")
-        keep = w.Button(description="Keep this", disabled=r["is_keeper"],
+            f"<small style='word-break:break-all' title='{path}'>{path}</small></div>")
+        keep = Button(description="Keep this", disabled=r["is_keeper"],
                         layout=w.Layout(width="115px"))
-        other = w.Button(description="Not a duplicate", disabled=r["is_keeper"],
+        other = Button(description="Not a duplicate", disabled=r["is_keeper"],
                          layout=w.Layout(width="115px"))
         pid = int(r["photo_id"])
+        for_guests(self.lib.read_only, keep, other)
         keep.on_click(lambda _: self._decide(self.lib.keep, pid, "kept"))
         other.on_click(lambda _: self._decide(
             lambda p: self.lib.not_duplicate(self.keeper(), p), pid, "no longer a duplicate"))
@@ -133,7 +138,7 @@ class DuplicateReview(w.VBox):
         try:
             verb(photo_id)
         except PhotolabError as e:
-            self.status.value = error_html(e)
+            self.status.value = error_html(e, self.lib.read_only)
             return
         self.status.value = f"photo {photo_id} {what}"
         self.refresh()
@@ -143,7 +148,7 @@ class DuplicateReview(w.VBox):
         try:
             self.last_resolve = self.lib.resolve_duplicates(keeper, self.slider.value)
         except PhotolabError as e:
-            self.status.value = error_html(e)
+            self.status.value = error_html(e, self.lib.read_only)
             return
         self.undo.disabled = False
         self.status.value = f"kept photo {keeper}; the other copies are in the library's trash"
@@ -151,8 +156,13 @@ class DuplicateReview(w.VBox):
 
     def _undo(self) -> None:
         if self.last_resolve is None:
+            self.status.value = "nothing to undo"
             return
-        self.lib.undo(self.last_resolve)
+        try:
+            self.lib.undo(self.last_resolve)
+        except PhotolabError as e:
+            self.status.value = error_html(e, self.lib.read_only)
+            return
         self.last_resolve = None
         self.undo.disabled = True
         self.status.value = "restored the copies from the trash"

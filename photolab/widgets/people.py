@@ -11,6 +11,7 @@ import polars as pl
 
 from ..errors import PhotolabError
 from ._children import replace_children
+from ._controls import Button, for_guests
 from ._html import error_html
 
 if TYPE_CHECKING:
@@ -86,18 +87,18 @@ class ClusterReview(w.VBox):
         self.epsilon = w.FloatSlider(value=c.cluster_selection_epsilon, min=0.0, max=1.0,
                                      step=0.05, description="selection epsilon", style=style,
                                      continuous_update=False)
-        self.prev = w.Button(description="◀ previous", layout=w.Layout(width="110px"))
-        self.next = w.Button(description="next ▶", layout=w.Layout(width="110px"))
+        self.prev = Button(description="◀ previous", layout=w.Layout(width="110px"))
+        self.next = Button(description="next ▶", layout=w.Layout(width="110px"))
         self.position = w.HTML()
         self.grid = _FaceGrid(crop_size)
         self.name = w.Combobox(placeholder="name", ensure_option=False,
                                layout=w.Layout(width="220px"))
-        self.accept = w.Button(description="Accept as person", button_style="success")
-        self.split = w.Button(description="Split off selected")
+        self.accept = Button(description="Accept as person", button_style="success")
+        self.split = Button(description="Split off selected")
         self.merge_to = w.Dropdown(description="merge into", layout=w.Layout(width="260px"))
-        self.merge = w.Button(description="Merge")
-        self.reject = w.Button(description="Reject", button_style="warning")
-        self.undo = w.Button(description="Undo", icon="undo", disabled=True)
+        self.merge = Button(description="Merge")
+        self.reject = Button(description="Reject", button_style="warning")
+        self.undo = Button(description="Undo", icon="undo", disabled=True)
         self.status = w.HTML()
         for s in (self.min_size, self.min_samples, self.epsilon):
             s.observe(lambda _: self.recluster(), names="value")
@@ -108,12 +109,14 @@ class ClusterReview(w.VBox):
         self.merge.on_click(lambda _: self._do(self._merge))
         self.reject.on_click(lambda _: self._do(self._reject))
         self.undo.on_click(lambda _: self._do(self._undo))
+        changing = (self.min_size, self.min_samples, self.epsilon, self.name, self.accept,
+                    self.split, self.merge_to, self.merge, self.reject, self.undo)
         super().__init__([
             w.HBox([self.min_size, self.min_samples, self.epsilon]),
             w.HBox([self.prev, self.position, self.next]), self.grid,
             w.HBox([self.name, self.accept, self.split, self.merge_to, self.merge, self.reject,
                     self.undo]),
-            self.status])
+            self.status, for_guests(library.read_only, *changing)])
         self.refresh()
 
     # -- state ------------------------------------------------------------------------------
@@ -138,7 +141,7 @@ class ClusterReview(w.VBox):
                                    min_samples=self.min_samples.value,
                                    cluster_selection_epsilon=self.epsilon.value)
         except PhotolabError as e:
-            self.status.value = error_html(e)
+            self.status.value = error_html(e, self.lib.read_only)
             return
         self.index = 0
         self.refresh()
@@ -156,7 +159,7 @@ class ClusterReview(w.VBox):
         self.prev.disabled = self.index == 0
         self.next.disabled = self.index >= n - 1
         for b in (self.accept, self.split, self.merge, self.reject):
-            b.disabled = n == 0
+            b.disabled = n == 0 or self.lib.read_only
         if not n:
             self.position.value = "no clusters: ingest photos with faces, or lower the sliders"
             replace_children(self.grid, ())
@@ -175,7 +178,7 @@ class ClusterReview(w.VBox):
         try:
             message = action()
         except PhotolabError as e:
-            self.status.value = error_html(e)
+            self.status.value = error_html(e, self.lib.read_only)
             return
         self.status.value = html.escape(message)
         self.undo.disabled = not self.last
@@ -211,6 +214,8 @@ class ClusterReview(w.VBox):
         return f"{f.height} faces rejected"
 
     def _undo(self) -> str:
+        if not self.last:
+            return "nothing to undo"
         for d in self.last:
             self.lib.undo(d)
         self.last = []
@@ -234,13 +239,13 @@ class PersonLabeller(w.VBox):
         self.grid = _FaceGrid(crop_size)
         self.name = w.Combobox(placeholder="Who is this?", ensure_option=False,
                                layout=w.Layout(width="260px"))
-        self.save = w.Button(description="Save name", button_style="success")
-        self.skip = w.Button(description="Skip")
+        self.save = Button(description="Save name", button_style="success")
+        self.skip = Button(description="Skip")
         self.status = w.HTML()
         self.save.on_click(lambda _: self._save())
         self.skip.on_click(lambda _: self._skip())
         super().__init__([self.heading, self.grid, w.HBox([self.name, self.save, self.skip]),
-                          self.status])
+                          self.status, for_guests(library.read_only, self.name, self.save)])
         self.refresh()
 
     def unnamed(self) -> list[int]:
@@ -257,7 +262,8 @@ class PersonLabeller(w.VBox):
         self.name.options = tuple(self.lib.people()["name"].to_list())
         todo = self.unnamed()
         self.cluster = todo[0] if todo else None
-        self.save.disabled = self.skip.disabled = self.cluster is None
+        self.skip.disabled = self.cluster is None
+        self.save.disabled = self.cluster is None or self.lib.read_only
         if self.cluster is None:
             self.heading.value = "<b>Everyone is named.</b>"
             replace_children(self.grid, ())
@@ -278,7 +284,7 @@ class PersonLabeller(w.VBox):
         try:
             self.lib.name_faces(f["face_id"].to_list(), name)
         except PhotolabError as e:
-            self.status.value = error_html(e)
+            self.status.value = error_html(e, self.lib.read_only)
             return
         self.status.value = f"saved: {f.height} faces are {html.escape(name)}"
         self.refresh()

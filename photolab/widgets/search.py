@@ -11,6 +11,7 @@ import polars as pl
 
 from ..errors import PhotolabError
 from ._children import replace_children
+from ._controls import Button
 from ._html import error_html
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ class SearchBox(w.VBox):
         self._header = ""
         self.text = w.Text(placeholder="describe a photo: a dog on the beach",
                            continuous_update=False, layout=w.Layout(width="420px"))
-        self.go = w.Button(description="Search", icon="search", button_style="primary")
+        self.go = Button(description="Search", icon="search", button_style="primary")
         self.in_captions = w.Checkbox(description="words in captions", indent=False,
                                       layout=w.Layout(width="170px"))
         self.person = w.Dropdown(description="person", options=[ANYONE],
@@ -61,8 +62,8 @@ class SearchBox(w.VBox):
                              continuous_update=False, layout=w.Layout(width="220px"))
         self.after = w.DatePicker(description="after", layout=w.Layout(width="230px"))
         self.before = w.DatePicker(description="before", layout=w.Layout(width="230px"))
-        self.prev = w.Button(description="◀ previous", layout=w.Layout(width="110px"))
-        self.next = w.Button(description="next ▶", layout=w.Layout(width="110px"))
+        self.prev = Button(description="◀ previous", layout=w.Layout(width="110px"))
+        self.next = Button(description="next ▶", layout=w.Layout(width="110px"))
         self.status = w.HTML()
         self.grid = w.HBox(layout=w.Layout(flex_flow="row wrap"))
         self.text.observe(lambda _: self.run(), names="value")
@@ -128,7 +129,7 @@ class SearchBox(w.VBox):
                 self.results = self.lib.search(words, self.limit, **self.filters())
         except PhotolabError as e:
             self.results = pl.DataFrame()
-            self.status.value = error_html(e)
+            self.status.value = error_html(e, self.lib.read_only)
             replace_children(self.grid, ())
             return
         what = f"photos like #{like}" if like is not None else f"“{html.escape(words)}”"
@@ -174,7 +175,7 @@ class SearchBox(w.VBox):
                       f"<br>{when}<br><i>{html.escape(tags)}</i>{caption}</div>",
                       layout=w.Layout(width="190px"))
         info.add_class("photolab-result")
-        more = w.Button(description="More like this", layout=w.Layout(width="150px"))
+        more = Button(description="More like this", layout=w.Layout(width="150px"))
         pid = int(r["photo_id"])
         more.on_click(lambda _: self.run(like=pid))
         card = w.VBox([img, info, more], layout=w.Layout(width="200px", margin="4px",

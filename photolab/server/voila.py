@@ -1,0 +1,145 @@
+"""What `photolab serve` configures Voilà with, and the command line that starts it.
+
+- `GuardedConnection`: every frame a browser sends is checked (`photolab.server.frames`)
+  before jupyter_server parses it; a bad frame closes that socket and is logged, so one
+  malformed frame cannot stall the server. Tracebacks and stderr the kernel sends (a failing
+  widget callback) are logged on the server, not sent to the page.
+- `CappedKernelManager`: at most `max_kernels` kernels; when full it first shuts down kernels
+  whose page has been gone (no websocket) for `reclaim_after_s`, then refuses politely (503).
+  Idle culling (`cull_idle_timeout`) ends the kernels of closed pages within minutes.
+- `LogoutHandler`: forgets the login cookie and shows the login page (Voilà has no logout
+  template, so jupyter_server's handler answered 500).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.auth.logout import LogoutHandler as _LogoutHandler
+from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+from jupyter_server.utils import url_path_join
+from tornado import web
+from traitlets import Float, Int
+
+from .frames import BadFrame, check
+
+#: kernels culled this long after their page's last message once no page is connected
+#: (5 min: a phone whose screen locked for a moment finds its page still alive)
+CULL_IDLE_S = 300
+CULL_INTERVAL_S = 60
+MAX_KERNELS = 8
+RECLAIM_AFTER_S = 30.0
+
+
+def _bytes(part: Any) -> bytes:
+    return part.bytes if hasattr(part, "bytes") else bytes(part)
+
+
+class GuardedConnection(ZMQChannelsWebsocketConnection):
+    """A kernel websocket that checks each incoming frame and keeps tracebacks server-side."""
+
+    def handle_incoming_message(self, incoming_msg: Any) -> None:
+        try:
+            check(incoming_msg, self.subprotocol)
+        except BadFrame as e:
+            self.log.warning("photolab: closed a kernel websocket after a bad frame: %s", e)
+            self.websocket_handler.close(1008, "bad frame")
+            return
+        super().handle_incoming_message(incoming_msg)
+
+    def handle_outgoing_message(self, stream: Any, outgoing_msg: list[Any]) -> None:
+        try:
+            _, parts = self.session.feed_identities(outgoing_msg)
+            kind = json.loads(_bytes(parts[1])).get("msg_type")
+            if kind in ("error", "stream"):
+                content = _bytes(parts[4])
+                if kind == "error" or json.loads(content).get("name") == "stderr":
+                    self.log.warning("photolab: kept a kernel %s from the page: %s", kind,
+                                     content[:2000].decode(errors="replace"))
+                    return
+        except (ValueError, IndexError, AttributeError, TypeError):
+            pass  # not ours to judge: jupyter_server handles it as before
+        super().handle_outgoing_message(stream, outgoing_msg)
+
+
+class CappedKernelManager(AsyncMappingKernelManager):
+    """A kernel manager with a cap on live kernels (one per open page)."""
+
+    max_kernels = Int(MAX_KERNELS, config=True, help="the most kernels (open pages) at once")
+    reclaim_after_s = Float(RECLAIM_AFTER_S, config=True,
+                            help="when full, shut down kernels with no page connected and no "
+                                 "activity for this long before refusing a new page")
+
+    _starting = Int(0)
+    _reclaiming: set[str] = set()  # noqa: RUF012  (replaced per instance in __init__)
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._reclaiming = set()
+
+    def _live(self) -> int:
+        """Kernels running or starting (a starting one is not in the map yet)."""
+        return len(self.list_kernel_ids()) + self._starting
+
+    async def start_kernel(self, *args: Any, **kwargs: Any) -> str:
+        if kwargs.get("kernel_id") is not None:  # a restart keeps its place
+            return await super().start_kernel(*args, **kwargs)
+        if self._live() >= self.max_kernels:
+            await self._reclaim()
+        if self._live() >= self.max_kernels:  # no await between this check and the count
+            self.log.warning("photolab: refused a page: %d kernels are running",
+                             self.max_kernels)
+            raise web.HTTPError(503, reason="Too many pages open: close one, or try again "
+                                            "in a minute")
+        self._starting += 1
+        try:
+            return await super().start_kernel(*args, **kwargs)
+        finally:
+            self._starting -= 1
+
+    async def _reclaim(self) -> None:
+        from jupyter_server._tz import utcnow
+
+        now = utcnow()
+        gone = []
+        for kid in self.list_kernel_ids():
+            idle = (now - self.get_kernel(kid).last_activity).total_seconds()
+            if (self._kernel_connections.get(kid, 0) == 0 and idle >= self.reclaim_after_s
+                    and kid not in self._reclaiming):
+                self._reclaiming.add(kid)  # one shutdown each, however many pages wait
+                gone.append(kid)
+                self.log.info("photolab: reclaiming kernel %s (no page for %.0f s)", kid, idle)
+        try:
+            for kid in gone:
+                await self.shutdown_kernel(kid)
+        finally:
+            self._reclaiming.difference_update(gone)
+
+
+class LogoutHandler(_LogoutHandler):
+    """Forget the login cookie and go to the login page."""
+
+    def get(self) -> None:
+        self.identity_provider.clear_login_cookie(self)
+        self.redirect(url_path_join(self.base_url, "login"))
+
+
+def voila_command(dashboards: Path, port: int, ip: str, token: str,
+                  max_kernels: int = MAX_KERNELS) -> list[str]:
+    """The Voilà command line `photolab serve` becomes."""
+    voila = Path(sys.executable).with_name("voila")
+    here = "photolab.server.voila"
+    return [str(voila) if voila.exists() else "voila", str(dashboards), "--no-browser",
+            f"--port={port}", f"--Voila.ip={ip}", f"--token={token}",
+            f"--Voila.kernel_websocket_connection_class={here}.GuardedConnection",
+            f"--VoilaConfiguration.multi_kernel_manager_class={here}.CappedKernelManager",
+            f"--CappedKernelManager.max_kernels={max_kernels}",
+            f"--IdentityProvider.logout_handler_class={here}.LogoutHandler",
+            f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_S}",
+            f"--MappingKernelManager.cull_interval={CULL_INTERVAL_S}",
+            "--MappingKernelManager.cull_connected=False",
+            "--VoilaConfiguration.show_tracebacks=False"]

@@ -1,0 +1,325 @@
+"""`photolab serve` holds against what a browser never sends: malformed websocket frames,
+piles of page loads, disabled buttons clicked anyway, tracebacks, paths and logout."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import re
+import struct
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from photolab import Library
+from photolab.server.frames import BadFrame, check_legacy, check_v1
+
+from .conftest import PHOTOLAB, copy_files, env, free_port, wait_for_port
+
+TOKEN = "guard-token"
+V1 = "v1.kernel.websocket.jupyter.org"
+
+
+def v1_frame(channel: str, msg: dict, buffers: tuple[bytes, ...] = ()) -> bytes:
+    """A v1 frame as the browser builds it."""
+    parts = [json.dumps(msg[k]).encode() for k in ("header", "parent_header", "metadata",
+                                                    "content")] + list(buffers)
+    offsets = [8 * (1 + 1 + len(parts) + 1)]
+    offsets.append(offsets[-1] + len(channel))
+    for p in parts:
+        offsets.append(offsets[-1] + len(p))
+    head = len(offsets).to_bytes(8, "little") + b"".join(o.to_bytes(8, "little")
+                                                         for o in offsets)
+    return head + channel.encode() + b"".join(parts)
+
+
+def message(msg_type: str, content: dict | None = None) -> dict:
+    return {"header": {"msg_id": os.urandom(8).hex(), "msg_type": msg_type, "session": "s",
+                       "username": "", "version": "5.3", "date": "2026-12-01T00:00:00Z"},
+            "parent_header": {}, "metadata": {}, "content": content or {}}
+
+
+# -- frames, without a server -------------------------------------------------------------
+
+def test_well_formed_frames_pass_and_name_their_type() -> None:
+    assert check_v1(v1_frame("shell", message("comm_msg"))) == ("shell", "comm_msg")
+    assert check_v1(v1_frame("shell", message("comm_msg"), (b"\x00" * 10,))) == (
+        "shell", "comm_msg")
+    legacy = json.dumps({**message("comm_info_request"), "channel": "shell"})
+    assert check_legacy(legacy) == ("shell", "comm_info_request")
+
+
+@pytest.mark.parametrize("frame", [
+    bytes.fromhex("0000000001000000"),  # the 8-byte frame: 2**32 offsets
+    b"", b"\x00" * 7, (2**63).to_bytes(8, "little"), (6).to_bytes(8, "little"),
+    (6).to_bytes(8, "little") + b"\xff" * 48,  # offsets far past the end
+    v1_frame("shell", message("execute_request", {"code": "import os"})),  # not for pages
+    v1_frame("iopub", message("comm_msg")),
+    v1_frame("shell", message("comm_msg")) + b"tail",
+    v1_frame("shell", message("comm_msg"), tuple(b"x" for _ in range(40))),
+    "text on a binary protocol",
+])
+def test_malformed_v1_frames_are_refused(frame: bytes) -> None:
+    with pytest.raises(BadFrame):
+        check_v1(frame)
+
+
+@pytest.mark.parametrize("frame", [
+    struct.pack("!i", 2**31 - 1) + b"\x00" * 8,  # a struct format two billion long
+    struct.pack("!i", -1), struct.pack("!iI", 1, 999), "{not json", "[]",
+    json.dumps({"header": {"msg_type": "execute_request"}, "channel": "shell"}),
+    json.dumps({"header": "x"}),
+])
+def test_malformed_legacy_frames_are_refused(frame: bytes | str) -> None:
+    with pytest.raises(BadFrame):
+        check_legacy(frame)
+
+
+def test_random_frames_never_pass_or_hang() -> None:
+    rng = random.Random(7)
+    t = time.perf_counter()
+    for _ in range(5000):
+        n = rng.choice([0, 1, 5, 8, 9, 16, 64, 300])
+        frame = bytes(rng.getrandbits(8) for _ in range(n))
+        for check in (check_v1, check_legacy):
+            try:
+                check(frame)
+            except BadFrame:
+                continue
+            raise AssertionError(f"a random frame passed: {frame!r}")
+    assert time.perf_counter() - t < 10
+
+
+# -- a real server ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def guest_lib(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("served")
+    copy_files(tmp / "p", ["dupes/fr_obama-1080p.jpg", "dupes/fr_obama-720p.jpg"])
+    with Library(tmp / "lib") as lib:
+        lib.ingest([tmp / "p"], show_progress=False, skip=["faces", "people"])
+    return tmp / "lib"
+
+
+@contextmanager
+def server(libdir: Path, tmp: Path, *flags: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    port = free_port()
+    log = (tmp / f"serve-{port}.log").open("w")
+    proc = subprocess.Popen([*PHOTOLAB, "serve", "--library", str(libdir), "--port", str(port),
+                             "--token", TOKEN, *flags], env=env(), stdout=log, stderr=log)
+    try:
+        wait_for_port(port, proc)
+        yield f"http://127.0.0.1:{port}", proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise AssertionError("the server ignored SIGTERM") from None
+        log.close()
+
+
+def get(url: str, timeout: float = 60) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read().decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+
+
+def open_page(base: str, page: str = "places.ipynb") -> str:
+    """Load a dashboard page; returns its kernel id."""
+    status, body = get(f"{base}/voila/render/{page}?token={TOKEN}", timeout=120)
+    assert status == 200, body[:500]
+    return re.search(r'"kernelId": "([0-9a-f-]{36})"', body).group(1)
+
+
+def rss_mb(pid: int) -> float:
+    text = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+)", text).group(1)) / 1024
+
+
+def kernels(pid: int) -> int:
+    """Kernel processes the server started."""
+    n = 0
+    for d in Path("/proc").iterdir():
+        try:
+            stat = (d / "stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"ipykernel" in (
+                    d / "cmdline").read_bytes():
+                n += 1
+        except (OSError, ValueError, IndexError):
+            continue
+    return n
+
+
+def answers_fast(base: str) -> float:
+    t = time.perf_counter()
+    status, _ = get(f"{base}/login", timeout=5)
+    assert status == 200
+    return time.perf_counter() - t
+
+
+async def send_frames(url: str, frames: list[bytes | str], subprotocol: str | None) -> int:
+    """Send frames on a kernel websocket (reconnecting when the server closes it); returns
+    how many times it was closed."""
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    closed = 0
+    ws = None
+    for frame in frames:
+        if ws is None:
+            ws = await websocket_connect(HTTPRequest(url), subprotocols=[subprotocol]
+                                         if subprotocol else None)
+        await ws.write_message(frame, binary=isinstance(frame, bytes))
+        while True:  # what the server says to it (a status message, say), until it closes
+            try:
+                msg = await asyncio.wait_for(ws.read_message(), 0.5)
+            except TimeoutError:
+                break
+            if msg is None:
+                closed += 1
+                ws = None
+                break
+    if ws is not None:
+        ws.close()
+    return closed
+
+
+@pytest.mark.slow
+def test_malformed_frames_cannot_stall_the_server(guest_lib: Path, tmp_path: Path) -> None:
+    with server(guest_lib, tmp_path, "--read-only") as (base, proc):
+        kid = open_page(base)
+        ws = f"{base.replace('http', 'ws')}/api/kernels/{kid}/channels?token={TOKEN}"
+        assert answers_fast(base) < 1
+        rss0 = rss_mb(proc.pid)
+        # the 8-byte frame from the report, then random and near-valid frames, both protocols
+        rng = random.Random(3)
+        frames: list[bytes | str] = [bytes.fromhex("0000000001000000")]
+        for _ in range(60):
+            frames.append(bytes(rng.getrandbits(8) for _ in range(rng.choice([8, 16, 64]))))
+            good = bytearray(v1_frame("shell", message("comm_msg")))
+            good[rng.randrange(len(good))] = rng.getrandbits(8)
+            frames.append(bytes(good))
+        closed = asyncio.run(send_frames(ws, frames, V1))
+        assert closed >= 60
+        legacy = [struct.pack("!i", 2**31 - 1) + b"\x00" * 8, "{broken",
+                  json.dumps({**message("execute_request", {"code": "1"}), "channel": "shell"})]
+        assert asyncio.run(send_frames(ws, legacy, None)) == 3
+        for _ in range(5):
+            assert answers_fast(base) < 1
+        assert rss_mb(proc.pid) < rss0 + 100  # flat, not growing by 30-100 MB a second
+        # the page's own traffic still works: a fresh page loads
+        open_page(base)
+    log = next(tmp_path.glob("serve-*.log")).read_text()
+    assert "bad frame" in log
+
+
+@pytest.mark.slow
+def test_page_loads_leave_at_most_the_cap_alive(guest_lib: Path, tmp_path: Path) -> None:
+    cap = 3
+    with server(guest_lib, tmp_path, "--read-only", "--max-kernels", str(cap),
+                "--voila-arg=--CappedKernelManager.reclaim_after_s=2") as (base, proc):
+        alive: list[int] = []
+        stop = threading.Event()
+
+        def watch() -> None:
+            while not stop.is_set():
+                alive.append(kernels(proc.pid))
+                stop.wait(0.1)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        codes = []
+        try:
+            for _ in range(5):  # one after another: closed pages' kernels are reclaimed
+                codes.append(get(f"{base}/voila/render/places.ipynb?token={TOKEN}", 120)[0])
+            results: list[tuple[int, str]] = []
+
+            def load() -> None:
+                results.append(get(f"{base}/voila/render/places.ipynb?token={TOKEN}", 120))
+
+            threads = [threading.Thread(target=load) for _ in range(45)]  # all at once
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        finally:
+            stop.set()
+            watcher.join()
+        assert codes == [200] * 5
+        assert len(results) == 45
+        refused = [body for status, body in results if status == 503]
+        assert refused and all("Too many pages open" in b for b in refused)
+        assert all("Traceback" not in b and str(guest_lib) not in b for _, b in results)
+        assert max(alive) <= cap, max(alive)
+        assert kernels(proc.pid) <= cap
+
+
+def test_logout_works(guest_lib: Path, tmp_path: Path) -> None:
+    with server(guest_lib, tmp_path, "--read-only") as (base, _):
+        req = urllib.request.Request(f"{base}/logout")
+        opener = urllib.request.build_opener(urllib.request.HTTPRedirectHandler())
+        with opener.open(req, timeout=30) as r:
+            assert r.status == 200 and "/login" in r.url
+
+
+async def _exchange(url: str, frames: list[bytes], seconds: float) -> list[bytes | str]:
+    """Send frames and collect what the server sends back for `seconds`."""
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    ws = await websocket_connect(HTTPRequest(url), subprotocols=[V1])
+    for f in frames:
+        await ws.write_message(f, binary=True)
+    got: list[bytes | str] = []
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            msg = await asyncio.wait_for(ws.read_message(), left)
+        except TimeoutError:
+            break
+        if msg is None:
+            break
+        got.append(msg)
+    ws.close()
+    return got
+
+
+@pytest.mark.slow
+def test_guests_get_no_tracebacks_paths_or_writes(guest_lib: Path, tmp_path: Path) -> None:
+    from .test_guests import snapshot
+
+    before = snapshot(guest_lib)
+    with server(guest_lib, tmp_path, "--read-only") as (base, _):
+        status, body = get(f"{base}/voila/render/duplicates.ipynb?token={TOKEN}", 120)
+        assert status == 200 and str(guest_lib.parent) not in body
+        kid = re.search(r'"kernelId": "([0-9a-f-]{36})"', body).group(1)
+        models = re.findall(r'"model_id": "([0-9a-f]{32})"', body)
+        assert models
+        # malformed widget updates to the page's widget (its state comes over the socket)
+        states = [{"box_style": 3}, {"children": ["IPY_MODEL_nowhere"]},
+                  {"layout": "IPY_MODEL_nowhere"}, {"_dom_classes": 7}]
+        bad = [v1_frame("shell", message("comm_msg", {"comm_id": m, "data": {
+            "method": "update", "state": state, "buffer_paths": []}}))
+            for m in models for state in states]
+        ws = f"{base.replace('http', 'ws')}/api/kernels/{kid}/channels?token={TOKEN}"
+        replies = asyncio.run(_exchange(ws, bad, 5))
+        text = "\n".join(r.decode(errors="replace") if isinstance(r, bytes) else r
+                         for r in replies)
+        assert "Traceback" not in text and "site-packages" not in text
+        assert str(guest_lib.parent) not in text
+        for page in ("home.ipynb", "people.ipynb", "places.ipynb"):
+            assert get(f"{base}/voila/render/{page}?token={TOKEN}", 120)[0] == 200
+    assert snapshot(guest_lib) == before  # no -wal/-shm, thumbnails, index or trash
