@@ -2,8 +2,9 @@
 
 - `GuardedConnection`: every frame a browser sends is checked (`photolab.server.frames`)
   before jupyter_server parses it; a bad frame closes that socket and is logged, so one
-  malformed frame cannot stall the server. Tracebacks and stderr the kernel sends (a failing
-  widget callback) are logged on the server, not sent to the page.
+  malformed frame cannot stall the server. Sockets without the v1 protocol are closed.
+  Tracebacks and stderr the kernel sends (a failing widget callback) are logged on the
+  server, not sent to the page.
 - `CappedKernelManager`: at most `max_kernels` kernels; when full it first shuts down kernels
   whose page has been gone (no websocket) for `reclaim_after_s`, then refuses politely (503).
   Idle culling (`cull_idle_timeout`) ends the kernels of closed pages within minutes.
@@ -25,7 +26,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from traitlets import Float, Int
 
-from .frames import BadFrame, check
+from .frames import V1, BadFrame, check
 
 #: kernels culled this long after their page's last message once no page is connected
 #: (5 min: a phone whose screen locked for a moment finds its page still alive)
@@ -41,6 +42,13 @@ def _bytes(part: Any) -> bytes:
 
 class GuardedConnection(ZMQChannelsWebsocketConnection):
     """A kernel websocket that checks each incoming frame and keeps tracebacks server-side."""
+
+    def connect(self) -> Any:
+        connected = super().connect()
+        if self.subprotocol != V1:  # see `frames.check`: pages speak v1
+            self.log.warning("photolab: closed a kernel websocket without the v1 protocol")
+            self.websocket_handler.close(1008, "v1 kernel websocket protocol only")
+        return connected
 
     def handle_incoming_message(self, incoming_msg: Any) -> None:
         try:
