@@ -1,14 +1,25 @@
 """photolab: curate a personal photo library in Jupyter, as pure stages over Polars frames."""
 
 from .errors import (
+    AlbumNotFoundError,
+    ClusterNotFoundError,
+    DecisionNotFoundError,
+    FaceNotFoundError,
     LibraryLockedError,
     ModelNotFoundError,
+    NotFoundError,
+    PersonNotFoundError,
     PhotolabError,
     PhotoNotFoundError,
+    PlaceNotFoundError,
+    ReadOnlyError,
     ToolNotFoundError,
 )
 from .library import IngestReport, Library
 
 __version__ = "0.1.0"
-__all__ = ["IngestReport", "Library", "LibraryLockedError", "ModelNotFoundError",
-           "PhotoNotFoundError", "PhotolabError", "ToolNotFoundError", "__version__"]
+__all__ = ["AlbumNotFoundError", "ClusterNotFoundError", "DecisionNotFoundError",
+           "FaceNotFoundError", "IngestReport", "Library", "LibraryLockedError",
+           "ModelNotFoundError", "NotFoundError", "PersonNotFoundError", "PhotoNotFoundError",
+           "PhotolabError", "PlaceNotFoundError", "ReadOnlyError", "ToolNotFoundError",
+           "__version__"]

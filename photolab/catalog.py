@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from .access import READ_ONLY_MESSAGE
-from .errors import LibraryLockedError, PhotolabError, ReadOnlyError
+from .errors import LibraryLockedError, PersonNotFoundError, PhotolabError, ReadOnlyError
 from .faces.geometry import match_boxes
 from .migrations import MIGRATIONS
 
@@ -434,7 +434,7 @@ class Catalog:
         with self.transaction() as c:
             pid = self._person_named(c, person, who) if isinstance(person, str) else int(person)
             if c.execute("SELECT 1 FROM persons WHERE person_id = ?", (pid,)).fetchone() is None:
-                raise PhotolabError(f"no person {pid}")
+                raise PersonNotFoundError(f"no person {pid}")
             d = self._decide(c, "face_person", None,
                              {"faces": [int(f) for f in face_ids], "person_id": pid}, who)
         return int(pid or 0), d

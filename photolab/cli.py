@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from pathlib import Path
 
 import polars as pl
 
-from .errors import PhotolabError
+from .errors import LibraryLockedError, PhotolabError
 from .library import STAGE_ORDER, Library
 from .samples import default_roots
 from .summary import summarize
+
+#: exit codes: done; the run failed (or crashed: Python's own 1); a usage error (a bad argument,
+#: an unknown id, a read-only library); the library is locked by another writer
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 
 
 def _library_arg(p: argparse.ArgumentParser) -> None:
@@ -158,7 +163,7 @@ def serve(library: str, port: int, ip: str, token: str | None, read_only: bool,
     if not (root / "catalog.sqlite").exists():
         print(f"photolab: error: no library at {root} (run photolab ingest first)",
               file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     token = token or secrets.token_urlsafe(24)
     env = {**os.environ, "PHOTOLAB_LIBRARY": str(root),
            "PHOTOLAB_READONLY": "1" if read_only else ""}
@@ -186,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
 
         for path in copy_notebooks(Path(args.folder), args.force):
             print(path)
-        return 0
+        return EXIT_OK
     try:
         with Library(args.library) as lib:
             if args.command == "ingest":
@@ -257,13 +262,21 @@ def main(argv: list[str] | None = None) -> int:
                     print(done.select("photo_id", "target", "status", "error",
                                       changes=pl.col("args").list.len()))
                 if (done["status"] == "failed").any():
-                    return 1
+                    return EXIT_FAILED
             elif args.command == "motion":
                 print(lib.motion_video(args.photo_id))
+            sys.stdout.flush()  # a closed pipe shows here, not at exit
+    except LibraryLockedError as e:
+        print(f"photolab: error: {e}", file=sys.stderr)
+        return EXIT_LOCKED
     except PhotolabError as e:
         print(f"photolab: error: {e}", file=sys.stderr)
-        return 2
-    return 0
+        return EXIT_USAGE
+    except OSError as e:  # `photolab photos | head`: the reader has what it wanted
+        if e.errno != errno.EPIPE and "os error 32" not in str(e):  # (polars' wording)
+            raise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from .access import writes
-from .errors import PhotolabError
+from .errors import PhotolabError, PhotoNotFoundError
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -32,7 +32,7 @@ class CurationVerbs:
             f"SELECT photo_id FROM photos WHERE photo_id IN ({','.join('?' * len(ids))})",
             ids)["photo_id"])
         if missing := sorted(set(ids) - known):
-            raise PhotolabError(f"no photos {missing}")
+            raise PhotoNotFoundError(f"no photos {missing}")
         return self.catalog.add_decisions(kind, [(i, value) for i in ids], who or self.who)
 
     @writes

@@ -14,7 +14,7 @@ import polars as pl
 from .access import writes
 from .catalog import display_path
 from .dedupe.groups import group_duplicates, rank_keepers
-from .errors import PhotolabError
+from .errors import DecisionNotFoundError, PhotolabError
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -147,7 +147,7 @@ class DuplicateVerbs:
         """Take a decision back; for a resolved group, the files return to where they were."""
         d = self.catalog.decision(decision_id)
         if d is None:
-            raise PhotolabError(f"no decision {decision_id}")
+            raise DecisionNotFoundError(f"no decision {decision_id}")
         if d["kind"] == "resolve":
             back = self._move_back(json.loads(d["value"])["moves"])
             self.catalog.set_trashed(back, False)

@@ -1,4 +1,4 @@
-"""Exception classes a caller can catch."""
+"""Exception classes a caller can catch (every one is exported from `photolab`)."""
 
 
 class PhotolabError(Exception):
@@ -17,9 +17,40 @@ class ToolNotFoundError(PhotolabError):
     """An external program (exiftool, ffmpeg) is not installed."""
 
 
-class PhotoNotFoundError(PhotolabError, KeyError):
+class ReadOnlyError(PhotolabError):
+    """The library was opened read-only (a guest's dashboard): nothing may be written."""
+
+
+class NotFoundError(PhotolabError, KeyError):
+    """Something asked for by id or name is not in the library."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class PhotoNotFoundError(NotFoundError):
     """No photo with that id is in the catalog."""
 
 
-class ReadOnlyError(PhotolabError):
-    """The library was opened read-only (a guest's dashboard): nothing may be written."""
+class FaceNotFoundError(NotFoundError):
+    """No face with that id."""
+
+
+class PersonNotFoundError(NotFoundError):
+    """No person with that id or name."""
+
+
+class ClusterNotFoundError(NotFoundError):
+    """No face cluster with that id."""
+
+
+class AlbumNotFoundError(NotFoundError):
+    """No album with that id or name."""
+
+
+class DecisionNotFoundError(NotFoundError):
+    """No decision with that id."""
+
+
+class PlaceNotFoundError(NotFoundError):
+    """No place with that id or name."""

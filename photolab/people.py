@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from .access import writes
-from .errors import PhotolabError
+from .errors import ClusterNotFoundError, FaceNotFoundError, PersonNotFoundError, PhotolabError
 from .faces.cluster import DLIB_TOLERANCE, FaceClusterer, constrain, decode, distances, suggest
 from .faces.labels import FACE_KINDS, Labels, replay
 
@@ -189,7 +189,7 @@ class PeopleVerbs:
         f = every.filter(pl.col("face_id").is_in(ids))
         missing = set(ids) - set(f["face_id"])
         if missing:
-            raise PhotolabError(f"no faces {sorted(missing)} in this library")
+            raise FaceNotFoundError(f"no faces {sorted(missing)} in this library")
         return f
 
     @writes
@@ -213,7 +213,7 @@ class PeopleVerbs:
         """Every face now in a cluster shows `name`. Returns the person_id."""
         f = self.faces(encodings=False).filter(pl.col("cluster_id") == cluster_id)
         if f.height == 0:
-            raise PhotolabError(f"no cluster {cluster_id}")
+            raise ClusterNotFoundError(f"no cluster {cluster_id}")
         return self._assign(f, _name(name), who)
 
     @writes
@@ -231,7 +231,7 @@ class PeopleVerbs:
             raise PhotolabError(f"{name!r} is already person {other}: "
                                 f"merge_people({person_id}, {other}) joins them")
         if person_id not in set(self.labels().people()["person_id"]):
-            raise PhotolabError(f"no person {person_id}")
+            raise PersonNotFoundError(f"no person {person_id}")
         return self.catalog.add_decision("person_name", None,
                                          {"person_id": int(person_id), "name": name},
                                          who or self.who)
@@ -242,7 +242,7 @@ class PeopleVerbs:
         known = set(self.labels().people()["person_id"])
         for p in (person_id, into):
             if p not in known:
-                raise PhotolabError(f"no person {p}")
+                raise PersonNotFoundError(f"no person {p}")
         if person_id == into:
             raise PhotolabError("a person cannot be merged into themself")
         return self.catalog.add_decision("person_merge", None,
@@ -306,7 +306,7 @@ class PeopleVerbs:
             "p.content_hash FROM faces f JOIN photos p USING (photo_id) WHERE face_id = ?",
             [int(face_id)])
         if row.height == 0:
-            raise PhotolabError(f"no face {face_id}")
+            raise FaceNotFoundError(f"no face {face_id}")
         r = row.row(0, named=True)
         return _crop(str(self.thumbs_dir), r["content_hash"], r["top"], r["right"], r["bottom"],
                      r["left"], r["image_width"], r["image_height"], size, margin)

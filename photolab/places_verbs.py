@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from .access import writes
-from .errors import PhotolabError
+from .errors import PhotolabError, PhotoNotFoundError
 from .places.compute import PLACES_SCHEMA
 
 if TYPE_CHECKING:
@@ -78,5 +78,5 @@ class PlaceVerbs:
             f"SELECT photo_id FROM photos WHERE photo_id IN ({','.join('?' * len(ids))})",
             ids)["photo_id"]) if ids else set()
         if set(ids) - known:
-            raise PhotolabError(f"no photos {sorted(set(ids) - known)}")
+            raise PhotoNotFoundError(f"no photos {sorted(set(ids) - known)}")
         return self.catalog.add_decisions("place", [(i, value) for i in ids], who or self.who)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 import polars as pl
 
-from ..errors import PhotolabError
+from ..errors import PhotolabError, PlaceNotFoundError
 from ._children import replace_children
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class PlaceSunburst(w.VBox):
         """Show the photos of a slice ("Italy", "Italy/Lazio", "Italy/Lazio/Rome")."""
         row = self.frame.filter(pl.col("id") == place_id)
         if row.height == 0:
-            raise PhotolabError(f"no place {place_id!r}")
+            raise PlaceNotFoundError(f"no place {place_id!r}")
         self.photo_ids = sorted(row["photo_ids"][0].to_list())
         n = len(self.photo_ids)
         self.heading.value = (f"<b>{html.escape(place_id.replace('/', ' › '))}</b>: "
