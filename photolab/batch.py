@@ -8,7 +8,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"
+from .shipped import folder
 
 
 def run_batch(library: Path, roots: list[str], skip: list[str],
@@ -24,7 +24,7 @@ def run_batch(library: Path, roots: list[str], skip: list[str],
     reports.mkdir(parents=True, exist_ok=True)
     out = reports / f"ingest-{datetime.now():%Y%m%d-%H%M%S}.ipynb"
     try:
-        pm.execute_notebook(NOTEBOOKS / "01_ingest.ipynb", out, kernel_name="python3",
+        pm.execute_notebook(folder("notebooks") / "01_ingest.ipynb", out, kernel_name="python3",
                             parameters={"roots": roots, "library": str(library), "skip": skip},
                             progress_bar=False, log_output=True, stdout_file=sys.stdout,
                             stderr_file=sys.stderr, cwd=str(Path.cwd()))
@@ -40,7 +40,7 @@ def copy_notebooks(dest: Path, force: bool = False) -> list[Path]:
     """Copy the curator's notebooks into `dest` (existing files are kept unless `force`)."""
     dest.mkdir(parents=True, exist_ok=True)
     copied = []
-    for nb in sorted(NOTEBOOKS.glob("*.ipynb")):
+    for nb in sorted(folder("notebooks").glob("*.ipynb")):
         target = dest / nb.name
         if target.exists() and not force:
             continue

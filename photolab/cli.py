@@ -13,6 +13,7 @@ import polars as pl
 from .errors import LibraryLockedError, PhotolabError
 from .library import STAGE_ORDER, Library
 from .samples import default_roots
+from .shipped import folder
 from .summary import summarize
 
 #: exit codes: done; the run failed (or crashed: Python's own 1); a usage error (a bad argument,
@@ -86,6 +87,16 @@ def _parser() -> argparse.ArgumentParser:
                    help="one more Voilà option, e.g. "
                         "--voila-arg=--CappedKernelManager.reclaim_after_s=60 (repeat)")
 
+    p = sub.add_parser("lab", help="open JupyterLab on the curator's notebooks for a library")
+    _library_arg(p)
+    p.add_argument("--folder", help="where the notebooks are kept (default: LIBRARY/notebooks; "
+                   "photolab's notebooks are copied there, a curator's edits are kept)")
+    p.add_argument("--port", type=int, default=8888)
+    p.add_argument("--ip", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--token", default=None,
+                   help="the token the browser needs (default: a new random one, printed)")
+
     p = sub.add_parser("places", help="print country > region > city with photo counts")
     _library_arg(p)
 
@@ -158,7 +169,6 @@ def serve(library: str, port: int, ip: str, token: str | None, read_only: bool,
 
     from .server.voila import voila_command
 
-    dashboards = Path(__file__).resolve().parent / "dashboards"
     root = Path(library).expanduser().resolve()
     if not (root / "catalog.sqlite").exists():
         print(f"photolab: error: no library at {root} (run photolab ingest first)",
@@ -167,7 +177,7 @@ def serve(library: str, port: int, ip: str, token: str | None, read_only: bool,
     token = token or secrets.token_urlsafe(24)
     env = {**os.environ, "PHOTOLAB_LIBRARY": str(root),
            "PHOTOLAB_READONLY": "1" if read_only else ""}
-    cmd = voila_command(dashboards, port, ip, token, max_kernels) + voila_args
+    cmd = voila_command(folder("dashboards"), port, ip, token, max_kernels) + voila_args
     mode = "read-only" if read_only else "read/write"
     print(f"photolab: serving {root} ({mode}) at "
           f"http://{ip}:{port}/voila/render/home.ipynb?token={token} (every page: "
@@ -175,8 +185,31 @@ def serve(library: str, port: int, ip: str, token: str | None, read_only: bool,
     os.execvpe(cmd[0], cmd, env)
 
 
+def lab(library: str, notebooks: str | None, port: int, ip: str, token: str | None) -> int:
+    """Become JupyterLab on a folder of the curator's notebooks, the library preset."""
+    import secrets
+
+    from .batch import copy_notebooks
+    from .server.lab import lab_command
+
+    root = Path(library).expanduser().resolve()
+    if not (root / "catalog.sqlite").exists():
+        print(f"photolab: error: no library at {root} (run photolab ingest first)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    where = Path(notebooks).expanduser().resolve() if notebooks else root / "notebooks"
+    copy_notebooks(where)
+    token = token or secrets.token_urlsafe(24)
+    print(f"photolab: JupyterLab for {root} at http://{ip}:{port}/lab?token={token}",
+          file=sys.stderr, flush=True)
+    cmd = lab_command(where, port, ip, token)
+    os.execvpe(cmd[0], cmd, {**os.environ, "PHOTOLAB_LIBRARY": str(root)})
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "lab":
+        return lab(args.library, args.folder, args.port, args.ip, args.token)
     if args.command == "serve":
         return serve(args.library, args.port, args.ip, args.token, args.read_only,
                      args.max_kernels, args.voila_arg)

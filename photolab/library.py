@@ -101,7 +101,8 @@ class Library(DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs, CurationVerb
 
     Example
     -------
-    >>> lib = Library("/tmp/doc-library")
+    >>> import tempfile
+    >>> lib = Library(tempfile.mkdtemp())
     >>> lib.photos().columns[:3]
     ['photo_id', 'path', 'size_bytes']
     """

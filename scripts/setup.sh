@@ -19,8 +19,8 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 stamp=.venv/.photolab-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    echo "setup: pip install -e .[sample,test,bench,faces,online,widgets,dashboards,semantic,captions,ray]" \
+    echo "setup: pip install -e .[sample,test,bench,faces,online,widgets,dashboards,lab,semantic,captions,ray]" \
          "(the first time, llama-cpp-python compiles: about 6 minutes on 2 cores)" >&2
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[sample,test,bench,faces,online,widgets,dashboards,semantic,captions,ray]"
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[sample,test,bench,faces,online,widgets,dashboards,lab,semantic,captions,ray]"
     touch "$stamp"
 fi
