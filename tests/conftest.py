@@ -118,3 +118,14 @@ def library_without_weights(tmp_path: Path, rels: list[str], **ingest: object) -
     lib.settings.save(lib.root)
     lib.ingest([src], show_progress=False, **({"skip": ["faces", "people"]} | ingest))
     return lib
+
+
+#: fixtures that ingest the whole corpus (about two minutes on 2 cores, once a session)
+CORPUS_FIXTURES = {"corpus_lib", "corpus_photos", "lib_copy"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests on the whole ingested corpus are slow: `pytest -m "not slow"` leaves them out."""
+    for item in items:
+        if CORPUS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -60,6 +60,7 @@ def test_exit_codes(small_lib: Path, monkeypatch, capsys) -> None:
     assert "locked" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_ends_quietly(small_lib: Path) -> None:
     cmd = " ".join([*PHOTOLAB, "photos", "--library", str(small_lib), "--format", "csv"])
     done = subprocess.run(f"set -o pipefail; {cmd} | head -c 10", shell=True, env=env(),

@@ -15,6 +15,8 @@ from photolab import Library
 
 from .conftest import PHOTOLAB, copy_files, env, free_port, wait_for_port
 
+pytestmark = pytest.mark.slow  # servers, browsers, papermill or Ray
+
 #: screenshots the browser tests keep (gitignored), to look at after a run
 SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"

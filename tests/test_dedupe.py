@@ -192,6 +192,7 @@ def test_sweep_scores_thresholds(corpus_lib, truth) -> None:
     assert best["f1"] >= 0.85, s
 
 
+@pytest.mark.slow
 def test_cli_dupes(tmp_path: Path) -> None:
     src = tmp_path / "p"
     copy_files(src, ["dupes/fr_obama-1080p.jpg", "dupes/fr_obama-720p.jpg"])

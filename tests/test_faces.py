@@ -308,6 +308,7 @@ def test_missing_face_models_are_a_clear_error(tmp_path: Path) -> None:
         assert lib.jobs()["status"].to_list() == ["failed"]
 
 
+@pytest.mark.slow
 def test_faster_settings_find_the_same_people(tmp_path: Path) -> None:
     src = tmp_path / "p"
     copy_files(src, ["faces/fr_obama/obama.jpg", "faces/fr_biden/biden.jpg",
@@ -336,6 +337,7 @@ def test_faster_settings_find_the_same_people(tmp_path: Path) -> None:
         assert 2 <= lib.faces().height < 5
 
 
+@pytest.mark.slow
 def test_cli_no_faces_people_and_cluster(tmp_path: Path) -> None:
     import subprocess
 
@@ -394,6 +396,7 @@ def test_photos_that_do_not_decode_get_a_clear_faces_error(corpus_photos: pl.Dat
     assert "faces:" not in partial["error"][0]
 
 
+@pytest.mark.slow
 def test_cnn_detector_and_minimum_face_size(tmp_path: Path) -> None:
     src = tmp_path / "p"
     copy_files(src, ["faces/fr_obama/obama.jpg", "faces_group/immich_portrait.jpg"])

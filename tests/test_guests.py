@@ -198,6 +198,7 @@ def _ids(libdir: Path) -> tuple[int, list[Path]]:
         return int(group["photo_id"][0]), [Path(p) for p in group["path"]]
 
 
+@pytest.mark.slow
 def test_resolve_killed_between_files_leaves_every_move_recorded(tmp_path: Path) -> None:
     src = tmp_path / "photos"
     copy_files(src, FILES[:3])

@@ -39,6 +39,7 @@ def assert_complete(lib: Library, n: int) -> None:
                                                 "motion", "places", "faces")}
 
 
+@pytest.mark.slow
 def test_incremental_move_rename_delete_change(tmp_path: Path) -> None:
     src = tmp_path / "photos"
     copy_files(src, SMALL)
@@ -150,6 +151,7 @@ with Library(sys.argv[2]) as lib:
 """
 
 
+@pytest.mark.slow
 def test_unreadable_file_is_an_error_row(tmp_path: Path) -> None:
     import site
     import tempfile
@@ -195,6 +197,7 @@ def _ingest_cmd(root: Path, lib: Path) -> list[str]:
     return [*PHOTOLAB, "ingest", str(root), "--library", str(lib)]
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_with_nothing_lost_or_duplicated(tmp_path: Path) -> None:
     src, libdir = _tree(tmp_path / "big", 48), tmp_path / "lib"
     libdir.mkdir()
@@ -232,6 +235,7 @@ def test_killed_run_resumes_with_nothing_lost_or_duplicated(tmp_path: Path) -> N
         assert len(list((libdir / "thumbs").rglob("*.webp"))) == 48 * 3
 
 
+@pytest.mark.slow
 def test_two_concurrent_ingests_leave_a_consistent_catalog(tmp_path: Path) -> None:
     a, b = _tree(tmp_path / "a", 16), tmp_path / "b"
     copy_files(b, SMALL)
@@ -246,6 +250,7 @@ def test_two_concurrent_ingests_leave_a_consistent_catalog(tmp_path: Path) -> No
         assert lib.jobs()["status"].to_list() == ["done"] * 3
 
 
+@pytest.mark.slow
 def test_cli_photos_formats_and_jobs(tmp_path: Path) -> None:
     src = tmp_path / "p"
     copy_files(src, SMALL)
@@ -273,6 +278,7 @@ def test_cli_photos_formats_and_jobs(tmp_path: Path) -> None:
     assert bad.returncode == 2
 
 
+@pytest.mark.slow
 def test_sample_photos_ship_in_a_dependency(tmp_path: Path) -> None:
     import skimage.data
 
@@ -300,6 +306,7 @@ with Library(sys.argv[1], who=sys.argv[2]) as lib:
 """
 
 
+@pytest.mark.slow
 def test_decisions_from_several_writers_during_an_ingest_are_all_kept(tmp_path: Path) -> None:
     src, more = tmp_path / "p", _tree(tmp_path / "more", 12)
     copy_files(src, SMALL)

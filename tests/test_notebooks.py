@@ -7,10 +7,13 @@ from pathlib import Path
 
 import papermill as pm
 import polars as pl
+import pytest
 
 from photolab import Library
 
 from .conftest import CORPUS, REPO, copy_files, library_without_weights
+
+pytestmark = pytest.mark.slow  # servers, browsers, papermill or Ray
 
 
 def outputs(nb: dict, mime: str) -> list:
@@ -23,7 +26,7 @@ def test_01_ingest_runs_with_parameters_and_shows_what_it_found(tmp_path: Path) 
     copy_files(src, ["exif/mde_Apple_iPhone_4.jpg", "exif/ianare_Canon_40D.jpg",
                      "heic/mde_IMG_1034.heic", "corrupt/pillow_broken.png"])
     out = tmp_path / "report.ipynb"
-    pm.execute_notebook(REPO / "photolab/notebooks/01_ingest.ipynb", out, kernel_name="python3",
+    pm.execute_notebook(REPO / "notebooks/01_ingest.ipynb", out, kernel_name="python3",
                         parameters={"roots": [str(src)], "library": str(tmp_path / "lib"),
                                     "skip": ["faces", "people"]}, progress_bar=False)
     nb = json.loads(out.read_text())
@@ -40,7 +43,7 @@ def test_01_ingest_runs_with_parameters_and_shows_what_it_found(tmp_path: Path) 
 
 def run(name: str, tmp_path: Path, **parameters: object) -> dict:
     out = tmp_path / f"{name}.out.ipynb"
-    pm.execute_notebook(REPO / f"photolab/notebooks/{name}.ipynb", out, kernel_name="python3",
+    pm.execute_notebook(REPO / f"notebooks/{name}.ipynb", out, kernel_name="python3",
                         parameters=parameters, progress_bar=False)
     return json.loads(out.read_text())
 

@@ -217,6 +217,7 @@ def test_map_has_every_located_photo_and_any_tiles(corpus_lib: Library) -> None:
     assert place_map(corpus_lib).layout.map.style == corpus_lib.settings.map_tiles
 
 
+@pytest.mark.slow
 def test_cli_prints_places(tmp_path: Path) -> None:
     import subprocess
 

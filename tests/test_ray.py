@@ -19,6 +19,8 @@ from photolab.errors import PhotolabError
 
 from .conftest import CORPUS, PHOTOLAB, env, free_port
 
+pytestmark = pytest.mark.slow  # servers, browsers, papermill or Ray
+
 pytest.importorskip("ray", reason="the ray extra is part of the test set-up")
 QUICK = ["faces", "people", "semantic", "tags", "captions"]
 

@@ -17,6 +17,8 @@ from photolab.widgets import PersonLabeller
 
 from .conftest import PHOTOLAB, copy_files, env, free_port, wait_for_port
 
+pytestmark = pytest.mark.slow  # servers, browsers, papermill or Ray
+
 
 def _get(url: str) -> tuple[int, str]:
     try:

@@ -278,6 +278,7 @@ def test_page_loads_leave_at_most_the_cap_alive(guest_lib: Path, tmp_path: Path)
         assert kernels(proc.pid) <= cap
 
 
+@pytest.mark.slow
 def test_logout_works(guest_lib: Path, tmp_path: Path) -> None:
     with server(guest_lib, tmp_path, "--read-only") as (base, _):
         req = urllib.request.Request(f"{base}/logout")

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from photolab import Library
 
@@ -30,6 +31,7 @@ def _sha(paths: list[Path]) -> list[str]:
     return [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
 
 
+@pytest.mark.slow
 def test_write_back_round_trip(tmp_path: Path) -> None:
     src = tmp_path / "p"
     files = copy_files(src, ["faces/fr_obama/obama.jpg", "exif/mde_Apple_iPhone_4.jpg",

@@ -10,8 +10,7 @@ from pathlib import Path
 def lab_command(folder: Path, port: int, ip: str, token: str) -> list[str]:
     """The JupyterLab command line: 127.0.0.1 and a token unless told otherwise, opening
     on `folder` (the notebooks read the library from $PHOTOLAB_LIBRARY)."""
-    jupyter = Path(sys.executable).with_name("jupyter-lab")
-    return [str(jupyter) if jupyter.exists() else "jupyter-lab", "--no-browser",
+    return [sys.executable, "-m", "jupyterlab", "--no-browser",
             f"--ServerApp.root_dir={folder}", f"--ServerApp.port={port}",
             "--ServerApp.port_retries=0", f"--ServerApp.ip={ip}",
             f"--IdentityProvider.token={token}",

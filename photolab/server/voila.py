@@ -139,9 +139,8 @@ class LogoutHandler(_LogoutHandler):
 def voila_command(dashboards: Path, port: int, ip: str, token: str,
                   max_kernels: int = MAX_KERNELS) -> list[str]:
     """The Voilà command line `photolab serve` becomes."""
-    voila = Path(sys.executable).with_name("voila")
     here = "photolab.server.voila"
-    return [str(voila) if voila.exists() else "voila", str(dashboards), "--no-browser",
+    return [sys.executable, "-m", "voila", str(dashboards), "--no-browser",
             f"--port={port}", f"--Voila.ip={ip}", f"--token={token}",
             f"--Voila.kernel_websocket_connection_class={here}.GuardedConnection",
             f"--VoilaConfiguration.multi_kernel_manager_class={here}.CappedKernelManager",
