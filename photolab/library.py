@@ -23,19 +23,19 @@ import polars as pl
 
 from .access import writes
 from .catalog import Catalog
-from .curation import CurationVerbs
+from .curation.verbs import CurationVerbs
 from .dedupe import hashing
-from .duplicates import DuplicateVerbs
+from .dedupe.verbs import DuplicateVerbs
 from .errors import PhotolabError, PhotoNotFoundError
 from .faces.detect import FaceDetector, FaceParams, face_tasks
+from .faces.verbs import PeopleVerbs
 from .media import dates as dates_stage
 from .media import metadata, motion, scan, sidecars, thumbnails
-from .people import PeopleVerbs
 from .places.compute import compute_places
 from .places.online import OnlineGeocoder
-from .places_verbs import PlaceVerbs
+from .places.verbs import PlaceVerbs
 from .progress import progress
-from .search_verbs import SearchVerbs
+from .semantic.verbs import SearchVerbs
 from .settings import Settings
 
 CATALOG_FILE = "catalog.sqlite"

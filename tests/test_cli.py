@@ -68,3 +68,17 @@ def test_a_closed_pipe_ends_quietly(small_lib: Path) -> None:
     assert done.stdout.startswith("photo_id")
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
     assert done.returncode == 0
+
+
+def test_pyproject_lists_every_package() -> None:
+    """The wheel's package list is written out (notebooks/ and dashboards/ are mapped into
+    it): a new subpackage must be added there."""
+    import tomllib
+
+    from .conftest import REPO
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])
+    found = {".".join(p.parent.relative_to(REPO).parts)
+             for p in (REPO / "photolab").rglob("__init__.py")}
+    assert found | {"photolab.notebooks", "photolab.dashboards"} == listed

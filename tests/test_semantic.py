@@ -179,7 +179,7 @@ def test_filters_compose(lib_copy: Library) -> None:
 def test_filtered_search_through_the_index_matches_exact(lib_copy: Library,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """Above EXACT_MAX a filter goes to FAISS as an id selector: same answers as numpy."""
-    import photolab.search_verbs as sv
+    import photolab.semantic.verbs as sv
 
     exact = lib_copy.search("a beach", k=20, after="2010-01-01")
     monkeypatch.setattr(sv, "EXACT_MAX", 0)
@@ -199,7 +199,7 @@ def test_scene_tags_have_a_setting_and_follow_the_label_list(lib_copy: Library,
     assert setting["photo_id"].n_unique() == lib_copy.embeddings().height
     assert setting.group_by("photo_id").agg(pl.col("score").max())["score"].min() >= 0.5
     assert tags["score"].max() <= 1 and tags["score"].min() >= lib_copy.settings.tag_min_score
-    import photolab.search_verbs as sv
+    import photolab.semantic.verbs as sv
 
     labels = {"kind": {"a dog": ["a photo of a dog"], "a boat": ["a photo of a boat"]}}
     monkeypatch.setattr(sv, "SCENE_LABELS", labels)

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from .access import writes
-from .errors import ClusterNotFoundError, FaceNotFoundError, PersonNotFoundError, PhotolabError
-from .faces.cluster import DLIB_TOLERANCE, FaceClusterer, constrain, decode, distances, suggest
-from .faces.labels import FACE_KINDS, Labels, replay
+from ..access import writes
+from ..errors import ClusterNotFoundError, FaceNotFoundError, PersonNotFoundError, PhotolabError
+from .cluster import DLIB_TOLERANCE, FaceClusterer, constrain, decode, distances, suggest
+from .labels import FACE_KINDS, Labels, replay
 
 if TYPE_CHECKING:
-    from .catalog import Catalog
-    from .settings import Settings
+    from ..catalog import Catalog
+    from ..settings import Settings
 
 FACE_SQL_SCHEMA = {
     "face_id": pl.Int64, "photo_id": pl.Int64, "top": pl.Int64, "right": pl.Int64,
@@ -324,7 +324,7 @@ def _crop(thumbs: str, content_hash: str, top: int, right: int, bottom: int, lef
           width: int, height: int, size: int, margin: float) -> bytes:
     import pyvips
 
-    from .media.thumbnails import thumb_path
+    from ..media.thumbnails import thumb_path
 
     path = next((p for p in (thumb_path(Path(thumbs), content_hash, s) for s in ("big", "small"))
                  if p.exists()), None)

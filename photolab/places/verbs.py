@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from .access import writes
-from .errors import PhotolabError, PhotoNotFoundError
-from .places.compute import PLACES_SCHEMA
+from ..access import writes
+from ..errors import PhotolabError, PhotoNotFoundError
+from .compute import PLACES_SCHEMA
 
 if TYPE_CHECKING:
-    from .catalog import Catalog
+    from ..catalog import Catalog
 
 PLACE_FIELDS = ("country", "region", "subregion", "city")
 

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from .access import writes
-from .errors import PhotolabError, PhotoNotFoundError
+from ..access import writes
+from ..errors import PhotolabError, PhotoNotFoundError
 
 if TYPE_CHECKING:
-    from .catalog import Catalog
+    from ..catalog import Catalog
 
 LIST = pl.List(pl.String)
 
@@ -81,7 +81,7 @@ class CurationVerbs:
         """Write keywords, rating, people, places, title, description and corrected dates to
         XMP sidecars (`target="sidecar"`), or into the files (`target="inplace"`, after a
         backup, read back to check). `dry_run` returns what would be written. See
-        `photolab.writeback`."""
+        `photolab.curation.writeback`."""
         from . import writeback
 
         if target not in ("sidecar", "inplace"):

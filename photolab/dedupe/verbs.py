@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from .access import writes
-from .catalog import display_path
-from .dedupe.groups import group_duplicates, rank_keepers
-from .errors import DecisionNotFoundError, PhotolabError
+from ..access import writes
+from ..catalog import display_path
+from ..errors import DecisionNotFoundError, PhotolabError
+from .groups import group_duplicates, rank_keepers
 
 if TYPE_CHECKING:
-    from .catalog import Catalog
-    from .settings import Settings
+    from ..catalog import Catalog
+    from ..settings import Settings
 
 TRASH = "trash"
 

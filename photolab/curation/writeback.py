@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from .errors import PhotolabError
-from .faces.geometry import to_stored
+from ..errors import PhotolabError
+from ..faces.geometry import to_stored
 
 if TYPE_CHECKING:
-    from .library import Library
+    from ..library import Library
 
 FIELDS = ("keywords", "rating", "people", "places", "title", "description", "dates")
 PLAN_SCHEMA = {"photo_id": pl.Int64, "path": pl.String, "target": pl.String,
@@ -127,7 +127,7 @@ def write_back(lib: Library, photo_ids: Sequence[int] | None = None,
         return todo
     job = lib.catalog.start_job("write-back", {"fields": list(fields), "inplace": inplace,
                                                "photos": todo.height})
-    from .media.sidecars import signatures
+    from ..media.sidecars import signatures
 
     stored = dict(lib.catalog.frame("SELECT photo_id, sidecar_sig FROM photos").iter_rows())
     statuses, errors = [], []

@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from .errors import PhotolabError, PhotoNotFoundError
-from .semantic.index import VectorIndex
-from .semantic.tags import SCENE_LABELS, label_table, label_vectors, labels_version, score_tags
+from ..errors import PhotolabError, PhotoNotFoundError
+from .index import VectorIndex
+from .tags import SCENE_LABELS, label_table, label_vectors, labels_version, score_tags
 
 if TYPE_CHECKING:
-    from .catalog import Catalog
-    from .semantic.captions import Captioner, CaptionParams
-    from .semantic.clip import ClipModel, ClipParams
-    from .settings import Settings
+    from ..catalog import Catalog
+    from ..settings import Settings
+    from .captions import Captioner, CaptionParams
+    from .clip import ClipModel, ClipParams
 
 #: with a filter leaving at most this many photos, search them exactly (numpy), not the index
 EXACT_MAX = 20_000
@@ -47,7 +47,7 @@ class SearchVerbs:
 
     def clip_params(self) -> ClipParams:
         """The CLIP settings from `photolab.toml`."""
-        from .semantic.clip import ClipParams
+        from .clip import ClipParams
 
         s = self.settings
         return ClipParams(model=s.clip_model, pretrained=s.clip_pretrained,
@@ -59,7 +59,7 @@ class SearchVerbs:
 
     def clip_model(self) -> ClipModel:
         """The CLIP model, loaded once (raises `ModelNotFoundError` saying how to get it)."""
-        from .semantic.clip import ClipModel
+        from .clip import ClipModel
 
         params = self.clip_params()
         if getattr(self, "_clip", None) is None or self._clip.params != params:  # type: ignore[union-attr]
@@ -68,7 +68,7 @@ class SearchVerbs:
 
     def caption_params(self) -> CaptionParams:
         """The captioning settings from `photolab.toml`."""
-        from .semantic.captions import CaptionParams
+        from .captions import CaptionParams
 
         s = self.settings
         return CaptionParams(model=s.caption_model, mmproj=s.caption_mmproj,
@@ -77,7 +77,7 @@ class SearchVerbs:
 
     def captioner(self) -> Captioner:
         """The captioning model, loaded once (a clear error when it is off or missing)."""
-        from .semantic.captions import Captioner
+        from .captions import Captioner
 
         params = self.caption_params()
         if self._captioner is None or self._captioner.params != params:

@@ -1,0 +1,1 @@
+"""Curation: keywords, ratings, titles, favourites as decisions, and write-back to XMP."""
