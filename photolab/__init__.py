@@ -15,7 +15,8 @@ from .errors import (
     ReadOnlyError,
     ToolNotFoundError,
 )
-from .library import IngestReport, Library
+from .ingest import IngestReport
+from .library import Library
 
 __version__ = "0.1.0"
 __all__ = ["AlbumNotFoundError", "ClusterNotFoundError", "DecisionNotFoundError",

@@ -2,6 +2,12 @@
 
 Frames go in and out as Polars. Writers take `BEGIN IMMEDIATE` and wait up to the busy
 timeout, so several kernels and a batch run can share a library without losing a write.
+
+Why this module is long: it is the one place that opens the SQLite file (DESIGN.md: only the
+catalog touches storage), so its sections (the connection and its read-only and locking
+rules, files, stage results, vectors, decisions, jobs) share one connection, one lock and one
+transaction discipline. Domain SQL that needs no connection of its own lives with its domain
+(`photolab.faces.store`, `photolab.ledger`).
 """
 
 from __future__ import annotations
@@ -11,71 +17,25 @@ import os
 import socket
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from . import ledger
 from .access import READ_ONLY_MESSAGE
-from .errors import LibraryLockedError, PersonNotFoundError, PhotolabError, ReadOnlyError
-from .faces.geometry import match_boxes
+from .errors import LibraryLockedError, PhotolabError, PhotoNotFoundError, ReadOnlyError
+from .ledger import NOT_UNDONE, now_iso
 from .migrations import MIGRATIONS
+from .stages import METADATA, StageSpec, dependents, spec
 
-#: stage -> stages whose results depend on it (rerun when it reruns)
-DEPENDENTS: dict[str, tuple[str, ...]] = {"metadata": ("dates", "faces", "places"),
-                                          "thumbnails": ("hashes", "faces", "semantic",
-                                                         "captions"),
-                                          "semantic": ("tags",)}
+__all__ = ["NOT_UNDONE", "Catalog", "display_path", "now_iso"]
 
-#: the tables stages write to, with their columns (besides photo_id)
-STAGE_TABLES: dict[str, str] = {"metadata": "media", "dates": "dates", "motion": "motion",
-                                "hashes": "hashes", "places": "places",
-                                "semantic": "embeddings", "captions": "captions"}
-
-#: stages that write several rows per photo: their table, and the list column holding them
-LONG_TABLES: dict[str, tuple[str, str]] = {"tags": ("scene_tags", "tags")}
-
-#: tables whose row needs this column: a photo the stage failed on loses its old row and gets
-#: no new one (rather than a row of nulls)
-REQUIRED: dict[str, str] = {"embeddings": "vector", "captions": "caption"}
-
-#: full-text tables kept in step with a table's text column (the rowid is the photo_id)
-FULL_TEXT: dict[str, tuple[str, str]] = {"captions": ("captions_fts", "caption")}
-
-
-#: the columns of the faces table a detection writes (besides face_id and photo_id)
-FACE_COLUMNS = ("top", "right", "bottom", "left", "image_width", "image_height", "encoding",
-                "source", "file_name")
-FACE_UPDATE = (f"UPDATE faces SET {', '.join(k + ' = ?' for k in FACE_COLUMNS)} "
-               "WHERE face_id = ?")
-FACE_INSERT = (f"INSERT INTO faces (photo_id, {', '.join(FACE_COLUMNS)}) "
-               f"VALUES (?{', ?' * len(FACE_COLUMNS)})")
-
-
-#: SQL condition: the decision was not taken back by a later 'undo' decision
-NOT_UNDONE = ("decision_id NOT IN (SELECT json_extract(value, '$.undoes') FROM decisions "
-              "WHERE kind = 'undo')")
-
-
-#: the person whose newest name is `?` (any case) and who was not merged into another
-PERSON_BY_NAME = f"""
-    SELECT json_extract(d.value, '$.person_id') FROM decisions d
-    WHERE d.kind = 'person_name' AND json_extract(d.value, '$.name') = ? COLLATE NOCASE
-      AND d.decision_id = (SELECT max(decision_id) FROM decisions WHERE kind = 'person_name'
-                           AND json_extract(value, '$.person_id')
-                               = json_extract(d.value, '$.person_id') AND {NOT_UNDONE})
-      AND json_extract(d.value, '$.person_id') NOT IN (
-          SELECT json_extract(value, '$.person_id') FROM decisions
-          WHERE kind = 'person_merge' AND {NOT_UNDONE})
-    ORDER BY d.decision_id LIMIT 1"""
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+#: ids per `IN (...)` list: SQLite allows 32,766 variables in one statement
+IN_CHUNK = 30_000
 
 
 def display_path(raw: bytes) -> str:
@@ -196,6 +156,27 @@ class Catalog:
         return pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None,
                             schema_overrides={k: v for k, v in full.items() if v is not None})
 
+    def frame_in(self, sql: str, ids: Iterable[int], params: Sequence[Any] = (),
+                 schema: dict[str, Any] | None = None) -> pl.DataFrame:
+        """`frame` for a query over a list of ids of any length: `{ids}` in `sql` stands for
+        the list (`x IN ({ids})`), run in chunks SQLite accepts; `params` come before it."""
+        ids = [int(i) for i in ids]
+        parts = [self.frame(sql.format(ids=",".join("?" * len(chunk))), [*params, *chunk],
+                            schema)
+                 for chunk in (ids[i:i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK))]
+        if not parts:
+            return self.frame(sql.format(ids="NULL"), list(params), schema)
+        return pl.concat(parts, how="vertical_relaxed") if len(parts) > 1 else parts[0]
+
+    def require_photos(self, photo_ids: Iterable[int]) -> list[int]:
+        """The ids as ints; `PhotoNotFoundError` naming those not in the catalog."""
+        ids = [int(i) for i in photo_ids]
+        known = set(self.frame_in("SELECT photo_id FROM photos WHERE photo_id IN ({ids})",
+                                  ids, schema={"photo_id": pl.Int64})["photo_id"])
+        if missing := sorted(set(ids) - known):
+            raise PhotoNotFoundError(f"no photos {missing}")
+        return ids
+
     # -- files ----------------------------------------------------------------------------
 
     def files(self) -> pl.DataFrame:
@@ -206,10 +187,8 @@ class Catalog:
 
     def raw_paths(self, photo_ids: Sequence[int]) -> dict[int, bytes]:
         """photo_id -> exact file-system path."""
-        ids = [int(i) for i in photo_ids]
-        f = self.frame(f"SELECT photo_id, path_raw FROM photos WHERE photo_id IN "
-                       f"({','.join('?' * len(ids))})", ids,
-                       schema={"photo_id": pl.Int64, "path_raw": pl.Binary})
+        f = self.frame_in("SELECT photo_id, path_raw FROM photos WHERE photo_id IN ({ids})",
+                          photo_ids, schema={"photo_id": pl.Int64, "path_raw": pl.Binary})
         return dict(f.iter_rows())
 
     def mark_missing(self, photo_ids: Sequence[int]) -> int:
@@ -275,13 +254,8 @@ class Catalog:
               photo_ids: Sequence[int] | None = None) -> pl.DataFrame:
         """Present photos whose `stage` result is missing, of another version or of old bytes."""
         tags = ", m.tags" if with_tags else ""
-        only = ""
-        params: list[Any] = [stage, version]
-        if photo_ids is not None:
-            only = f" AND p.photo_id IN ({','.join('?' * len(photo_ids))})"
-            params += [int(i) for i in photo_ids]
-        return self.frame(
-            f"""SELECT p.photo_id, p.path, p.path_raw, p.size_bytes, p.mtime_ns, p.content_hash,
+        only = "" if photo_ids is None else " AND p.photo_id IN ({ids})"
+        sql = f"""SELECT p.photo_id, p.path, p.path_raw, p.size_bytes, p.mtime_ns, p.content_hash,
                        m.mime, m.lat, m.lon, m.width, m.height, m.orientation{tags}
                 FROM photos p
                 LEFT JOIN media m USING (photo_id)
@@ -289,7 +263,11 @@ class Catalog:
                 WHERE p.status = 'present' AND p.content_hash IS NOT NULL
                   AND (s.photo_id IS NULL OR s.version != ? OR s.content_hash IS NOT p.content_hash)
                   {only}
-                ORDER BY p.photo_id""", params, schema=STALE_SCHEMA)
+                ORDER BY p.photo_id"""
+        if photo_ids is None:
+            return self.frame(sql, [stage, version], schema=STALE_SCHEMA)
+        return self.frame_in(sql, sorted(int(i) for i in photo_ids), [stage, version],
+                             schema=STALE_SCHEMA)
 
     def write_stage(self, stage: str, version: str, results: pl.DataFrame,
                     hashes: dict[int, str]) -> None:
@@ -300,34 +278,35 @@ class Catalog:
         """
         at = now_iso()
         ids = [int(i) for i in results["photo_id"]]
-        table = STAGE_TABLES.get(stage)
+        s = spec(stage)
         cols = [c for c in results.columns if c not in ("error",)]
         with self.transaction() as c:
-            if stage == "faces":
-                self._write_faces(c, results)
-            elif stage in LONG_TABLES:
-                self._write_long(c, *LONG_TABLES[stage], results)
-            elif table is not None:
-                self._write_table(c, table, results.select(cols))
+            if callable(s.writer):
+                s.writer(c, results)
+            elif s.writer == "rows":
+                self._write_long(c, str(s.table), str(s.rows_column), results)
+            elif s.table is not None:
+                self._write_table(c, s, results.select(cols))
             c.executemany(
                 "INSERT OR REPLACE INTO stage_runs (photo_id, stage, version, content_hash, "
                 "ran_at, error) VALUES (?,?,?,?,?,?)",
                 [(i, stage, version, hashes.get(i), at, e)
                  for i, e in zip(ids, results["error"], strict=True)])
-            for dependent in DEPENDENTS.get(stage, ()):
+            for dependent in dependents(stage):
                 c.executemany("DELETE FROM stage_runs WHERE photo_id = ? AND stage = ?",
                               [(i, dependent) for i in ids])
 
     @staticmethod
-    def _write_table(c: sqlite3.Connection, table: str, rows: pl.DataFrame) -> None:
-        """Insert or replace one row per photo (see `REQUIRED` and `FULL_TEXT`)."""
+    def _write_table(c: sqlite3.Connection, s: StageSpec, rows: pl.DataFrame) -> None:
+        """Insert or replace one row per photo (see `StageSpec.required` and `full_text`)."""
+        table = s.table
         failed: list[tuple[int]] = []
-        if table in REQUIRED:
-            failed = [(i,) for i in rows.filter(pl.col(REQUIRED[table]).is_null())["photo_id"]]
+        if s.required is not None:
+            failed = [(i,) for i in rows.filter(pl.col(s.required).is_null())["photo_id"]]
             c.executemany(f"DELETE FROM {table} WHERE photo_id = ?", failed)
-            rows = rows.filter(pl.col(REQUIRED[table]).is_not_null())
-        if table in FULL_TEXT:
-            fts, text = FULL_TEXT[table]
+            rows = rows.filter(pl.col(s.required).is_not_null())
+        if s.full_text is not None:
+            fts, text = s.full_text
             c.executemany(f"DELETE FROM {fts} WHERE rowid = ?",
                           [(i,) for i in rows["photo_id"]] + failed)
             c.executemany(f"INSERT INTO {fts} (rowid, {text}) VALUES (?,?)",
@@ -347,30 +326,6 @@ class Catalog:
             c.executemany(f"INSERT INTO {table} ({', '.join(rows.columns)}) "
                           f"VALUES ({', '.join('?' * rows.width)})", rows.iter_rows())
 
-    def _write_faces(self, c: sqlite3.Connection, results: pl.DataFrame) -> None:
-        """Replace each photo's faces; a face whose box overlaps an old one keeps its face_id
-        (and so every decision about it). A name the file gives becomes a decision by "file"."""
-        for photo_id, faces in results.select("photo_id", "faces").iter_rows():
-            if faces is None:  # detection failed: keep what was there
-                continue
-            old = c.execute("SELECT face_id, top, right, bottom, left FROM faces "
-                            "WHERE photo_id = ?", (photo_id,)).fetchall()
-            keep = match_boxes([o[1:] for o in old],
-                               [(f["top"], f["right"], f["bottom"], f["left"]) for f in faces])
-            for i, f in enumerate(faces):
-                values = [f[k] for k in FACE_COLUMNS]
-                if keep[i] is not None:
-                    face_id = old[keep[i]][0]
-                    c.execute(FACE_UPDATE, (*values, face_id))
-                    continue
-                face_id = c.execute(FACE_INSERT, (photo_id, *values)).lastrowid
-                if f["file_name"]:
-                    person = self._person_named(c, f["file_name"], "file")
-                    self._decide(c, "face_person", photo_id,
-                                 {"faces": [face_id], "person_id": person}, "file")
-            gone = {o[0] for o in old} - {old[k][0] for k in keep if k is not None}
-            c.executemany("DELETE FROM faces WHERE face_id = ?", [(g,) for g in gone])
-
     # -- vectors --------------------------------------------------------------------------
 
     def embedding_ids(self, model: str) -> np.ndarray:
@@ -382,13 +337,10 @@ class Catalog:
 
     def vectors(self, embedding_ids: Sequence[int]) -> np.ndarray:
         """The float32 vectors of these embedding ids, one row each, in their order."""
-        rows: list[bytes] = []
-        for start in range(0, len(embedding_ids), 30_000):
-            chunk = [int(i) for i in embedding_ids[start:start + 30_000]]
-            got = dict(self.frame(
-                f"SELECT embedding_id, vector FROM embeddings WHERE embedding_id IN "
-                f"({','.join('?' * len(chunk))})", chunk).iter_rows())
-            rows += [got[i] for i in chunk]
+        got = dict(self.frame_in(
+            "SELECT embedding_id, vector FROM embeddings WHERE embedding_id IN ({ids})",
+            embedding_ids, schema={"embedding_id": pl.Int64, "vector": pl.Binary}).iter_rows())
+        rows = [got[int(i)] for i in embedding_ids]
         return np.frombuffer(b"".join(rows), np.float32).reshape(len(rows), -1)
 
     def embedding_photos(self, embedding_ids: Sequence[int] | None = None,
@@ -396,54 +348,17 @@ class Catalog:
         """`embedding_id`, `photo_id` for some embedding ids, or for some photos."""
         col, ids = (("embedding_id", embedding_ids) if embedding_ids is not None
                     else ("photo_id", photo_ids))
-        ids = [int(i) for i in ids or []]
-        return self.frame(
-            f"SELECT embedding_id, photo_id FROM embeddings WHERE {col} IN "
-            f"({','.join('?' * len(ids))})", ids,
+        return self.frame_in(
+            f"SELECT embedding_id, photo_id FROM embeddings WHERE {col} IN ({{ids}})", ids or [],
             schema={"embedding_id": pl.Int64, "photo_id": pl.Int64})
 
-    # -- people ---------------------------------------------------------------------------
-
-    @staticmethod
-    def _decide(c: sqlite3.Connection, kind: str, photo_id: int | None, value: Any,
-                who: str) -> int:
-        cur = c.execute(
-            "INSERT INTO decisions (kind, photo_id, value, who, at) VALUES (?,?,?,?,?)",
-            (kind, photo_id, json.dumps(value), who, now_iso()))
-        return int(cur.lastrowid or 0)
-
-    def _person_named(self, c: sqlite3.Connection, name: str, who: str,
-                      create: bool = True) -> int | None:
-        """The person now called `name` (any case), made when there is none."""
-        row = c.execute(PERSON_BY_NAME, (name,)).fetchone()
-        if row is not None or not create:
-            return None if row is None else int(row[0])
-        person = int(c.execute("INSERT INTO persons (created_at) VALUES (?)",
-                               (now_iso(),)).lastrowid or 0)
-        self._decide(c, "person_name", None, {"person_id": person, "name": name}, who)
-        return person
-
-    def person_named(self, name: str, who: str, create: bool = True) -> int | None:
-        """The person_id of the person now called `name`, created (as a decision) if asked."""
-        with self.transaction() as c:
-            return self._person_named(c, name, who, create)
-
-    def assign_faces(self, face_ids: Sequence[int], person: int | str, who: str) -> tuple[int, int]:
-        """Decide that faces show a person, given by id or by name (made when new), in one
-        transaction, so two kernels naming the same new person at once make one person."""
-        with self.transaction() as c:
-            pid = self._person_named(c, person, who) if isinstance(person, str) else int(person)
-            if c.execute("SELECT 1 FROM persons WHERE person_id = ?", (pid,)).fetchone() is None:
-                raise PersonNotFoundError(f"no person {pid}")
-            d = self._decide(c, "face_person", None,
-                             {"faces": [int(f) for f in face_ids], "person_id": pid}, who)
-        return int(pid or 0), d
+    # -- decisions and caches ------------------------------------------------------------
 
     def add_decisions(self, kind: str, rows: Sequence[tuple[int | None, Any]], who: str,
                       ) -> list[int]:
         """Several decisions of one kind (photo_id, value) in one transaction."""
         with self.transaction() as c:
-            return [self._decide(c, kind, pid, value, who) for pid, value in rows]
+            return [ledger.record(c, kind, pid, value, who) for pid, value in rows]
 
     def geocode_cached(self, provider: str, keys: list[str]) -> dict[str, str]:
         """Answers an online geocoder gave before, by rounded position."""
@@ -460,23 +375,13 @@ class Catalog:
             c.executemany("INSERT OR REPLACE INTO geocode_cache (provider, key, value, at) "
                           "VALUES (?,?,?,?)", [(provider, k, v, at) for k, v in answers.items()])
 
-    def write_clusters(self, clusters: pl.DataFrame, replace: bool = True) -> None:
-        """Store a clustering (`face_id`, `cluster_id`, `probability`): all of it, or (with
-        `replace=False`) the placement of some more faces."""
-        with self.transaction() as c:
-            if replace:
-                c.execute("DELETE FROM face_clusters")
-            c.executemany("INSERT OR REPLACE INTO face_clusters (face_id, cluster_id, probability) "
-                          "VALUES (?,?,?)", clusters.select("face_id", "cluster_id",
-                                                            "probability").iter_rows())
-
     def set_sidecar_sigs(self, rows: Sequence[tuple[int, str | None]]) -> None:
         """Remember each photo's sidecar signature and read its metadata again (a sidecar
         changed, appeared or went away)."""
         with self.transaction() as c:
             c.executemany("UPDATE photos SET sidecar_sig = ? WHERE photo_id = ?",
                           [(sig, pid) for pid, sig in rows])
-            for stage in ("metadata", *DEPENDENTS["metadata"]):
+            for stage in (METADATA.name, *dependents(METADATA.name)):
                 c.executemany("DELETE FROM stage_runs WHERE photo_id = ? AND stage = ?",
                               [(pid, stage) for pid, _ in rows])
 
@@ -490,7 +395,7 @@ class Catalog:
 
     def add_decision(self, kind: str, photo_id: int | None, value: Any, who: str) -> int:
         with self.transaction() as c:
-            return self._decide(c, kind, photo_id, value, who)
+            return ledger.record(c, kind, photo_id, value, who)
 
     def decisions(self, kind: str | None = None) -> pl.DataFrame:
         where, params = ("WHERE kind = ?", [kind]) if kind else ("", [])

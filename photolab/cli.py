@@ -11,9 +11,10 @@ from pathlib import Path
 import polars as pl
 
 from .errors import LibraryLockedError, PhotolabError
-from .library import STAGE_ORDER, Library
+from .library import Library
 from .samples import default_roots
 from .shipped import folder
+from .stages import FACES, PEOPLE, STAGE_ORDER
 from .summary import summarize
 
 #: exit codes: done; the run failed (or crashed: Python's own 1); a usage error (a bad argument,
@@ -231,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
                 roots = args.roots or (None if lib.settings.sources else default_roots())
                 if roots is not None and not args.roots:
                     print(f"photolab: no folder given, ingesting {roots[0]}", file=sys.stderr)
-                skip = args.skip + (["faces", "people"] if args.no_faces else [])
+                skip = args.skip + ([FACES.name, PEOPLE.name] if args.no_faces else [])
                 report = lib.ingest(roots, skip=skip, only=args.only,
                                     show_progress=not args.quiet, engine=args.engine,
                                     ray_address=args.ray_address)

@@ -19,21 +19,29 @@ import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import polars as pl
 
 from .errors import PhotolabError
+from .stages import Stage, spec
 
-if TYPE_CHECKING:
-    from .library import Library, Stage
 
-#: stages whose model is loaded once per worker (an actor) rather than once per batch
-MODEL_STAGES = ("faces", "semantic", "captions")
-#: stages that read thumbnails (shipped to workers that cannot see the library)
-THUMB_READERS = ("hashes", "faces", "semantic", "captions")
-#: stages that read the catalog's vectors: on the driver when workers cannot see the library
-DRIVER_STAGES = ("tags",)
+class Host(Protocol):
+    """What the engine needs of a library (`photolab.Library` is one). The driver ships its
+    class to the workers, which open their own; this module never imports it."""
+
+    root: Path
+    settings: Any
+    thumbs_dir: Path
+    cpu_limit: int | None
+
+    def stage(self, name: str) -> Stage: ...
+    def close(self) -> None: ...
+
+
+#: how a worker opens a library: (root, read_only=...) -> Host
+Opener = Any
 
 
 def _ray() -> Any:
@@ -66,25 +74,21 @@ def start(address: str | None = None, num_cpus: int | None = None) -> Any:
     return ray
 
 
-def _worker_library(root: str) -> Library:
+def _worker_library(opener: Opener, root: str) -> Host:
     """The library as a worker sees it: read-only, one thread and one process per stage (Ray
     gives each task or actor one CPU)."""
-    from .library import Library
-
-    lib = Library(root, read_only=True)
+    lib = opener(root, read_only=True)
     lib.settings.workers = 1
     lib.cpu_limit = 1
     return lib
 
 
-def _private_library(settings: Any) -> Library:
+def _private_library(opener: Opener, settings: Any) -> Host:
     """A throw-away library on the worker (a temporary folder with the driver's settings), for
     workers that cannot see the real one: thumbnails come and go as bytes."""
     import tempfile
 
-    from .library import Library
-
-    lib = Library(tempfile.mkdtemp(prefix="photolab-worker-"))
+    lib = opener(tempfile.mkdtemp(prefix="photolab-worker-"), read_only=False)
     lib.settings = settings
     lib.settings.workers = 1
     lib.cpu_limit = 1
@@ -114,30 +118,30 @@ def put_files(thumbs_dir: Path, files: dict[str, bytes]) -> None:
         tmp.replace(path)
 
 
-def _run_private(lib: Library, name: str, batch: pl.DataFrame, files: dict[str, bytes]
+def _run_private(lib: Host, name: str, batch: pl.DataFrame, files: dict[str, bytes]
                  ) -> tuple[pl.DataFrame, dict[str, bytes]]:
     put_files(lib.thumbs_dir, files)
     try:
         out = lib.stage(name).run(batch, lambda n: None)
         made = (thumb_files(lib.thumbs_dir, batch["content_hash"], lib.settings.thumb_sizes)
-                if name == "thumbnails" else {})
+                if spec(name).makes_thumbnails else {})
     finally:
         shutil.rmtree(lib.thumbs_dir, ignore_errors=True)
     return out, made
 
 
-def run_stage_batch(root: str, name: str, batch: pl.DataFrame, settings: Any = None,
-                    files: dict[str, bytes] | None = None) -> Any:
+def run_stage_batch(opener: Opener, root: str, name: str, batch: pl.DataFrame,
+                    settings: Any = None, files: dict[str, bytes] | None = None) -> Any:
     """One batch of one CPU stage (a Ray task's body): in a read-only view of the shared
     library, or, given `settings`, in a private one (returns the frame and new thumbnails)."""
     if settings is not None:
-        lib = _private_library(settings)
+        lib = _private_library(opener, settings)
         try:
             return _run_private(lib, name, batch, files or {})
         finally:
             lib.close()
             shutil.rmtree(lib.root, ignore_errors=True)
-    lib = _worker_library(root)
+    lib = _worker_library(opener, root)
     try:
         return lib.stage(name).run(batch, lambda n: None)
     finally:
@@ -147,9 +151,10 @@ def run_stage_batch(root: str, name: str, batch: pl.DataFrame, settings: Any = N
 class StageActor:
     """A worker that keeps one library (and so its loaded models) across batches."""
 
-    def __init__(self, root: str, settings: Any = None):
+    def __init__(self, opener: Opener, root: str, settings: Any = None):
         self.private = settings is not None
-        self.lib = _private_library(settings) if self.private else _worker_library(root)
+        self.lib = (_private_library(opener, settings) if self.private
+                    else _worker_library(opener, root))
 
     def run(self, name: str, batch: pl.DataFrame,
             files: dict[str, bytes] | None = None) -> Any:
@@ -174,14 +179,15 @@ class RayEngine:
 
     Parameters
     ----------
-    library : the driver's Library (read/write).
+    library : the driver's Library (read/write); workers open theirs with its class.
     address : a Ray address ("auto", "HOST:PORT"); None starts Ray on this machine.
     batch_size : photos per Ray task (default: the stage's own batch).
     """
 
-    def __init__(self, library: Library, address: str | None = None,
+    def __init__(self, library: Host, address: str | None = None,
                  batch_size: int | None = None):
         self.lib, self.address, self.batch_size = library, address, batch_size
+        self.opener: Opener = type(library)
         #: workers see the library folder (default) or get thumbnails shipped as bytes
         self.shared = library.settings.ray_shared_library
         self.ray = start(address)
@@ -216,7 +222,7 @@ class RayEngine:
     def _pool(self, name: str) -> list[Any]:
         if name not in self._actors:
             settings = None if self.shared else self.lib.settings
-            actors = [self._actor_class.remote(str(self.lib.root), settings)
+            actors = [self._actor_class.remote(self.opener, str(self.lib.root), settings)
                       for _ in range(self.cpus())]
             self.ray.get([a.prepare.remote(name) for a in actors])
             self._actors[name] = actors
@@ -231,7 +237,8 @@ class RayEngine:
         batches = list(todo.iter_slices(size))
         if not batches:
             return []
-        if not self.shared and stage.name in DRIVER_STAGES:
+        # a stage that reads the catalog's vectors runs here when workers cannot see them
+        if not self.shared and stage.spec.reads_vectors:
             outs = []
             for batch in batches:
                 out = stage.run(batch, tick)
@@ -240,18 +247,17 @@ class RayEngine:
             return outs
         pending: dict[Any, pl.DataFrame] = {}
         for i, batch in enumerate(batches):
-            args = self._private_args(stage.name, batch) if not self.shared else ()
-            if not self.shared and stage.name == "dates":  # people's dates, from the catalog
-                batch_in = batch.join(self.lib.catalog.latest_decisions("date").select(
-                    "photo_id", user_date=pl.col("value").str.json_path_match("$.taken_at")),
-                    on="photo_id", how="left")
-            else:
-                batch_in = batch
-            if stage.name in MODEL_STAGES:
+            args = self._private_args(stage, batch) if not self.shared else ()
+            # what the stage needs from the catalog (people's dates) is added here, so
+            # workers never read the catalog for it
+            inputs = stage.spec.inputs
+            batch_in = inputs(self.lib, batch) if inputs is not None else batch
+            if stage.spec.model:  # loaded once per worker: an actor
                 actors = self._pool(stage.name)
                 ref = actors[i % len(actors)].run.remote(stage.name, batch_in, *args[1:])
             else:
-                ref = self._task.remote(str(self.lib.root), stage.name, batch_in, *args)
+                ref = self._task.remote(self.opener, str(self.lib.root), stage.name, batch_in,
+                                        *args)
             pending[ref] = batch
         outs = []
         try:
@@ -272,11 +278,12 @@ class RayEngine:
             self.close()  # a model stage's actors hold CPUs the next stage needs
         return outs
 
-    def _private_args(self, name: str, batch: pl.DataFrame) -> tuple[Any, ...]:
+    def _private_args(self, stage: Stage, batch: pl.DataFrame) -> tuple[Any, ...]:
         """What a worker that cannot see the library needs: the settings, and the thumbnails
         of the batch for stages that read them."""
         files = (thumb_files(self.lib.thumbs_dir, batch["content_hash"],
-                             self.lib.settings.thumb_sizes) if name in THUMB_READERS else {})
+                             self.lib.settings.thumb_sizes)
+                 if stage.spec.reads_thumbnails else {})
         return (self.lib.settings, files)
 
     def close(self) -> None:

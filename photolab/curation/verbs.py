@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from ..access import writes
-from ..errors import PhotolabError, PhotoNotFoundError
+from ..errors import PhotolabError
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
@@ -25,14 +25,9 @@ class CurationVerbs:
 
     def _decide_each(self, kind: str, photo_ids: Iterable[int], value: object,
                      who: str | None) -> list[int]:
-        ids = [int(i) for i in photo_ids]
+        ids = self.catalog.require_photos(photo_ids)
         if not ids:
             raise PhotolabError("no photos given")
-        known = set(self.catalog.frame(
-            f"SELECT photo_id FROM photos WHERE photo_id IN ({','.join('?' * len(ids))})",
-            ids)["photo_id"])
-        if missing := sorted(set(ids) - known):
-            raise PhotoNotFoundError(f"no photos {missing}")
         return self.catalog.add_decisions(kind, [(i, value) for i in ids], who or self.who)
 
     @writes

@@ -7,8 +7,6 @@ import os
 import numpy as np
 from numba import njit, prange
 
-from .search import CHUNK_BITS
-
 # numba caches compiled code beside this file when it may write there (not, say, for a
 # read-only install run by another user); otherwise it compiles once per process
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -31,15 +29,15 @@ def _popcount(x: np.uint64) -> np.int64:
 
 
 @jit(inline="always")
-def _chunk(x: np.uint64, k: int) -> np.int64:
-    return np.int64((x >> np.uint64(CHUNK_BITS * k)) & np.uint64(0xFFFF))
+def _chunk(x: np.uint64, k: int, bits: int) -> np.int64:
+    return np.int64((x >> np.uint64(bits * k)) & np.uint64((1 << bits) - 1))
 
 
 @jit(parallel=True)
 def _scan(k, starts, vals, ids, masks, radius, flips, counts, offsets, out_i, out_j, out_d,
-          fill):
-    """Compare every bucket b of chunk k with the buckets b ^ mask (b <= b ^ mask), so each
-    pair of buckets is visited once and memory is read in order."""
+          fill, bits):
+    """Compare every bucket b of chunk k (of `bits` bits) with the buckets b ^ mask
+    (b <= b ^ mask), so each pair of buckets is visited once and memory is read in order."""
     nb = starts.shape[0] - 1
     for b in prange(nb):
         s0, e0 = starts[b], starts[b + 1]
@@ -59,7 +57,7 @@ def _scan(k, starts, vals, ids, masks, radius, flips, counts, offsets, out_i, ou
                             continue
                         first = True  # report a pair only from the first chunk that finds it
                         for k2 in range(k):
-                            if _popcount(np.uint64(_chunk(diff, k2))) <= flips:
+                            if _popcount(np.uint64(_chunk(diff, k2, bits))) <= flips:
                                 first = False
                                 break
                         if not first:

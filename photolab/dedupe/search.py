@@ -59,11 +59,12 @@ def hamming_pairs(hashes: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarr
         offsets = np.zeros(size, dtype=np.int64)
         empty = np.zeros(0, dtype=np.int64)
         scan(k, starts[k], vals[k], ids[k], masks, radius, flips, counts, offsets,
-             empty, empty, empty, False)
+             empty, empty, empty, False, CHUNK_BITS)
         offsets[1:] = np.cumsum(counts)[:-1]
         total = int(counts.sum())
         out = [np.empty(total, dtype=np.int64) for _ in range(3)]
-        scan(k, starts[k], vals[k], ids[k], masks, radius, flips, counts, offsets, *out, True)
+        scan(k, starts[k], vals[k], ids[k], masks, radius, flips, counts, offsets, *out, True,
+             CHUNK_BITS)
         parts.append(out)
     out_i, out_j, out_d = (np.concatenate([p[c] for p in parts]) for c in range(3))
     order = np.lexsort((out_j, out_i))

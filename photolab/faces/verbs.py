@@ -8,7 +8,8 @@ never loses a name.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,11 +19,14 @@ import polars as pl
 
 from ..access import writes
 from ..errors import ClusterNotFoundError, FaceNotFoundError, PersonNotFoundError, PhotolabError
+from . import store
 from .cluster import DLIB_TOLERANCE, FaceClusterer, constrain, decode, distances, suggest
+from .detect import FaceDetector, FaceParams, face_tasks
 from .labels import FACE_KINDS, Labels, replay
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
+    from ..loaded import Loaded
     from ..settings import Settings
 
 FACE_SQL_SCHEMA = {
@@ -38,7 +42,8 @@ RECLUSTER_SHARE = 0.1
 
 
 class PeopleVerbs:
-    """Mixed into `Library`: needs `catalog`, `settings`, `who`, `thumbs_dir`."""
+    """Mixed into `Library`: needs `catalog`, `settings`, `who`, `thumbs_dir`, `loaded`,
+    `cpu_limit`."""
 
     catalog: Catalog
     settings: Settings
@@ -46,6 +51,26 @@ class PeopleVerbs:
     thumbs_dir: Path
     #: the decisions this object's last naming verb recorded (what an "undo" button takes back)
     last_decisions: list[int]
+
+    loaded: Loaded
+    cpu_limit: int | None
+
+    # -- the faces stage's work (see `photolab.stages`) -------------------------------------
+
+    def face_params(self) -> FaceParams:
+        """Face detection settings from `photolab.toml`."""
+        s = self.settings
+        return FaceParams(model=s.face_model, upsample=s.face_upsample,
+                          image_size=s.face_image_size, min_face_px=s.face_min_size,
+                          jitters=s.face_jitters, models_dir=s.face_models_dir or None)
+
+    def _run_faces(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
+        params = self.face_params()
+        cpus = self.cpu_limit or os.cpu_count() or 1
+        detector = self.loaded.get("faces", (params, cpus),
+                                   lambda: FaceDetector(params, cpus), FaceDetector.close)
+        return detector.detect(face_tasks(frame, self.thumbs_dir, self.settings.thumb_sizes,
+                                          params), tick)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -155,7 +180,7 @@ class PeopleVerbs:
         best = d.argmin(axis=1)
         dist = d[np.arange(len(d)), best]
         near = dist < DLIB_TOLERANCE
-        self.catalog.write_clusters(pl.DataFrame({
+        store.write_clusters(self.catalog, pl.DataFrame({
             "face_id": new["face_id"],
             "cluster_id": pl.Series(np.where(near, old["cluster_id"].to_numpy()[best], -1))
             .replace(-1, None),
@@ -173,7 +198,7 @@ class PeopleVerbs:
             "cluster_id": pl.Series(labels, dtype=pl.Int64).replace(-1, None),
             "probability": prob.astype(np.float64)})
         # rejected faces and faces without an encoding are stored as seen, in no cluster
-        self.catalog.write_clusters(every.select("face_id").join(
+        store.write_clusters(self.catalog, every.select("face_id").join(
             found, on="face_id", how="left", maintain_order="left"))
         return int((labels >= 0).sum())
 
@@ -199,7 +224,8 @@ class PeopleVerbs:
         return self._assign(self._faces_of(face_ids), _name(name), who)
 
     def _assign(self, f: pl.DataFrame, person: int | str, who: str | None) -> int:
-        person_id, d = self.catalog.assign_faces(f["face_id"].to_list(), person, who or self.who)
+        person_id, d = store.assign_faces(self.catalog, f["face_id"].to_list(), person,
+                                          who or self.who)
         made = [d]
         former = f.filter((pl.col("assigned_by") == "user") & (pl.col("person_id") != person_id))
         for old, ids in former.group_by("person_id"):  # moved: never suggested back
@@ -226,7 +252,7 @@ class PeopleVerbs:
     def rename_person(self, person_id: int, name: str, who: str | None = None) -> int:
         """Give a person a new name; another person with that name must be merged instead."""
         name = name.strip()
-        other = self.catalog.person_named(name, who or self.who, create=False)
+        other = store.person_named(self.catalog, name, who or self.who, create=False)
         if other is not None and other != person_id:
             raise PhotolabError(f"{name!r} is already person {other}: "
                                 f"merge_people({person_id}, {other}) joins them")
@@ -294,7 +320,7 @@ class PeopleVerbs:
         if person_id is not None:
             f = f.filter(pl.col("person_id") == person_id)
         for p, ids in f.group_by("person_id", maintain_order=True):
-            self.catalog.assign_faces(ids["face_id"].to_list(), int(p[0]), who or self.who)
+            store.assign_faces(self.catalog, ids["face_id"].to_list(), int(p[0]), who or self.who)
         return f.height
 
     # -- showing ----------------------------------------------------------------------------

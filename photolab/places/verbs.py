@@ -2,26 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 from ..access import writes
-from ..errors import PhotolabError, PhotoNotFoundError
-from .compute import PLACES_SCHEMA
+from ..errors import PhotolabError
+from .compute import PLACES_SCHEMA, compute_places
+from .online import OnlineGeocoder
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
+    from ..settings import Settings
 
 PLACE_FIELDS = ("country", "region", "subregion", "city")
 
 
 class PlaceVerbs:
-    """Mixed into `Library`: needs `catalog` and `who`."""
+    """Mixed into `Library`: needs `catalog`, `settings` and `who`."""
 
     catalog: Catalog
+    settings: Settings
     who: str
+
+    def _run_places(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
+        """The places stage's work (see `photolab.stages`)."""
+        s = self.settings
+        online = (OnlineGeocoder(s.geocoder, dict(s.geocoder_options), s.geocoder_min_delay_s)
+                  if s.geocoder else None)
+        out = compute_places(frame, online, self.catalog.geocode_cached,
+                             self.catalog.geocode_store, s.city_radius_km)
+        tick(frame.height)
+        return out
 
     def places(self) -> pl.DataFrame:
         """One row per present photo: `photo_id`, `lat`, `lon`, `country_code`, `country`,
@@ -73,10 +86,5 @@ class PlaceVerbs:
                                    ("subregion", subregion)) if v is not None}
         if not value:
             raise PhotolabError("say at least one of city, region, subregion, country")
-        ids = [int(i) for i in photo_ids]
-        known = set(self.catalog.frame(
-            f"SELECT photo_id FROM photos WHERE photo_id IN ({','.join('?' * len(ids))})",
-            ids)["photo_id"]) if ids else set()
-        if set(ids) - known:
-            raise PhotoNotFoundError(f"no photos {sorted(set(ids) - known)}")
+        ids = self.catalog.require_photos(photo_ids)
         return self.catalog.add_decisions("place", [(i, value) for i in ids], who or self.who)

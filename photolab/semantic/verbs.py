@@ -17,6 +17,7 @@ from .tags import SCENE_LABELS, label_table, label_vectors, labels_version, scor
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
+    from ..loaded import Loaded
     from ..settings import Settings
     from .captions import Captioner, CaptionParams
     from .clip import ClipModel, ClipParams
@@ -28,8 +29,8 @@ RESULT_SCHEMA = {"photo_id": pl.Int64, "score": pl.Float32, "rank": pl.Int64,
 
 
 class SearchVerbs:
-    """Mixed into `Library`: needs `catalog`, `settings`, `root`, `thumbs_dir`, `photos()`,
-    `faces()`, `places()`."""
+    """Mixed into `Library`: needs `catalog`, `settings`, `root`, `thumbs_dir`, `read_only`,
+    `loaded`, `photos()`, `faces()`, `places()`."""
 
     catalog: Catalog
     settings: Settings
@@ -38,10 +39,10 @@ class SearchVerbs:
     photos: Callable[..., pl.DataFrame]
     faces: Callable[..., pl.DataFrame]
     places: Callable[..., pl.DataFrame]
-    _clip: ClipModel | None
-    _index: VectorIndex | None
-    _labels: tuple[pl.DataFrame, np.ndarray] | None
-    _captioner: Captioner | None
+    read_only: bool
+    #: what this library keeps loaded (`photolab.loaded.Loaded`): the model, its label
+    #: vectors, the index, the captioner
+    loaded: Loaded
 
     # -- the model --------------------------------------------------------------------------
 
@@ -62,9 +63,7 @@ class SearchVerbs:
         from .clip import ClipModel
 
         params = self.clip_params()
-        if getattr(self, "_clip", None) is None or self._clip.params != params:  # type: ignore[union-attr]
-            self._clip, self._labels = ClipModel(params), None
-        return self._clip  # type: ignore[return-value]
+        return self.loaded.get("clip", params, lambda: ClipModel(params))
 
     def caption_params(self) -> CaptionParams:
         """The captioning settings from `photolab.toml`."""
@@ -80,12 +79,12 @@ class SearchVerbs:
         from .captions import Captioner
 
         params = self.caption_params()
-        if self._captioner is None or self._captioner.params != params:
+
+        def load() -> Captioner:
             params.check()
-            if self._captioner is not None:
-                self._captioner.llm.close()
-            self._captioner = Captioner(params)
-        return self._captioner
+            return Captioner(params)
+
+        return self.loaded.get("captioner", params, load, lambda c: c.llm.close())
 
     def tags_version(self) -> str:
         s = self.settings
@@ -94,10 +93,12 @@ class SearchVerbs:
 
     def _label_vectors(self) -> tuple[pl.DataFrame, np.ndarray]:
         model = self.clip_model()
-        if getattr(self, "_labels", None) is None:
+
+        def encode() -> tuple[pl.DataFrame, np.ndarray]:
             table = label_table(SCENE_LABELS)
-            self._labels = label_vectors(model.encode_texts(table["prompt"].to_list()), table)
-        return self._labels  # type: ignore[return-value]
+            return label_vectors(model.encode_texts(table["prompt"].to_list()), table)
+
+        return self.loaded.get("labels", model.params, encode)
 
     def _run_tags(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
         keys, vecs = self._label_vectors()
@@ -122,15 +123,14 @@ class SearchVerbs:
 
     def embeddings(self, photo_ids: Sequence[int] | None = None) -> pl.DataFrame:
         """`photo_id`, `embedding_id`, `vector` (Array Float32) of present photos, this model."""
-        where, params = "", [self.clip_fingerprint()]
-        if photo_ids is not None:
-            where = f" AND e.photo_id IN ({','.join('?' * len(photo_ids))})"
-            params += [int(i) for i in photo_ids]
-        f = self.catalog.frame(
-            "SELECT e.photo_id, e.embedding_id, e.vector FROM embeddings e JOIN photos p "
-            f"USING (photo_id) WHERE p.status = 'present' AND e.model = ?{where} "
-            "ORDER BY e.photo_id", params,
-            schema={"photo_id": pl.Int64, "embedding_id": pl.Int64, "vector": pl.Binary})
+        sql = ("SELECT e.photo_id, e.embedding_id, e.vector FROM embeddings e JOIN photos p "
+               "USING (photo_id) WHERE p.status = 'present' AND e.model = ?{where} "
+               "ORDER BY e.photo_id")
+        schema = {"photo_id": pl.Int64, "embedding_id": pl.Int64, "vector": pl.Binary}
+        model = [self.clip_fingerprint()]
+        f = (self.catalog.frame(sql.format(where=""), model, schema) if photo_ids is None else
+             self.catalog.frame_in(sql.format(where=" AND e.photo_id IN ({ids})"),
+                                   sorted(int(i) for i in photo_ids), model, schema))
         return f.with_columns(vector=_vectors_column(f["vector"]))
 
     def _present(self, table: str, schema: dict[str, Any], order: str,
@@ -172,16 +172,26 @@ class SearchVerbs:
         """The FAISS index of this model's vectors, brought in step with the catalog."""
         s = self.settings
         fp = self.clip_fingerprint()
-        if getattr(self, "_index", None) is None or self._index.kind != s.clip_index:  # type: ignore[union-attr]
-            self._index = VectorIndex(self.root / "index", "clip", s.clip_index,
-                                      ef_search=s.clip_ef_search,
-                                      persist=not self.read_only)  # type: ignore[attr-defined]
+        index = self.loaded.get(
+            "index", (s.clip_index, s.clip_ef_search, self.read_only),
+            lambda: VectorIndex(self.root / "index", "clip", s.clip_index,
+                                ef_search=s.clip_ef_search, persist=not self.read_only))
         ids = self.catalog.embedding_ids(fp)
-        if ids.size == 0:
-            return self._index  # type: ignore[return-value]
-        dim = self.catalog.vectors(ids[:1]).shape[1]
-        self._index.sync(ids, self.catalog.vectors, fp, dim)  # type: ignore[union-attr]
-        return self._index  # type: ignore[return-value]
+        if ids.size:
+            index.sync(ids, self.catalog.vectors, fp, self.catalog.vectors(ids[:1]).shape[1])
+        return index
+
+    # -- the stages' work (see `photolab.stages`) -------------------------------------------
+
+    def _run_semantic(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
+        from .embed import embed_photos
+
+        return embed_photos(frame, self.thumbs_dir, "small", self.clip_model(), tick)
+
+    def _run_captions(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
+        from .captions import caption_photos
+
+        return caption_photos(frame, self.thumbs_dir, "small", self.captioner(), tick)
 
     # -- queries ----------------------------------------------------------------------------
 

@@ -1,0 +1,254 @@
+"""Ingest: scan the sources, then run every stale stage of the registry in batches.
+
+Mixed into `Library` (`ingest`, `run_stage`, `stages`, `stage`). Results are written through
+the catalog one transaction per batch, so a killed run resumes where it stopped; the local
+engine runs batches here, the Ray engine (`photolab.ray_engine`) on a cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from . import stages as registry
+from .access import writes
+from .errors import PhotolabError
+from .media import metadata, scan, sidecars
+from .progress import progress
+from .stages import SCAN, Stage, bind, dependents, spec
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+    from .loaded import Loaded
+    from .settings import Settings
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did: counts per step, errors, seconds per stage."""
+
+    job_id: int
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    orphans: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        c = self.counts
+        lines = [f"ingest job {self.job_id}: {c.get('files', 0)} files scanned, "
+                 f"{c.get('new', 0)} new, {c.get('changed', 0)} changed, "
+                 f"{c.get('moved', 0)} moved, {c.get('missing', 0)} missing, "
+                 f"{c.get('unchanged', 0)} unchanged"]
+        for stage, secs in self.seconds.items():
+            if stage in self.skipped:
+                continue
+            unit = spec(stage).unit
+            done = c.get(f"{stage}_done", c.get("files", 0) if unit == "files" else 0)
+            lines.append(f"  {stage:<10} {done:>7} {unit:<6} {secs:8.2f}s"
+                         f"  {self.errors.get(stage, 0)} errors")
+        for stage, why in self.skipped.items():
+            lines.append(f"  {stage:<10} skipped: {why}")
+        if self.orphans:
+            shown = ", ".join(self.orphans[:5]) + (" ..." if len(self.orphans) > 5 else "")
+            lines.append(f"  sidecars   {len(self.orphans)} name no photo here: {shown}")
+        return "\n".join(lines)
+
+
+class IngestVerbs:
+    """Mixed into `Library`: needs `root`, `settings`, `catalog`, `loaded`, `cpu_limit`."""
+
+    root: Path
+    settings: Settings
+    catalog: Catalog
+    loaded: Loaded
+    cpu_limit: int | None
+    #: the engine of the ingest in progress (None: batches run in this process)
+    _engine: Any = None
+
+    # -- stages -----------------------------------------------------------------------------
+
+    def _exif_readers(self) -> list[metadata.ExifReader]:
+        """Long-lived exiftool processes, one per core (started on first use)."""
+        n = self.cpu_limit or os.cpu_count() or 1
+        return self.loaded.get("exif", n, lambda: [metadata.ExifReader() for _ in range(n)],
+                               lambda readers: [r.close() for r in readers])
+
+    def stages(self) -> list[Stage]:
+        """The per-photo stages, in the order ingest runs them, bound to this library (see
+        `photolab.stages`)."""
+        return [bind(s, self) for s in registry.STAGES if s.run is not None]
+
+    def stage(self, name: str) -> Stage:
+        """The stage called `name` (see `stages()`)."""
+        found = registry.BY_NAME.get(name)
+        if found is None or found.run is None:
+            raise PhotolabError(f"unknown stage {name!r}")
+        return bind(found, self)
+
+    # -- ingest -----------------------------------------------------------------------------
+
+    @writes
+    def ingest(self, roots: Iterable[str | os.PathLike[str]] | None = None,
+               skip: Iterable[str] = (), only: Iterable[str] | None = None,
+               show_progress: bool = True, engine: str = "local",
+               ray_address: str | None = None) -> IngestReport:
+        """Scan `roots` (default: the library's `sources`) and run every stale stage.
+
+        Parameters
+        ----------
+        roots : folders or files; remembered in `photolab.toml` as the library's sources.
+        skip : stage names not to run this time.
+        only : run just these stages.
+        show_progress : bars in notebooks and terminals, plain lines in logs.
+        engine : "local" (this process and its worker pools) or "ray" (stages as Ray tasks
+            and actors; this process scans and writes the catalog; see `photolab.ray_engine`).
+        ray_address : with engine="ray", the cluster ("auto", "HOST:PORT"); None starts Ray
+            on this machine.
+
+        Returns
+        -------
+        An `IngestReport`; the same counts are stored in the `jobs` table.
+        """
+        roots = [str(Path(r).expanduser().resolve()) for r in (roots or self.settings.sources)]
+        wanted = set(only) if only is not None else set(registry.STAGE_ORDER)
+        wanted -= set(skip)
+        unknown = wanted - set(registry.STAGE_ORDER)
+        if unknown:
+            raise PhotolabError(f"unknown stages {sorted(unknown)}; stages: {registry.STAGE_ORDER}")
+        if SCAN.name in wanted and not roots:
+            raise PhotolabError("no roots given and no sources in photolab.toml")
+        if roots and set(roots) - set(self.settings.sources):
+            self.settings.sources = sorted(set(self.settings.sources) | set(roots))
+            self.settings.save(self.root)
+        if engine not in ("local", "ray"):
+            raise PhotolabError(f"engine {engine!r}: 'local' or 'ray'")
+        if engine == "ray":
+            from .ray_engine import RayEngine
+
+            self._engine = RayEngine(self, ray_address)
+        job = self.catalog.start_job("ingest", {"roots": roots, "stages": sorted(wanted),
+                                                "engine": engine})
+        report = IngestReport(job)
+        status = "failed"
+        try:
+            for s in registry.STAGES:
+                if s.name not in wanted or s.name in report.skipped:
+                    continue
+                t = time.perf_counter()
+                if s.step is not None:
+                    s.step(self, roots, report, show_progress)
+                else:
+                    self._run_stage(bind(s, self), report, show_progress)
+                report.seconds[s.name] = time.perf_counter() - t
+            status = "done"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            if self._engine is not None:
+                self._engine.close()
+                self._engine = None
+            self.catalog.finish_job(job, status, report.counts, sum(report.errors.values()),
+                                    report.seconds)
+        return report
+
+    def _scan(self, roots: list[str], report: IngestReport, show: bool) -> None:
+        s = self.settings
+        found = scan.walk(roots, s.extensions, s.follow_symlinks, exclude=[self.root])
+        known = self.catalog.files()
+        prefixes = [os.fsencode(r.rstrip("/") + "/") for r in roots]
+        exact = [os.fsencode(r) for r in roots]
+        under = pl.any_horizontal(
+            [pl.col("path_raw").bin.starts_with(p) for p in prefixes]
+            + [pl.col("path_raw") == e for e in exact])
+        known_here = known.filter(under)
+        gone = known_here.filter(pl.col("status") == "present").join(
+            found.select("path_raw"), on="path_raw", how="anti")
+        report.counts["files"] = found.height
+        self.catalog.mark_missing(gone["photo_id"].to_list())
+        joined = found.join(known_here, on="path_raw", how="left")
+        same = joined.filter(
+            (pl.col("size_bytes") == pl.col("size_bytes_right"))
+            & (pl.col("mtime_ns") == pl.col("mtime_ns_right"))
+            & pl.col("content_hash").is_not_null() & pl.col("error").is_null())
+        self.catalog.touch(same["photo_id"].to_list())
+        report.counts["unchanged"] = same.height
+        todo = found.join(same.select("path_raw"), on="path_raw", how="anti")
+        for key in ("new", "moved", "changed"):
+            report.counts[key] = 0
+        errors = 0
+        moved: list[int] = []
+        with progress(todo.height, "scan+hash", show) as bar:
+            for batch in todo.iter_slices(s.batch_size * 4):
+                hashed = scan.hash_files(batch, s.workers, bar.update)
+                errors += hashed["error"].is_not_null().sum()
+                counts, moved_ids = self.catalog.register(hashed)
+                moved += moved_ids
+                for k, v in counts.items():
+                    report.counts[k] += v
+        report.errors["scan"] = int(errors)
+        report.orphans = [os.fsdecode(o) for o in sidecars.orphans(
+            found["path_raw"].to_list(), s.extensions)]
+        report.counts["orphan_sidecars"] = len(report.orphans)
+        # a sidecar added, edited or removed: read the photo's metadata again
+        sigs = found.select("path_raw", sidecar_sig=pl.Series(
+            sidecars.signatures(found["path_raw"].to_list()), dtype=pl.String))
+        stored = self.catalog.frame("SELECT photo_id, path_raw, sidecar_sig FROM photos",
+                                    schema={"photo_id": pl.Int64, "path_raw": pl.Binary,
+                                            "sidecar_sig": pl.String})
+        edited = stored.join(sigs, on="path_raw", suffix="_now").filter(
+            pl.col("sidecar_sig").ne_missing(pl.col("sidecar_sig_now")))
+        if edited.height:
+            self.catalog.set_sidecar_sigs(edited.select("photo_id", "sidecar_sig_now").rows())
+        # files gone from this scan that no new path took over
+        report.counts["missing"] = gone.filter(~pl.col("photo_id").is_in(moved)).height
+
+    def _execute(self, stage: Stage, todo: pl.DataFrame, show: bool) -> list[pl.DataFrame]:
+        """Run a stage over `todo` in batches, storing each batch in its own transaction."""
+        def write(batch: pl.DataFrame, out: pl.DataFrame) -> None:
+            hashes = dict(zip(batch["photo_id"], batch["content_hash"], strict=True))
+            self.catalog.write_stage(stage.name, stage.version, out, hashes)
+
+        outs = []
+        with progress(todo.height, stage.name, show) as bar:
+            if self._engine is not None:
+                return self._engine.execute(stage, todo, write, bar.update)
+            for batch in todo.iter_slices(stage.batch):
+                out = stage.run(batch, bar.update)
+                write(batch, out)
+                outs.append(out)
+        return outs
+
+    def _run_stage(self, stage: Stage, report: IngestReport, show: bool) -> None:
+        todo = self.catalog.stale(stage.name, stage.version, with_tags=stage.spec.reads_tags)
+        if todo.height and stage.prepare is not None:
+            try:
+                stage.prepare()
+            except PhotolabError as e:  # a missing model: the other stages still run
+                report.skipped[stage.name] = str(e)
+                for later in dependents(stage.name):
+                    report.skipped[later] = f"needs the {stage.name} stage"
+                print(f"{stage.name}: skipped: {e}", file=sys.stderr, flush=True)
+                return
+        outs = self._execute(stage, todo, show)
+        report.counts[f"{stage.name}_done"] = sum(o.height for o in outs)
+        report.errors[stage.name] = sum(int(o["error"].is_not_null().sum()) for o in outs)
+
+    @writes
+    def run_stage(self, name: str, photo_ids: Sequence[int] | None = None,
+                  show_progress: bool = True) -> pl.DataFrame:
+        """Run one stage now on stale photos (or on `photo_ids`, forced) and store it."""
+        stage = self.stage(name)
+        if photo_ids is not None:
+            self.catalog.invalidate(name, photo_ids)
+        todo = self.catalog.stale(name, stage.version, stage.spec.reads_tags, photo_ids)
+        outs = self._execute(stage, todo, show_progress)
+        return pl.concat(outs) if outs else pl.DataFrame()
