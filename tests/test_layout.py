@@ -109,3 +109,42 @@ def test_a_long_module_says_why_at_its_top() -> None:
             if "Why this module is long" not in doc:
                 unexplained.append(f"{path.relative_to(REPO)}: {text.count(chr(10))} lines")
     assert not unexplained, unexplained
+
+
+def test_the_environment_holds_only_what_the_project_declares() -> None:
+    """Every distribution in this environment is required, directly or not, by photolab with
+    the extras scripts/setup.sh installs: a package left over from an older declaration would
+    let the tests pass here and fail on a fresh machine (as anywidget once did)."""
+    import re
+    import sys
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    if sys.prefix == sys.base_prefix:
+        import pytest
+
+        pytest.skip("not in the project's virtual environment")
+    setup = (REPO / "scripts/setup.sh").read_text()
+    extras = tuple(re.search(r'-e "\.\[([^\]]+)\]"', setup).group(1).split(","))
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    todo = [("photolab", extras)]
+    while todo:
+        name, ex = todo.pop()
+        if (canonicalize_name(name), ex) in seen:
+            continue
+        seen.add((canonicalize_name(name), ex))
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for text in requires:
+            req = Requirement(text)
+            if req.marker is None or any(req.marker.evaluate({"extra": e})
+                                         for e in (ex or ("",))):
+                todo.append((req.name, tuple(sorted(req.extras))))
+    declared = {name for name, _ in seen}
+    installed = {canonicalize_name(d.metadata["Name"]) for d in metadata.distributions()}
+    assert "anywidget" in declared  # plotly's FigureWidget needs it
+    assert installed - declared <= {"pip", "setuptools", "wheel"}, installed - declared
