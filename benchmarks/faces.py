@@ -144,9 +144,12 @@ def main() -> None:
     real = one["encoding"].to_numpy()
 
     methods = {
-        "photolab defaults": FaceClusterer(),
-        "photolab on the 16-NN graph": FaceClusterer(backend="knn"),
-        "LibrePhotos (2, 1, eps 0.05)": FaceClusterer(min_cluster_size=2, min_samples=1,
+        "photolab defaults (radius 0.5)": FaceClusterer(),
+        "photolab radius, 16-NN graph": FaceClusterer(exact_max=0),
+        "HDBSCAN, no radius (before)": FaceClusterer(backend="exact", radius=None),
+        "HDBSCAN on the 16-NN graph": FaceClusterer(backend="knn", radius=None),
+        "LibrePhotos (2, 1, eps 0.05)": FaceClusterer(backend="exact", min_cluster_size=2,
+                                                      min_samples=1, radius=None,
                                                       cluster_selection_epsilon=0.05),
     }
     print("\n== clustering quality (BCubed F1; pairwise precision / recall) ==")
@@ -173,8 +176,9 @@ def main() -> None:
     rows = []
     for n in args.sizes:
         x, _ = generate(real, n, seed=1)
-        for backend in ("hdbscan", "sklearn", "knn"):  # at epsilon 0, where all run
-            c = FaceClusterer(backend=backend, cluster_selection_epsilon=0.0)
+        for backend in ("hdbscan", "sklearn", "knn", "radius"):  # at epsilon 0: all run
+            c = FaceClusterer(backend=backend, cluster_selection_epsilon=0.0,
+                              radius=0.5 if backend == "radius" else None)
             labels, secs = timed_fit(c, x, args.budget)
             rows.append({"faces": n, "backend": backend, "seconds": secs,
                          "finished": labels is not None})

@@ -108,8 +108,11 @@ def _parser() -> argparse.ArgumentParser:
     _library_arg(p)
     p.add_argument("--min-cluster-size", type=int)
     p.add_argument("--min-samples", type=int)
-    p.add_argument("--epsilon", type=float, help="cluster_selection_epsilon")
-    p.add_argument("--backend", choices=["auto", "sklearn", "hdbscan", "knn"])
+    p.add_argument("--epsilon", type=float, help="cluster_selection_epsilon (HDBSCAN backends)")
+    p.add_argument("--radius", type=float,
+                   help="attachment radius: a face joins a person only through a face of "
+                        "another photo this close (default 0.5)")
+    p.add_argument("--backend", choices=["auto", "radius", "exact", "sklearn", "hdbscan", "knn"])
 
     p = sub.add_parser("search", help="find photos by a description, or like a photo")
     _library_arg(p)
@@ -268,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
             elif args.command == "cluster":
                 given = {"min_cluster_size": args.min_cluster_size,
                          "min_samples": args.min_samples,
-                         "cluster_selection_epsilon": args.epsilon, "backend": args.backend}
+                         "cluster_selection_epsilon": args.epsilon, "backend": args.backend,
+                         "radius": args.radius}
                 faces = lib.cluster_faces(**{k: v for k, v in given.items() if v is not None})
                 n = faces["cluster_id"].drop_nulls().n_unique()
                 print(f"{faces.height} faces, {n} clusters, "

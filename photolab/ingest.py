@@ -54,8 +54,8 @@ class IngestReport:
             done = c.get(f"{stage}_done", c.get("files", 0) if unit == "files" else 0)
             lines.append(f"  {stage:<10} {done:>7} {unit:<6} {secs:8.2f}s"
                          f"  {self.errors.get(stage, 0)} errors")
-        for stage, why in self.skipped.items():
-            lines.append(f"  {stage:<10} skipped: {why}")
+        for stage, why in self.skipped.items():  # the first sentence: the rest was printed
+            lines.append(f"  {stage:<10} skipped: {why.split('. ')[0].rstrip('.')}")
         if self.orphans:
             shown = ", ".join(self.orphans[:5]) + (" ..." if len(self.orphans) > 5 else "")
             lines.append(f"  sidecars   {len(self.orphans)} name no photo here: {shown}")
@@ -236,6 +236,7 @@ class IngestVerbs:
                 report.skipped[stage.name] = str(e)
                 for later in dependents(stage.name):
                     report.skipped[later] = f"needs the {stage.name} stage"
+                # the whole advice once, as it happens; the report's summary repeats its gist
                 print(f"{stage.name}: skipped: {e}", file=sys.stderr, flush=True)
                 return
         outs = self._execute(stage, todo, show)

@@ -183,4 +183,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE media ADD COLUMN favorite INTEGER;
     ALTER TABLE media ADD COLUMN albums TEXT
     """,
+    # 10: how good each face is for telling people apart (faces.detect.face_quality): its
+    # side in the pixels the encoder saw, its sharpness, and the detector's score
+    """
+    ALTER TABLE faces ADD COLUMN side_px INTEGER;
+    ALTER TABLE faces ADD COLUMN sharpness REAL;
+    ALTER TABLE faces ADD COLUMN detector_score REAL
+    """,
 ]

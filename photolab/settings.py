@@ -34,9 +34,14 @@ class Settings:
     face_model, face_upsample, face_image_size, face_min_size, face_jitters : face detection
         (see `photolab.faces.detect.FaceParams`); `face_models_dir` a folder with dlib's model
         files ("" : the `face_recognition_models` package).
-    cluster_min_size, cluster_min_samples, cluster_epsilon, cluster_metric, cluster_backend :
-        face clustering (see `photolab.faces.cluster.FaceClusterer`).
-    suggest_tolerance : a face is suggested for the nearest named person closer than this.
+    cluster_min_size, cluster_min_samples, cluster_epsilon, cluster_metric, cluster_backend,
+        cluster_radius : face clustering (see `photolab.faces.cluster.FaceClusterer`).
+    face_min_side, face_min_sharpness : the quality floor: a face smaller (pixels the encoder
+        saw) or blurrier than this is kept, and can be named, but is never clustered nor
+        suggested for anyone (see docs/decisions.md, "Faces: strangers").
+    suggest_tolerance : a face is suggested for the nearest named person closer than this
+        (0.5: every corpus stranger stays unsuggested; 0.6, dlib's tolerance, suggested 6 of
+        24 as someone).
     city_radius_km : how far the city a photo is "in" may be (see `places.gazetteer`).
     geocoder, geocoder_options, geocoder_min_delay_s : an online reverse geocoder through
         geopy ("" : off, the default), its options, and the seconds between requests.
@@ -80,7 +85,10 @@ class Settings:
     cluster_epsilon: float = 0.0
     cluster_metric: str = "euclidean"
     cluster_backend: str = "auto"
-    suggest_tolerance: float = 0.6
+    cluster_radius: float = 0.5
+    face_min_side: int = 0
+    face_min_sharpness: float = 500.0
+    suggest_tolerance: float = 0.5
     city_radius_km: float = 30.0
     geocoder: str = ""
     geocoder_options: dict[str, str] = field(default_factory=dict)

@@ -82,3 +82,21 @@ def test_pyproject_lists_every_package() -> None:
     found = {".".join(p.parent.relative_to(REPO).parts)
              for p in (REPO / "photolab").rglob("__init__.py")}
     assert found | {"photolab.notebooks", "photolab.dashboards"} == listed
+
+
+def test_a_missing_model_is_explained_once(tmp_path: Path) -> None:
+    """No CLIP weights here: the ingest gives the advice (several lines) once, as it happens,
+    and its report's summary only the gist; a file that does not decode is counted once,
+    by the thumbnails stage."""
+    copy_files(tmp_path / "p", ["exif/ianare_Canon_40D.jpg"])
+    (tmp_path / "p" / "empty.jpg").write_bytes(b"")
+    for quiet in (["-q"], []):
+        r = subprocess.run([*PHOTOLAB, "ingest", str(tmp_path / "p"), "--library",
+                            str(tmp_path / f"lib{len(quiet)}"), "--no-faces", *quiet],
+                           env=env(), capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        both = r.stdout + r.stderr
+        assert both.count("On a machine with internet") == 1, both
+    assert "semantic   skipped: CLIP weights" in r.stdout
+    lines = {ln.split()[0]: ln for ln in r.stdout.splitlines()[1:] if ln.startswith("  ")}
+    assert "1 errors" in lines["thumbnails"] and "0 errors" in lines["hashes"], r.stdout

@@ -43,7 +43,7 @@ def dates_for(names: list[str], **cols) -> pl.DataFrame:
     ("photo_2021-03-04_10-11-12.jpg", "2021-03-04T10:11:12", "telegram"),
     ("signal-2020-01-02-101112.jpg", "2020-01-02T10:11:12", "signal"),
     ("signal-2021-03-04-10-11-12-123.jpg", "2021-03-04T10:11:12.123", "signal"),
-    ("2019-08-25 14.30.12.jpg", "2019-08-25T14:30:12", "dropbox"),
+    ("2019-08-25 14.30.12.jpg", "2019-08-25T14:30:12", "camera"),
     ("FB_IMG_1565000000000.jpg", "2019-08-05T10:13:20", "facebook"),
 ])
 def test_filename_patterns(name: str, expected: str, source: str) -> None:
@@ -52,7 +52,49 @@ def test_filename_patterns(name: str, expected: str, source: str) -> None:
     assert row["taken_at_source"] == f"filename:{source}"
 
 
+@pytest.mark.parametrize(("name", "expected", "source"), [
+    # a date and a time, joined or separated in every way phones and apps write them
+    ("IMG20190825143012.jpg", "2019-08-25T14:30:12", "camera"),          # Oppo, Realme
+    ("20190825_143012.jpg", "2019-08-25T14:30:12", "camera"),
+    ("2019-08-25_14-30-12.jpg", "2019-08-25T14:30:12", "camera"),
+    ("2019-08-25-14-30-12.jpg", "2019-08-25T14:30:12", "camera"),
+    ("2019.08.25 14.30.12.jpg", "2019-08-25T14:30:12", "camera"),
+    ("2019_08_25_14_30_12.jpg", "2019-08-25T14:30:12", "camera"),
+    ("2019-08-25T143012.jpg", "2019-08-25T14:30:12", "camera"),
+    ("2019-08-25 14h30m12.jpg", "2019-08-25T14:30:12", "camera"),
+    ("Photo 2019-08-25 14 30 12.jpg", "2019-08-25T14:30:12", "camera"),
+    ("PANO_20190825_143012.jpg", "2019-08-25T14:30:12", "camera"),
+    ("MVIMG_20190825_143012.jpg", "2019-08-25T14:30:12", "camera"),
+    ("DJI_20190825143012_0001.JPG", "2019-08-25T14:30:12", "camera"),
+    ("Capture d'écran 2019-08-25 143012.png", "2019-08-25T14:30:12", "camera"),
+    ("video-2019-08-25-14-30-12.mp4", "2019-08-25T14:30:12", "camera"),
+    ("IMG_20190825_143012123.jpg", "2019-08-25T14:30:12.123", "camera"),
+    ("IMG_20190825_143012_1.jpg", "2019-08-25T14:30:12", "camera"),
+    # a date alone, with words around it: scanners, exports, albums
+    ("Scan 2019-05-12.jpg", "2019-05-12T00:00:00", "date"),
+    ("scan_2019_05_12_family.jpg", "2019-05-12T00:00:00", "date"),
+    ("Export 2019.05.12 (1).jpg", "2019-05-12T00:00:00", "date"),
+    ("Birthday party 20190512.jpg", "2019-05-12T00:00:00", "date"),
+    ("2019-05-12.jpg", "2019-05-12T00:00:00", "date"),
+    ("album-2019-05-12-3.jpg", "2019-05-12T00:00:00", "date"),
+    ("Scan_1955-07-01_grandma.tif", "1955-07-01T00:00:00", "date"),
+])
+def test_dates_in_real_world_names(name: str, expected: str, source: str) -> None:
+    row = dates_for([name]).row(0, named=True)
+    assert (row["taken_at"], row["taken_at_source"]) == (expected, f"filename:{source}")
+
+
 @pytest.mark.parametrize("name", [
+    "DSCN2010_0512.jpg",         # a camera counter, not 12 May 2010
+    "IMG_2019_1234.jpg",         # a year-like counter
+    "P1000512.JPG", "100_2019.JPG", "tel 0612345678.jpg",
+    "20191315.jpg",              # month 13
+    "2019-05-32.jpg",            # day 32
+    "IMG_20190230.jpg",          # 30 February
+    "1700-01-01.jpg",            # before photography
+    "12345678901234.jpg",        # digits that only look like a date and time
+    "20190825143099.jpg",        # second 99, and the date is inside a longer number
+    "2019-05-12x.jpg",           # glued to letters
     "IMG_20191325_143012.jpg",   # month 13
     "IMG_00000000_000000.jpg",   # year 0000
     "IMG_20190230_101010.jpg",   # 30 February

@@ -145,6 +145,11 @@ def test_the_environment_holds_only_what_the_project_declares() -> None:
                                          for e in (ex or ("",))):
                 todo.append((req.name, tuple(sorted(req.extras))))
     declared = {name for name, _ in seen}
-    installed = {canonicalize_name(d.metadata["Name"]) for d in metadata.distributions()}
+    # what pip installed here (Ray puts its vendored packages on sys.path once imported)
+    import sysconfig
+
+    site = list({sysconfig.get_path("purelib"), sysconfig.get_path("platlib")})
+    installed = {canonicalize_name(d.metadata["Name"])
+                 for d in metadata.distributions(path=site)}
     assert "anywidget" in declared  # plotly's FigureWidget needs it
     assert installed - declared <= {"pip", "setuptools", "wheel"}, installed - declared

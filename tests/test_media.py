@@ -151,3 +151,31 @@ def test_thumbnails_are_colour_managed_to_srgb(rel: str, shift: float) -> None:
     raw = np.asarray(small, dtype=float).mean((0, 1))
     assert np.abs(ours - ref).max() < 1.5
     assert np.abs(ours - raw).max() > shift
+
+
+def test_a_files_error_is_its_own_whatever_the_threads(tmp_path) -> None:
+    """libvips keeps one error buffer per process: with many threads failing at once, each
+    file's error must still describe that file only, the same as decoded alone."""
+    import os
+
+    from photolab.media.thumbnails import make_thumbnails
+
+    from .conftest import CORPUS
+
+    corrupt = sorted(p for p in (CORPUS / "corrupt").iterdir()
+                     if p.suffix.lower() in (".jpg", ".png") and p.stat().st_size < 500_000)
+    good = [CORPUS / "exif" / "ianare_Canon_40D.jpg", CORPUS / "faces" / "fr_obama" / "obama.jpg"]
+    files = (corrupt + good) * 4
+    mime = {".jpg": "image/jpeg", ".png": "image/png"}
+    frame = pl.DataFrame({"photo_id": range(len(files)),
+                          "path_raw": [os.fsencode(p) for p in files],
+                          "content_hash": [f"{i:064x}" for i in range(len(files))],
+                          "mime": [mime[p.suffix.lower()] for p in files]})
+    alone = {str(files[i]): e for i, e in zip(
+        range(len(corrupt) + 2), make_thumbnails(frame.head(len(corrupt) + 2), tmp_path / "a",
+                                                 workers=1)["error"], strict=True)}
+    assert sum(e is not None for e in alone.values()) >= 5  # damaged files do fail
+    together = make_thumbnails(frame, tmp_path / "b", workers=8)["error"].to_list()
+    mixed = [(files[i].name, e, alone[str(files[i])]) for i, e in enumerate(together)
+             if e != alone[str(files[i])]]
+    assert not mixed, mixed

@@ -18,6 +18,12 @@ from .labels import Labels
 #: dlib's own "same person" distance: encodings closer than this are usually one person
 DLIB_TOLERANCE = 0.6
 
+#: a face joins a person only through a face of another photo at most this far away. dlib's
+#: 0.6 let strangers' faces (0.59 to 0.62 from their nearest wrong face on the corpus) into
+#: people's clusters; every same-person nearest neighbour there is within 0.49. Chosen by the
+#: sweep in docs/decisions.md ("Faces: strangers")
+ATTACH_RADIUS = 0.5
+
 
 @dataclass(frozen=True)
 class FaceClusterer:
@@ -33,10 +39,17 @@ class FaceClusterer:
         on 10k faces, but it fails on any epsilon > 0 with NumPy >= 2.4, scikit-learn issue
         #33219), "hdbscan" (the `hdbscan` package), "knn" (HDBSCAN over the graph of each
         face's `neighbours` nearest faces: 8x faster on 10k faces, at BCubed F1 0.995 instead
-        of 0.997; neither exact backend finished 100k faces in 10 minutes), or "auto": exact
-        up to `exact_max` faces (sklearn at epsilon 0, the hdbscan package above), "knn" past.
-    neighbours : graph degree of the "knn" backend.
-    exact_max : where "auto" switches to "knn".
+        of 0.997; neither exact backend finished 100k faces in 10 minutes), "exact": one of
+        the two HDBSCANs up to `exact_max` faces (sklearn at epsilon 0, the hdbscan package
+        above), "knn" past; "radius": the connected groups of faces within `radius` of a
+        face of another photo (single linkage cut at `radius`; over each face's
+        `neighbours` nearest past `exact_max` faces). "auto" is "radius": it scored best
+        on every corpus face, strangers included (BCubed F1 0.995 against 0.880 for
+        HDBSCAN, docs/decisions.md).
+    neighbours : graph degree of the "knn" backend (and of "radius" past `exact_max`).
+    exact_max : where "auto" stops computing every pair.
+    radius : the attachment radius: whatever the backend, a face stays in a cluster only
+        through a face of another photo at most this far (None: no cut).
 
     The defaults were chosen by a sweep on the labelled corpus faces (docs/decisions.md).
 
@@ -51,22 +64,66 @@ class FaceClusterer:
     backend: str = "auto"
     neighbours: int = 16
     exact_max: int = 20_000
+    radius: float | None = ATTACH_RADIUS
 
     def params(self) -> dict[str, object]:
         return asdict(self)
 
-    def fit(self, encodings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Cluster labels (-1: noise) and membership probabilities for each encoding."""
+    def fit(self, encodings: np.ndarray, groups: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+        """Cluster labels (-1: noise) and membership probabilities for each encoding.
+        `groups` (the photo of each face) keeps faces of one photo from linking."""
         x = np.asarray(encodings, dtype=np.float64)
         n = len(x)
         ms = self.min_samples or self.min_cluster_size
         if n < max(self.min_cluster_size, 2) or n <= ms:
             return np.full(n, -1), np.zeros(n)
+        backend = "radius" if self.backend == "auto" else self.backend
+        if backend == "radius":
+            return self._linked(x, groups, None)
+        labels, prob = self._hdbscan(x, backend, ms)
+        if (labels < 0).all():  # HDBSCAN never makes a handful of faces one cluster
+            return self._linked(x, groups, None)
+        if self.radius is None:
+            return labels, prob
+        cut, _ = self._linked(x, groups, labels)
+        return cut, np.where(cut >= 0, prob, 0.0)
+
+    def _linked(self, x: np.ndarray, groups: np.ndarray | None, within: np.ndarray | None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """Groups of faces linked by pairs within the radius (of different photos, in one
+        cluster of `within` when given); groups under `min_cluster_size` are noise.
+        Probability: 1 - (distance to the nearest linked face) / radius."""
+        import scipy.sparse as sp
+        from scipy.sparse.csgraph import connected_components
+
+        r = self.radius if self.radius is not None else DLIB_TOLERANCE
+        n = len(x)
+        g = radius_graph(x, r, self.metric, self.neighbours if n > self.exact_max else None)
+        keep = np.ones(g.nnz, dtype=bool)
+        if groups is not None:
+            groups = np.asarray(groups)
+            keep &= groups[g.row] != groups[g.col]
+        if within is not None:
+            keep &= (within[g.row] == within[g.col]) & (within[g.row] >= 0)
+        rows, cols, d = g.row[keep], g.col[keep], g.data[keep]
+        graph = sp.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+        _, comp = connected_components(graph, directed=False)
+        sizes = np.bincount(comp)
+        member = sizes[comp] >= max(self.min_cluster_size, 2)
+        _, labels = np.unique(np.where(member, comp, -1), return_inverse=True)
+        labels = np.where(member, labels - (~member).any(), -1)
+        nearest = np.full(n, np.inf)
+        np.minimum.at(nearest, rows, d)
+        prob = np.where(member, np.clip(1 - nearest / r, 0, 1), 0.0)
+        return labels, prob
+
+    def _hdbscan(self, x: np.ndarray, backend: str, ms: int) -> tuple[np.ndarray, np.ndarray]:
+        n = len(x)
         eps = float(self.cluster_selection_epsilon)
         kw = dict(min_cluster_size=self.min_cluster_size, min_samples=ms,
                   cluster_selection_epsilon=eps, metric=self.metric)
-        backend = self.backend
-        if backend == "auto":
+        if backend == "exact":
             backend = "knn" if n > self.exact_max else "sklearn" if eps == 0 else "hdbscan"
         if backend == "knn":
             x = knn_graph(x, min(self.neighbours, n - 1), self.metric)
@@ -91,24 +148,28 @@ class FaceClusterer:
             model = hdbscan.HDBSCAN(**kw, core_dist_n_jobs=1).fit(x)
         else:
             raise PhotolabError(f"unknown clustering backend {backend!r}: "
-                                "auto, sklearn, hdbscan or knn")
-        labels, prob = np.asarray(model.labels_), np.asarray(model.probabilities_)
-        if (labels < 0).all():
-            return self._small(np.asarray(encodings, dtype=np.float64))
-        return labels, prob
+                                "auto, radius, exact, sklearn, hdbscan or knn")
+        return np.asarray(model.labels_), np.asarray(model.probabilities_)
 
-    def _small(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """HDBSCAN finds no structure in a handful of faces of one person (it never makes
-        the whole set one cluster): there, faces within dlib's 0.6 of each other, chained,
-        form the clusters."""
-        from scipy.cluster.hierarchy import fcluster, linkage
 
-        groups = fcluster(linkage(x, "single"), t=DLIB_TOLERANCE, criterion="distance")
-        sizes = np.bincount(groups)
-        keep = sizes[groups] >= self.min_cluster_size
-        _, labels = np.unique(np.where(keep, groups, 0), return_inverse=True)
-        labels = np.where(keep, labels - (~keep).any(), -1)
-        return labels, keep.astype(np.float64)
+def radius_graph(x: np.ndarray, r: float, metric: str = "euclidean",
+                 k: int | None = None) -> Any:
+    """Pairs of rows within `r` of each other (a COO matrix of distances, both directions);
+    with `k`, only among each row's k nearest neighbours (for very many faces)."""
+    import scipy.sparse as sp
+    from sklearn.neighbors import NearestNeighbors
+
+    nn = NearestNeighbors(algorithm="brute", metric=metric).fit(x)
+    if k is None:
+        g = nn.radius_neighbors_graph(x, radius=r, mode="distance")
+    else:
+        g = nn.kneighbors_graph(x, n_neighbors=min(k, len(x) - 1), mode="distance")
+        g.data[g.data > r] = 0
+    g = sp.coo_matrix(g.maximum(g.T))
+    off = (g.row != g.col) & (g.data <= r)
+    # an exact duplicate sits at distance 0: keep it as an edge
+    return sp.coo_matrix((np.maximum(g.data[off], 1e-12), (g.row[off], g.col[off])),
+                         shape=g.shape)
 
 
 def knn_graph(x: np.ndarray, k: int, metric: str = "euclidean") -> Any:

@@ -31,7 +31,9 @@ MODEL_FILES = {"landmarks": "shape_predictor_68_face_landmarks.dat",
 
 FACE_STRUCT = pl.Struct({"top": pl.Int64, "right": pl.Int64, "bottom": pl.Int64,
                          "left": pl.Int64, "image_width": pl.Int64, "image_height": pl.Int64,
-                         "encoding": pl.Binary, "source": pl.String, "file_name": pl.String})
+                         "encoding": pl.Binary, "source": pl.String, "file_name": pl.String,
+                         "side_px": pl.Int64, "sharpness": pl.Float64,
+                         "detector_score": pl.Float64})
 FACES_SCHEMA = {"photo_id": pl.Int64, "error": pl.String, "faces": pl.List(FACE_STRUCT)}
 
 
@@ -62,7 +64,7 @@ class FaceParams:
     def version(self) -> str:
         p = asdict(self)
         p.pop("models_dir")
-        return "1:" + ":".join(f"{k}={v}" for k, v in p.items())
+        return "2:" + ":".join(f"{k}={v}" for k, v in p.items())
 
 
 def models_dir(explicit: str | None = None) -> Path:
@@ -123,15 +125,24 @@ def _detect_one(task: dict[str, Any]) -> dict[str, Any]:
 
     from .geometry import iou
 
+    if task["thumb"] is None and task["use_thumb"]:
+        # the thumbnails stage failed on this file and says why; counted there, once
+        return {"photo_id": task["photo_id"], "error": None, "faces": None}
     p = FaceParams(**task["params"])
     img = _load(task, p.image_size)
     h, w = img.shape[:2]
-    found = _MODELS["detector"](img, p.upsample)
-    rects = [r.rect for r in found] if p.model == "cnn" else list(found)
+    if p.model == "cnn":
+        found = _MODELS["detector"](img, p.upsample)
+        rects, scores = [r.rect for r in found], [float(r.confidence) for r in found]
+    else:  # the HOG detector's score: how far past its threshold (0) the face is
+        rects, scores, _ = _MODELS["detector"].run(img, p.upsample, 0.0)
+        rects, scores = list(rects), [float(x) for x in scores]
     boxes = np.array([[max(r.top(), 0), min(r.right(), w), min(r.bottom(), h), max(r.left(), 0)]
                       for r in rects], dtype=np.float64).reshape(-1, 4)
     side = np.minimum(boxes[:, 1] - boxes[:, 3], boxes[:, 2] - boxes[:, 0])
-    boxes = boxes[side >= p.min_face_px]
+    big = side >= p.min_face_px
+    boxes = boxes[big]
+    detector_scores: list[float | None] = [s for s, b in zip(scores, big, strict=True) if b]
     names: list[str | None] = [None] * len(boxes)
     sources = ["detected"] * len(boxes)
     regions = task["regions"]
@@ -147,6 +158,7 @@ def _detect_one(task: dict[str, Any]) -> dict[str, Any]:
                 boxes = np.vstack([boxes, rboxes[j]])
                 names.append(r["name"])
                 sources.append("file")
+                detector_scores.append(None)
     # a name without a box (Google Takeout's "people"): given only when it cannot be wrong,
     # one unnamed face and one name
     loose = [n for n in task.get("names", []) if n not in names]
@@ -159,11 +171,41 @@ def _detect_one(task: dict[str, Any]) -> dict[str, Any]:
                         dtype=np.float32).reshape(-1, 128) if len(boxes) else [])
     W, H = task["upright_size"] or (w, h)
     scaled = (boxes * [H / h, W / w, H / h, W / w]).round().astype(int)
+    quality = face_quality(img, boxes)
     return {"photo_id": task["photo_id"], "error": None, "faces": [
         {"top": int(t), "right": int(r), "bottom": int(b), "left": int(left),
          "image_width": int(W), "image_height": int(H), "encoding": codes[i].tobytes(),
-         "source": sources[i], "file_name": names[i]}
+         "source": sources[i], "file_name": names[i], "side_px": quality[i][0],
+         "sharpness": quality[i][1], "detector_score": detector_scores[i]}
         for i, (t, r, b, left) in enumerate(scaled)]}
+
+
+def face_quality(img: np.ndarray, boxes: np.ndarray) -> list[tuple[int, float]]:
+    """For each box (top, right, bottom, left) of `img`, what the encoder had to work with:
+    its shorter side in pixels, and its sharpness (the variance of the Laplacian of its grey
+    levels, on the face scaled to 64 px, so faces of any size compare; a blurred or
+    blown-up face scores low).
+
+    >>> flat = np.full((100, 100, 3), 128, np.uint8)
+    >>> face_quality(flat, np.array([[10, 60, 60, 10]]))
+    [(50, 0.0)]
+    """
+    grey = img[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    out = []
+    for t, r, b, left in np.asarray(boxes).round().astype(int):
+        t, left = max(t, 0), max(left, 0)
+        crop = grey[t:max(b, t + 1), left:max(r, left + 1)]
+        side = int(min(crop.shape))
+        if side < 3:
+            out.append((side, 0.0))
+            continue
+        # nearest-neighbour resample to 64 x 64: enough for a blur measure, and cheap
+        rows = np.linspace(0, crop.shape[0] - 1, 64).round().astype(int)
+        cols = np.linspace(0, crop.shape[1] - 1, 64).round().astype(int)
+        c = crop[rows][:, cols]
+        lap = (c[:-2, 1:-1] + c[2:, 1:-1] + c[1:-1, :-2] + c[1:-1, 2:] - 4 * c[1:-1, 1:-1])
+        out.append((side, round(float(lap.var()), 2)))
+    return out
 
 
 def _safe_detect(task: dict[str, Any]) -> dict[str, Any]:

@@ -66,7 +66,7 @@ def sweep(encodings: np.ndarray, truth: Sequence[Any],
     """Cluster with every combination of `grid` and score each; best BCubed F1 first.
 
     >>> rng = np.random.default_rng(0)
-    >>> x = np.vstack([rng.normal(0, .05, (5, 128)), rng.normal(1, .05, (5, 128))])
+    >>> x = np.vstack([rng.normal(0, .02, (5, 128)), rng.normal(1, .02, (5, 128))])
     >>> sweep(x, ["a"] * 5 + ["b"] * 5, {"min_cluster_size": [2, 3]})["bcubed_f1"].max()
     1.0
     """

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 #: the columns of the faces table a detection writes (besides face_id and photo_id)
 FACE_COLUMNS = ("top", "right", "bottom", "left", "image_width", "image_height", "encoding",
-                "source", "file_name")
+                "source", "file_name", "side_px", "sharpness", "detector_score")
 FACE_UPDATE = (f"UPDATE faces SET {', '.join(k + ' = ?' for k in FACE_COLUMNS)} "
                "WHERE face_id = ?")
 FACE_INSERT = (f"INSERT INTO faces (photo_id, {', '.join(FACE_COLUMNS)}) "

@@ -20,7 +20,7 @@ import polars as pl
 from ..access import writes
 from ..errors import ClusterNotFoundError, FaceNotFoundError, PersonNotFoundError, PhotolabError
 from . import store
-from .cluster import DLIB_TOLERANCE, FaceClusterer, constrain, decode, distances, suggest
+from .cluster import FaceClusterer, constrain, decode, distances, suggest
 from .detect import FaceDetector, FaceParams, face_tasks
 from .labels import FACE_KINDS, Labels, replay
 
@@ -32,9 +32,9 @@ if TYPE_CHECKING:
 FACE_SQL_SCHEMA = {
     "face_id": pl.Int64, "photo_id": pl.Int64, "top": pl.Int64, "right": pl.Int64,
     "bottom": pl.Int64, "left": pl.Int64, "image_width": pl.Int64, "image_height": pl.Int64,
-    "encoding": pl.Binary, "source": pl.String, "file_name": pl.String,
-    "content_hash": pl.String, "cluster_id": pl.Int64, "probability": pl.Float64,
-    "seen": pl.Boolean}
+    "encoding": pl.Binary, "source": pl.String, "file_name": pl.String, "side_px": pl.Int64,
+    "sharpness": pl.Float64, "detector_score": pl.Float64, "content_hash": pl.String,
+    "cluster_id": pl.Int64, "probability": pl.Float64, "seen": pl.Boolean}
 
 #: an ingest reclusters everything when this share of the faces is new, else it places the
 #: new faces into the clusters of their nearest neighbours
@@ -81,7 +81,8 @@ class PeopleVerbs:
     def _face_rows(self) -> pl.DataFrame:
         return self.catalog.frame(
             """SELECT f.face_id, f.photo_id, f.top, f.right, f.bottom, f.left, f.image_width,
-                      f.image_height, f.encoding, f.source, f.file_name, p.content_hash,
+                      f.image_height, f.encoding, f.source, f.file_name, f.side_px,
+                      f.sharpness, f.detector_score, p.content_hash,
                       c.cluster_id, c.probability, c.face_id IS NOT NULL AS seen
                FROM faces f JOIN photos p USING (photo_id)
                LEFT JOIN face_clusters c USING (face_id)
@@ -95,7 +96,9 @@ class PeopleVerbs:
         `source` (`detected` or `file`), `file_name` (the name the file's own region gives),
         `cluster_id` (null: no cluster), `probability`, `person_id`, `person_name`,
         `assigned_by` (`user`, or a suggestion: `cluster` / `classifier`), `confidence`,
-        `ignored` (rejected by a person).
+        `ignored` (rejected by a person), the face's quality (`side_px`: its shorter side in
+        the pixels the encoder saw, `sharpness`, `detector_score`) and `low_quality` (under
+        the floor: never clustered nor suggested, only named by a person).
         """
         rows = self._face_rows()
         labels = self.labels()
@@ -106,6 +109,12 @@ class PeopleVerbs:
         clustered = constrain(has.select("face_id", "photo_id", "cluster_id", "probability"),
                               labels)
         who = suggest(clustered, decode(has["encoding"]), labels, self.settings.suggest_tolerance)
+        rows = rows.with_columns(low_quality=self._low_quality())
+        low = set(rows.filter("low_quality")["face_id"])
+        if low:  # a person may name a poor face; nothing else does
+            guess = pl.col("face_id").is_in(list(low)) & (pl.col("assigned_by") != "user")
+            who = who.with_columns([pl.when(guess).then(None).otherwise(c).alias(c)
+                                    for c in ("person_id", "assigned_by", "confidence")])
         out = (rows.drop("cluster_id")
                .join(clustered.select("face_id", "cluster_id"), on="face_id", how="left",
                      maintain_order="left")
@@ -114,7 +123,8 @@ class PeopleVerbs:
                      how="left", maintain_order="left"))
         cols = ["face_id", "photo_id", "top", "right", "bottom", "left", "image_width",
                 "image_height", "encoding", "source", "file_name", "cluster_id", "probability",
-                "person_id", "person_name", "assigned_by", "confidence", "ignored"]
+                "person_id", "person_name", "assigned_by", "confidence", "ignored", "side_px",
+                "sharpness", "detector_score", "low_quality"]
         out = out.select(cols)
         if not encodings:
             return out.drop("encoding")
@@ -141,7 +151,7 @@ class PeopleVerbs:
         s = self.settings
         params = dict(min_cluster_size=s.cluster_min_size, min_samples=s.cluster_min_samples,
                       cluster_selection_epsilon=s.cluster_epsilon, metric=s.cluster_metric,
-                      backend=s.cluster_backend)
+                      backend=s.cluster_backend, radius=s.cluster_radius)
         return FaceClusterer(**{**params, **overrides})  # type: ignore[arg-type]
 
     @writes
@@ -176,23 +186,34 @@ class PeopleVerbs:
                           & ~pl.col("face_id").is_in(list(self.labels().ignored)))
         if new.height >= RECLUSTER_SHARE * rows.height or old.height == 0:
             return self._cluster(self.clusterer())
+        good = ~new.select(self._low_quality()).to_series()
         d = distances(decode(new["encoding"]), decode(old["encoding"]))
+        # never beside a face of its own photo
+        d[new["photo_id"].to_numpy()[:, None] == old["photo_id"].to_numpy()[None, :]] = np.inf
         best = d.argmin(axis=1)
         dist = d[np.arange(len(d)), best]
-        near = dist < DLIB_TOLERANCE
+        r = self.settings.cluster_radius
+        near = (dist <= r) & good.to_numpy()
         store.write_clusters(self.catalog, pl.DataFrame({
             "face_id": new["face_id"],
             "cluster_id": pl.Series(np.where(near, old["cluster_id"].to_numpy()[best], -1))
             .replace(-1, None),
-            "probability": np.where(near, 1 - dist / DLIB_TOLERANCE, 0.0)}), replace=False)
+            "probability": np.where(near, 1 - dist / r, 0.0)}), replace=False)
         return int(near.sum())
+
+    def _low_quality(self) -> pl.Expr:
+        """Faces under the quality floor (`face_min_side`, `face_min_sharpness`); faces
+        stored before quality was measured pass."""
+        s = self.settings
+        return ((pl.col("side_px") < s.face_min_side)
+                | (pl.col("sharpness") < s.face_min_sharpness)).fill_null(False)
 
     def _cluster(self, c: FaceClusterer) -> int:
         """Cluster and store; returns how many faces landed in a cluster."""
         every = self._face_rows()
-        rows = every.filter(pl.col("encoding").is_not_null()
+        rows = every.filter(pl.col("encoding").is_not_null() & ~self._low_quality()
                             & ~pl.col("face_id").is_in(list(self.labels().ignored)))
-        labels, prob = c.fit(decode(rows["encoding"]))
+        labels, prob = c.fit(decode(rows["encoding"]), rows["photo_id"].to_numpy())
         found = pl.DataFrame({
             "face_id": rows["face_id"],
             "cluster_id": pl.Series(labels, dtype=pl.Int64).replace(-1, None),

@@ -175,6 +175,34 @@ def gps_rule(frame: pl.DataFrame) -> pl.DataFrame:
     return _frame(frame, utc=utc)
 
 
+#: the separators a name may put between a date's parts (the same one twice) and between it
+#: and its time
+_SEPARATORS = ("", "-", "_", ".", " ")
+#: a time after a date: hours, minutes, seconds, each joined directly or by - _ . : space
+_TIME = (r"(?P<H>[01]\d|2[0-3])[-_.:h ]?(?P<M>[0-5]\d)[-_.:m ]?(?P<S>[0-5]\d)"
+         r"(?:[.,]?(?P<f>\d{1,6}))?")
+
+
+def _date(sep: str) -> str:
+    """A year-first date (1826 to 2099: no photograph is older) with `sep` between its
+    parts; month and day are checked here and by the calendar (30 February is no date)."""
+    s = re.escape(sep)
+    return (rf"(?P<Y>18[2-9]\d|19\d{{2}}|20\d{{2}}){s}(?P<m>0[1-9]|1[0-2]){s}"
+            rf"(?P<d>0[1-9]|[12]\d|3[01])")
+
+
+def date_patterns() -> list[FilenamePattern]:
+    """The generic file-name dates, one template over every separator: "camera" (a date and a
+    time: Android, Pixel, Samsung, Dropbox, exports, IMG20190825143012...; never inside a
+    longer run of digits) and "date" (a date alone, set apart from letters and digits:
+    "Scan 2019-05-12 family", "export_2019.05.12"; "DSCN2010_0512" is a counter)."""
+    camera = [FilenamePattern("camera", rf"(?:^|\D){_date(sep)}[-_. T]?{_TIME}(?:\D|$)")
+              for sep in _SEPARATORS]
+    alone = [FilenamePattern("date", rf"(?:^|[^0-9A-Za-z]){_date(sep)}(?:[^0-9A-Za-z]|$)")
+             for sep in _SEPARATORS]
+    return camera + alone
+
+
 FILENAME_PATTERNS: list[FilenamePattern] = [
     FilenamePattern("whatsapp", r"WhatsApp (?:Image|Video) (?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})"
                     r" at (?P<H>\d{1,2})\.(?P<M>\d{2})\.(?P<S>\d{2})(?:\s?(?P<p>[AaPp][Mm]))?"),
@@ -188,14 +216,10 @@ FILENAME_PATTERNS: list[FilenamePattern] = [
                     r"(?P<M>\d{2})-(?P<S>\d{2})"),
     FilenamePattern("signal", r"^signal-(?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})-(?P<H>\d{2})-?"
                     r"(?P<M>\d{2})-?(?P<S>\d{2})(?:-(?P<f>\d{3}))?"),
-    FilenamePattern("dropbox", r"^(?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2}) (?P<H>\d{2})\.(?P<M>\d{2})"
-                    r"\.(?P<S>\d{2})"),
     FilenamePattern("facebook", r"^FB_IMG_(?P<ms>\d{13})"),
     FilenamePattern("burst", r"BURST(?P<Y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?P<H>\d{2})(?P<M>\d{2})"
                     r"(?P<S>\d{2})(?P<f>\d{3})?"),
-    # Android, Pixel (PXL_..._061629144), Samsung (20180812_101112), bursts (..._BURST001)
-    FilenamePattern("camera", r"(?:^|[^\d])(?P<Y>(?:1[89]|2\d)\d{2})(?P<m>\d{2})(?P<d>\d{2})[_\-]"
-                    r"(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})(?P<f>\d{3})?(?:[^\d]|$)"),
+    *date_patterns(),
 ]
 
 

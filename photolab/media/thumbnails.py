@@ -7,12 +7,14 @@ Pillow with pillow-heif / pillow-jxl-plugin; videos get a poster frame from ffmp
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +94,55 @@ class DamagedImage(ValueError):
 _TRUNCATED_LOCK = threading.Lock()
 
 
+class _DecodeLock:
+    """Decodes share it; a decode that failed runs again holding it alone.
+
+    libvips keeps one error buffer per process: messages of threads failing at once run
+    together ("vipspng: ... VipsJpeg: ..."), or one thread takes another's. A failed file is
+    therefore decoded once more with no other decode running, so its error (or its damaged-
+    image warning) describes that file only, and reads the same on one thread, on many, or
+    on a Ray worker. Failures are rare; this costs them one more decode.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._shared = 0
+        self._alone = False
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._alone)
+            self._shared += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._shared -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def alone(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._alone)
+            self._alone = True  # no new shared decode starts
+            self._cond.wait_for(lambda: self._shared == 0)
+        try:
+            pyvips.vips_lib.vips_error_clear()  # what other threads left behind
+            # and what libvips cached of earlier loads (a cached header changes the message)
+            keep = pyvips.cache_get_max()
+            pyvips.cache_set_max(0)
+            pyvips.cache_set_max(keep)
+            yield
+        finally:
+            with self._cond:
+                self._alone = False
+                self._cond.notify_all()
+
+
+_DECODE = _DecodeLock()
+
+
 def _partial(path: str, longest: int, max_pixels: int) -> pyvips.Image:
     """What decodes of a damaged file: libvips leniently, else Pillow's truncated mode."""
     try:
@@ -163,9 +214,14 @@ def load_for_thumbnail(path: str, mime: str | None, longest: int,
     return _srgb8(_from_pillow(path, longest, max_pixels))
 
 
+#: libvips' generic trailers: whether one is in the buffer depends on its threads' timing
+_VIPS_TRAILER = re.compile(r"^(unable to |\w+: load error$)")
+
+
 def _clean(e: Exception) -> str:
-    lines = [ln.strip() for ln in str(e).splitlines()]
-    text = " ".join(ln for ln in lines if ln and not ln.startswith("unable to "))
+    """The decoder's message: each line once, without libvips' generic trailers."""
+    lines = dict.fromkeys(ln.strip() for ln in str(e).splitlines())
+    text = " ".join(ln for ln in lines if ln and not _VIPS_TRAILER.match(ln))
     return text[:500] or "undecodable image (the decoder gave no reason)"
 
 
@@ -193,25 +249,41 @@ def make_thumbnails(files: pl.DataFrame, out_dir: Path, sizes: Mapping[str, int]
     """
     sizes = dict(sorted((sizes or DEFAULT_SIZES).items(), key=lambda kv: -kv[1]))
 
+    def load(path: str, mime: str | None) -> tuple[pyvips.Image, str | None]:
+        try:
+            return load_for_thumbnail(path, mime, next(iter(sizes.values())),
+                                      max_pixels).copy_memory(), None  # decoded once, reused
+        except DamagedImage as e:
+            return e.image, str(e)
+
+    def write(im: pyvips.Image, content_hash: str) -> None:
+        for name, px in sizes.items():
+            if max(im.width, im.height) > px:
+                im = im.thumbnail_image(px, height=px, size="down").copy_memory()
+            dest = thumb_path(out_dir, content_hash, name)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            # unique per writer: byte-identical files share their thumbnails, and two
+            # threads or processes may write the same one at once
+            tmp = dest.with_suffix(f".{uuid.uuid4().hex}.tmp.webp")
+            im.webpsave(str(tmp), Q=quality, effort=effort, keep=0)
+            tmp.replace(dest)
+
     def one(row: dict) -> str | None:
         try:
-            warning = None
             with utf8_paths([row["path_raw"]]) as (path,):
-                try:
-                    im = load_for_thumbnail(path, row["mime"], next(iter(sizes.values())),
-                                            max_pixels).copy_memory()  # decode once, reuse
-                except DamagedImage as e:
-                    im, warning = e.image, str(e)
-            for name, px in sizes.items():
-                if max(im.width, im.height) > px:
-                    im = im.thumbnail_image(px, height=px, size="down").copy_memory()
-                dest = thumb_path(out_dir, row["content_hash"], name)
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                # unique per writer: byte-identical files share their thumbnails, and two
-                # threads or processes may write the same one at once
-                tmp = dest.with_suffix(f".{uuid.uuid4().hex}.tmp.webp")
-                im.webpsave(str(tmp), Q=quality, effort=effort, keep=0)
-                tmp.replace(dest)
+                # every libvips call of a file runs under the shared lock, so a failed file
+                # decoded again alone has the process (and its error buffer) to itself
+                with _DECODE.shared():
+                    try:
+                        im, warning = load(path, row["mime"])
+                    except (pyvips.Error, ValueError, UnicodeDecodeError):
+                        im, warning = None, ""
+                    if warning is None:
+                        write(im, row["content_hash"])
+                        return None
+                with _DECODE.alone():  # its own message (see _DecodeLock)
+                    im, warning = load(path, row["mime"])
+                    write(im, row["content_hash"])
             return warning
         except UnicodeDecodeError:  # libvips passed on a message of raw file bytes
             return "undecodable image (the decoder's message was not text)"

@@ -135,7 +135,7 @@ def caption_photos(frame: pl.DataFrame, thumbs_dir: Path, size: str, captioner: 
             with Image.open(thumb_path(thumbs_dir, content_hash, size)) as im:
                 caption = captioner.caption(im)
         except FileNotFoundError:
-            error = "no thumbnail to caption (see the thumbnails error)"
+            pass  # the thumbnails stage failed on it and says why (counted there, once)
         except (OSError, ValueError, RuntimeError) as e:
             error = f"captioning failed: {e}"
         rows.append((photo_id, captioner.fingerprint, caption, error))

@@ -38,7 +38,7 @@ def embed_photos(frame: pl.DataFrame, thumbs_dir: Path, size: str, model: Any,
         try:
             images[i] = _open(paths[i])
         except FileNotFoundError:
-            errors[i] = "no thumbnail to embed (see the thumbnails error)"
+            pass  # the thumbnails stage failed on it and says why (counted there, once)
         except OSError as e:
             errors[i] = f"unreadable thumbnail: {e}"
 

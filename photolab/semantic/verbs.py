@@ -117,7 +117,8 @@ class SearchVerbs:
             "photo_id",
             tags=pl.when("has").then(pl.col("tags").fill_null(pl.lit([], pl.List(
                 pl.Struct({"tag": pl.String, "score": pl.Float64}))))),
-            error=pl.when(pl.col("has").is_null()).then(pl.lit("no CLIP vector to tag")))
+            # no vector: the stage that failed on the photo said why (counted there, once)
+            error=pl.lit(None, pl.String))
 
     # -- reading ----------------------------------------------------------------------------
 

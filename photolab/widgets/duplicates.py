@@ -140,8 +140,8 @@ class DuplicateReview(w.VBox):
         except PhotolabError as e:
             self.status.value = error_html(e, self.lib.read_only)
             return
-        self.status.value = f"photo {photo_id} {what}"
         self.refresh()
+        self.status.value = f"photo {photo_id} {what}"
 
     def _resolve(self) -> None:
         keeper = self.keeper()
@@ -151,8 +151,8 @@ class DuplicateReview(w.VBox):
             self.status.value = error_html(e, self.lib.read_only)
             return
         self.undo.disabled = False
-        self.status.value = f"kept photo {keeper}; the other copies are in the library's trash"
         self.refresh()
+        self.status.value = f"kept photo {keeper}; the other copies are in the library's trash"
 
     def _undo(self) -> None:
         if self.last_resolve is None:
@@ -165,5 +165,5 @@ class DuplicateReview(w.VBox):
             return
         self.last_resolve = None
         self.undo.disabled = True
-        self.status.value = "restored the copies from the trash"
         self.refresh()
+        self.status.value = "restored the copies from the trash"

@@ -29,16 +29,19 @@ def _crop(lib: Library, face_id: int, size: int) -> bytes:
 
 
 class _FaceGrid(w.Box):
-    """Face crops, each with a toggle to select it."""
+    """Face crops, each with a toggle to select it (or, with `ticked`, a tick to leave out
+    a face that is someone else) and a button that shows the face's whole photo."""
 
     def __init__(self, size: int = 110):
         self.size = size
-        self.toggles: dict[int, w.ToggleButton] = {}
+        self.toggles: dict[int, w.ToggleButton | w.Checkbox] = {}
         super().__init__(layout=w.Layout(flex_flow="row wrap"))
 
-    def show(self, lib: Library, faces: pl.DataFrame, selectable: bool = True) -> None:
+    def show(self, lib: Library, faces: pl.DataFrame, selectable: bool = True,
+             ticked: bool = False) -> None:
         self.toggles = {}
         cards = []
+        width = w.Layout(width=f"{self.size}px")
         for r in faces.head(MAX_FACES).iter_rows(named=True):
             fid = int(r["face_id"])
             img = w.Image(value=_crop(lib, fid, self.size), format="jpeg",
@@ -47,15 +50,42 @@ class _FaceGrid(w.Box):
             if who and r["assigned_by"] != "user":
                 who = f"{who}? {r['confidence']:.0%}"
             parts: list[w.Widget] = [img, w.HTML(f"<small>{html.escape(who)}</small>")]
-            if selectable:
-                t = w.ToggleButton(description="select", layout=w.Layout(width=f"{self.size}px"))
+            if ticked:
+                t: w.ToggleButton | w.Checkbox = w.Checkbox(
+                    value=True, description="this one", indent=False, layout=width)
                 self.toggles[fid] = t
                 parts.append(t)
+            elif selectable:
+                t = w.ToggleButton(description="select", layout=width)
+                self.toggles[fid] = t
+                parts.append(t)
+            parts.append(self._photo_button(lib, int(r["photo_id"]), img))
             cards.append(w.VBox(parts, layout=w.Layout(margin="3px")))
         replace_children(self, cards)
 
+    def _photo_button(self, lib: Library, photo_id: int, img: w.Image) -> w.ToggleButton:
+        """Shows the whole photo in place of the crop while pressed."""
+        crop = img.value
+        b = w.ToggleButton(description="photo", tooltip="show the whole photo",
+                           layout=w.Layout(width=f"{self.size}px"))
+
+        def flip(change: dict[str, Any]) -> None:
+            if not change["new"]:
+                img.value, img.format = crop, "jpeg"
+                return
+            try:
+                img.value, img.format = lib.thumbnail(photo_id, "small").read_bytes(), "webp"
+            except PhotolabError:
+                b.description = "no photo"
+
+        b.observe(flip, "value")
+        return b
+
     def selected(self) -> list[int]:
         return [f for f, t in self.toggles.items() if t.value]
+
+    def left_out(self) -> list[int]:
+        return [f for f, t in self.toggles.items() if not t.value]
 
 
 class ClusterReview(w.VBox):
@@ -180,9 +210,9 @@ class ClusterReview(w.VBox):
         except PhotolabError as e:
             self.status.value = error_html(e, self.lib.read_only)
             return
-        self.status.value = html.escape(message)
         self.undo.disabled = not self.last
-        self.refresh()
+        self.refresh()  # the new state is on the page before the message says it is done
+        self.status.value = html.escape(message)
 
     def _accept(self) -> str:
         name = self.name.value.strip()
@@ -224,7 +254,9 @@ class ClusterReview(w.VBox):
 
 class PersonLabeller(w.VBox):
     """Name people one unnamed cluster at a time: type a name (existing names complete),
-    save, or skip.
+    untick any face that is someone else ("photo" shows a face's whole photo), save, or
+    skip. Only ticked faces get the name; unticked ones are split off the group, so the
+    name is not suggested for them either.
 
     Parameters
     ----------
@@ -273,27 +305,33 @@ class PersonLabeller(w.VBox):
         left = f"{len(todo)} group{'s' if len(todo) > 1 else ''}"
         self.heading.value = f"<b>Who is this?</b> {f.height} faces · {left} left to name"
         self.name.value = guess[0] if guess.len() else ""
-        self.grid.show(self.lib, f, selectable=False)
+        self.grid.show(self.lib, f.head(MAX_FACES), ticked=True)
 
     def _save(self) -> None:
         name = self.name.value.strip()
         if not name or self.cluster is None:
             self.status.value = error_html(PhotolabError("type a name first"))
             return
-        f = self.faces.filter(pl.col("cluster_id") == self.cluster)
+        chosen, others = self.grid.selected(), self.grid.left_out()
+        if not chosen:
+            self.status.value = error_html(PhotolabError("tick at least one face"))
+            return
         try:
-            self.lib.name_faces(f["face_id"].to_list(), name)
+            self.lib.name_faces(chosen, name)
+            if others:  # someone else: out of this group, never suggested as `name`
+                self.lib.split_faces(others)
         except PhotolabError as e:
             self.status.value = error_html(e, self.lib.read_only)
             return
-        self.status.value = f"saved: {f.height} faces are {html.escape(name)}"
-        self.refresh()
+        also = f", {len(others)} left out" if others else ""
+        self.refresh()  # the page shows the next group before it says "saved"
+        self.status.value = f"saved: {len(chosen)} faces are {html.escape(name)}{also}"
 
     def _skip(self) -> None:
         if self.cluster is not None:
             self.skipped.add(self.cluster)
-        self.status.value = "skipped"
         self.refresh()
+        self.status.value = "skipped"
 
 
 def embedding_view(library: Library, color: str = "person", n_neighbors: int = 15,
