@@ -1,16 +1,23 @@
 """Ingest throughput on N real-sized JPEGs, against the naive way, in one run.
 
-    .venv/bin/python benchmarks/ingest.py [--n 500] [--naive-n 100]
+    .venv/bin/python benchmarks/ingest.py [--n 500] [--naive-n 100] [--naive-ml-n 20]
 
 The tree is generated once into benchmarks/out/tree-N: corpus photos upscaled to 12 MP
 (4000x3000) JPEGs with their EXIF kept, each one cropped differently so every file has its
 own content. Then, on the same machine in the same run:
 
-- photolab: `Library.ingest` (scan+hash, one exiftool process, dates, three WebP thumbnails
-  with libvips shrink-on-load on worker threads, pHash and pixel digest, motion-photo search);
-- naive: for each file, one `exiftool -j` process plus Pillow `thumbnail` for the same three
-  WebP sizes and imagehash pHashes of the small one and its mirror (what a straightforward
-  script does), on the first --naive-n files;
+- photolab, without models: `Library.ingest` skipping the model stages (scan+hash, exiftool
+  processes, dates, three WebP thumbnails with libvips shrink-on-load on worker threads,
+  pHash and pixel digest, motion-photo search, places);
+- naive, without models: for each file, one `exiftool -j` process plus Pillow `thumbnail` for
+  the same three WebP sizes and imagehash pHashes of the small one and its mirror (what a
+  straightforward script does), on the first --naive-n files;
+- photolab, whole ingest: the same plus faces (dlib on the stored thumbnail, worker
+  processes) and clustering; CLIP and captions run only where their models are installed
+  (the report says which ran);
+- naive, with faces: the naive loop plus face_recognition's way for each file (the full-size
+  image, dlib's HOG detector upsampling once, 68 landmarks, the ResNet encoding, in one
+  process), on the first --naive-ml-n files;
 - floor: libvips decoding each JPEG at the shrink-on-load size, nothing else, on one thread
   and on all threads: the bound the thumbnail stage cannot beat.
 
@@ -63,19 +70,47 @@ def make_tree(n: int) -> Path:
     return out
 
 
-def ingest_photolab(tree: Path) -> tuple[float, dict[str, float]]:
+MODEL_STAGES = ["faces", "people", "semantic", "tags", "captions"]
+
+
+def ingest_photolab(tree: Path, skip: list[str]) -> tuple[float, dict[str, float], list[str]]:
+    """Seconds for the whole ingest, per stage, and the stages skipped for want of a model."""
     from photolab import Library
 
     with tempfile.TemporaryDirectory() as d, Library(d) as lib:
         t = time.perf_counter()
-        report = lib.ingest([tree], show_progress=False)
+        report = lib.ingest([tree], skip=skip, show_progress=False)
         total = time.perf_counter() - t
         assert report.counts["thumbnails_done"] == report.counts["files"]
         assert sum(report.errors.values()) == 0, report.errors
-    return total, report.seconds
+    return total, report.seconds, sorted(report.skipped)
 
 
-def naive(files: list[Path]) -> float:
+def _naive_faces() -> object:
+    """face_recognition's pipeline, built from the same dlib models photolab loads."""
+    import dlib
+
+    from photolab.faces.detect import MODEL_FILES, models_dir
+
+    folder = models_dir()
+    detector = dlib.get_frontal_face_detector()
+    landmarks = dlib.shape_predictor(str(folder / MODEL_FILES["landmarks"]))
+    encoder = dlib.face_recognition_model_v1(str(folder / MODEL_FILES["encoder"]))
+
+    def encode(im: Image.Image) -> int:
+        import numpy as np
+
+        rgb = np.asarray(im.convert("RGB"))
+        found = detector(rgb, 1)
+        for box in found:
+            encoder.compute_face_descriptor(rgb, landmarks(rgb, box), 1)
+        return len(found)
+
+    return encode
+
+
+def naive(files: list[Path], faces: bool = False) -> float:
+    encode = _naive_faces() if faces else None
     with tempfile.TemporaryDirectory() as d:
         t = time.perf_counter()
         for f in files:
@@ -84,6 +119,8 @@ def naive(files: list[Path]) -> float:
                                       capture_output=True, check=True).stdout)
             with Image.open(f) as im:
                 im = ImageOps.exif_transpose(im)
+                if encode is not None:  # face_recognition.load_image_file: the full image
+                    encode(im)
                 for name, px in SIZES.items():
                     im.thumbnail((px, px))
                     im.save(Path(d) / f"{f.stem}-{name}.webp", quality=80)
@@ -106,29 +143,42 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--naive-n", type=int, default=100, help="files for the naive baseline")
+    ap.add_argument("--naive-ml-n", type=int, default=20,
+                    help="files for the naive baseline with faces (slow: full-size images)")
     args = ap.parse_args()
     tree = make_tree(args.n)
     files = sorted(tree.glob("*.jpg"))
     for f in files:  # warm the page cache so every contender reads from memory
         f.read_bytes()
     cores = os.cpu_count() or 1
-    total, stages = ingest_photolab(tree)
+    total, stages, _ = ingest_photolab(tree, MODEL_STAGES)
     naive_s = naive(files[: args.naive_n])
+    ml_total, ml_stages, no_model = ingest_photolab(tree, [])
+    naive_ml_s = naive(files[: args.naive_ml_n], faces=True)
     floor_1 = decode_floor(files, 1)
     floor_n = decode_floor(files, cores)
 
-    ours = args.n / total
-    theirs = args.naive_n / naive_s
+    ours, theirs = args.n / total, args.naive_n / naive_s
     print(f"machine: {cores} cores; tree: {args.n} JPEGs of 4000x3000, "
           f"{sum(f.stat().st_size for f in files) / 1e6:.0f} MB")
-    print(f"photolab ingest : {ours:7.1f} photos/s  ({total:.1f} s for {args.n})")
+    print("\n== the same work without models ==")
+    print(f"photolab ingest (model stages skipped): {ours:7.1f} photos/s  "
+          f"({total:.1f} s for {args.n})")
     for name, secs in stages.items():
         print(f"  {name:<10} {args.n / secs:8.1f} photos/s  {secs:6.1f} s  "
               f"{100 * secs / total:4.0f}% of the ingest")
     print(f"naive (exiftool per file + Pillow): {theirs:5.1f} photos/s "
           f"({naive_s:.1f} s for {args.naive_n})")
-    print(f"ratio photolab / naive: {ours / theirs:.1f}x")
-    print(f"decode floor, libvips shrink-on-load only: {args.n / floor_1:.1f} photos/s on 1 "
+    print(f"ratio photolab / naive, without models: {ours / theirs:.1f}x")
+    ml_ours, ml_theirs = args.n / ml_total, args.naive_ml_n / naive_ml_s
+    print("\n== the same work with faces ==")
+    print(f"photolab whole ingest: {ml_ours:7.1f} photos/s  ({ml_total:.1f} s for {args.n}; "
+          f"faces {ml_stages.get('faces', 0.0):.1f} s; no model here for: "
+          f"{', '.join(no_model) or 'none'})")
+    print(f"naive + face_recognition's way on the full image: {ml_theirs:5.2f} photos/s "
+          f"({naive_ml_s:.1f} s for {args.naive_ml_n})")
+    print(f"ratio photolab / naive, with faces: {ml_ours / ml_theirs:.1f}x")
+    print(f"\ndecode floor, libvips shrink-on-load only: {args.n / floor_1:.1f} photos/s on 1 "
           f"thread, {args.n / floor_n:.1f} on {cores}")
     thumbs = stages.get("thumbnails", 0.0)
     print(f"thumbnail stage vs its decode floor ({cores} threads): "

@@ -174,6 +174,12 @@ class Library(IngestVerbs, DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs,
         self.catalog.add_decision("date", int(photo_id), {"taken_at": value}, who or self.who)
         self.run_stage(DATES.name, [photo_id], show_progress=False)
 
+    def user_dates(self) -> pl.DataFrame:
+        """People's capture dates (`set_date`): `photo_id`, `user_date` (ISO text), the
+        newest decision per photo. The dates stage and write-back both read them here."""
+        return self.catalog.latest_decisions("date").select(
+            "photo_id", user_date=pl.col("value").str.json_path_match("$.taken_at"))
+
     def decisions(self, kind: str | None = None) -> pl.DataFrame:
         """Every decision people made, oldest first, with who and when."""
         return self.catalog.decisions(kind)

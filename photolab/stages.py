@@ -91,9 +91,7 @@ def _user_dates(lib: Library, batch: pl.DataFrame) -> pl.DataFrame:
     """People's corrected dates for the batch (`user_date`), from the decision log."""
     if "user_date" in batch.columns:
         return batch
-    user = lib.catalog.latest_decisions("date").select(
-        "photo_id", user_date=pl.col("value").str.json_path_match("$.taken_at"))
-    return batch.join(user, on="photo_id", how="left")
+    return batch.join(lib.user_dates(), on="photo_id", how="left")
 
 
 def _dates(lib: Library, frame: pl.DataFrame, tick: Tick) -> pl.DataFrame:

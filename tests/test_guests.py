@@ -126,6 +126,7 @@ VERBS: dict[str, Callable[[Library, dict[str, int]], Any]] = {
     "thumbnail": lambda lib, i: lib.thumbnail(i["photo"], "big"),
     "undo": lambda lib, i: lib.undo(i["decision"]),
     "untag": lambda lib, i: lib.untag([i["motion"]], "holiday"),
+    "user_dates": lambda lib, i: lib.user_dates(),
     "vector_index": lambda lib, i: lib.vector_index(),
     "write_back": lambda lib, i: lib.write_back(),
 }

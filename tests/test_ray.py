@@ -46,31 +46,53 @@ def _partition(faces: pl.DataFrame) -> set[frozenset[tuple[int, ...]]]:
     return {frozenset(tuple(k) for k in ks) for ks in groups["photo_id"]}
 
 
-def test_ray_gives_the_same_answers_as_local(corpus_lib: Library, tmp_path: Path,
-                                             tiny_clip: str) -> None:
-    lib = Library(tmp_path / "ray-lib")
-    lib.settings.clip_model = tiny_clip
-    lib.settings.save(lib.root)
-    report = lib.ingest([CORPUS], engine="ray", show_progress=False)
-    assert report.counts["files"] == corpus_lib.photos().height
-    # libvips' error text for a damaged file is lost when threads share its error buffer
-    # (local thumbnails run on several threads, Ray's on one): compare which stages failed
-    failed = pl.col("error").str.extract_all(r"(?:^|; )\w+:")
-    ours, theirs = lib.photos(), corpus_lib.photos()
-    assert ours.drop("error").equals(theirs.drop("error"))
-    assert ours.select(failed).equals(theirs.select(failed))
+def _sample(dest: Path) -> Path:
+    """A third of the corpus with every kind of file in it (group photos, damaged files,
+    HEIC, motion photos, videos, duplicates, camera samples, two people's faces)."""
+    import shutil
+
+    picks: list[Path] = []
+    for folder, n in (("faces_group", None), ("corrupt", None), ("motion", None),
+                      ("heic", 6), ("misc", 14), ("dupes", 12), ("exif", 12),
+                      ("faces/fr_obama", None), ("faces/fr_biden", None)):
+        files = sorted(p for p in (CORPUS / folder).iterdir() if p.is_file())
+        picks += files[:n] if n else files
+    for p in picks:
+        (dest / p.parent.relative_to(CORPUS)).mkdir(parents=True, exist_ok=True)
+        shutil.copy2(p, dest / p.relative_to(CORPUS))
+    return dest
+
+
+def test_ray_gives_the_same_answers_as_local(tmp_path: Path, tiny_clip: str) -> None:
+    src = _sample(tmp_path / "photos")
+    libs = []
+    for engine in ("local", "ray"):
+        lib = Library(tmp_path / f"{engine}-lib")
+        lib.settings.clip_model = tiny_clip
+        lib.settings.save(lib.root)
+        report = lib.ingest([src], engine=engine, show_progress=False)
+        libs.append(lib)
+    local, lib = libs
+    assert report.counts["files"] == local.photos().height >= 80
+    # the same error text for the same damaged file (libvips' shared error buffer: failed
+    # decodes rerun alone), so the frames are equal, errors included
+    ours, theirs = lib.photos(), local.photos()
+    assert theirs["error"].drop_nulls().len() >= 8  # the corrupt folder's files
+    assert ours.equals(theirs)
     for frame in ("places", "duplicates", "duplicate_candidates", "scene_tags"):
-        ours, theirs = getattr(lib, frame)(), getattr(corpus_lib, frame)()
+        ours, theirs = getattr(lib, frame)(), getattr(local, frame)()
         assert ours.equals(theirs), frame
-    a, b = _faces(lib), _faces(corpus_lib)
+    a, b = _faces(lib), _faces(local)
+    assert a.height >= 15
     assert a.drop("encoding", "cluster_id").equals(b.drop("encoding", "cluster_id"))
     np.testing.assert_allclose(a["encoding"].to_numpy(), b["encoding"].to_numpy(), atol=1e-5)
     assert _partition(a) == _partition(b)
-    ea, eb = lib.embeddings(), corpus_lib.embeddings()
+    ea, eb = lib.embeddings(), local.embeddings()
     assert ea["photo_id"].equals(eb["photo_id"])
     np.testing.assert_allclose(ea["vector"].to_numpy(), eb["vector"].to_numpy(), atol=1e-5)
     assert lib.jobs()["params"][0].count('"engine": "ray"') == 1
     lib.close()
+    local.close()
 
 
 def test_a_killed_worker_costs_a_retry_not_the_run(tmp_path: Path) -> None:

@@ -206,7 +206,8 @@ def test_scene_tags_have_a_setting_and_follow_the_label_list(lib_copy: Library,
     monkeypatch.setattr(sv, "SCENE_LABELS", labels)
     report = lib_copy.ingest(only=["tags"], show_progress=False)
     assert report.counts["tags_done"] == lib_copy.photos().height
-    assert report.errors["tags"] == lib_copy.photos().height - lib_copy.embeddings().height
+    # photos with no thumbnail have no vector; their failure is the thumbnail stage's, told once
+    assert lib_copy.photos().height > lib_copy.embeddings().height and report.errors["tags"] == 0
     assert set(lib_copy.scene_tags()["tag"]) <= {"a dog", "a boat"}
 
 

@@ -3,8 +3,8 @@ decisions over what the files say; and the columns `photos()` shows for them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, cast
 
 import polars as pl
 
@@ -13,15 +13,18 @@ from ..errors import PhotolabError
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
+    from ..library import Library
 
 LIST = pl.List(pl.String)
 
 
 class CurationVerbs:
-    """Mixed into `Library`: needs `catalog`, `who` and `_photo`."""
+    """Mixed into `Library`: needs `catalog`, `who`, `faces()` (the people in each photo)
+    and, for write-back, the whole `Library`."""
 
     catalog: Catalog
     who: str
+    faces: Callable[..., pl.DataFrame]
 
     def _decide_each(self, kind: str, photo_ids: Iterable[int], value: object,
                      who: str | None) -> list[int]:
@@ -81,8 +84,9 @@ class CurationVerbs:
 
         if target not in ("sidecar", "inplace"):
             raise PhotolabError(f"target {target!r}: 'sidecar' or 'inplace'")
-        return writeback.write_back(self, photo_ids,  # type: ignore[arg-type]
-                                    fields or writeback.FIELDS, target == "inplace", dry_run)
+        lib = cast("Library", self)  # write-back reads photos, places, faces and captions
+        return writeback.write_back(lib, photo_ids, fields or writeback.FIELDS,
+                                    target == "inplace", dry_run)
 
     def curation(self, photos: pl.DataFrame) -> pl.DataFrame:
         """`photos` (with the media table's file-level columns) with people's decisions
@@ -132,7 +136,7 @@ class CurationVerbs:
         f = (f.join(albums, on="content_hash", how="left")
              .with_columns(albums=pl.col("all_albums").fill_null(pl.lit([], LIST)))
              .drop("all_albums"))
-        names = (self.faces(encodings=False)  # type: ignore[attr-defined]
+        names = (self.faces(encodings=False)
                  .filter(pl.col("person_name").is_not_null()
                          & (pl.col("assigned_by") == "user"))  # not the clusters' guesses
                  .group_by("photo_id").agg(named=pl.col("person_name").unique()))

@@ -65,8 +65,7 @@ def plan(lib: Library, photo_ids: Sequence[int] | None, fields: Iterable[str]) -
     places = lib.places().select("photo_id", "country", "region", "city")
     faces = lib.faces(encodings=False)
     captions = lib.captions().select("photo_id", "caption")
-    dates = lib.catalog.latest_decisions("date").select(
-        "photo_id", user_date=pl.col("value").str.json_path_match("$.taken_at"))
+    dates = lib.user_dates()
     rows = (photos.join(places, on="photo_id", how="left")
             .join(captions, on="photo_id", how="left").join(dates, on="photo_id", how="left"))
     out = []

@@ -24,12 +24,14 @@ TRASH = "trash"
 
 
 class DuplicateVerbs:
-    """Mixed into `Library`: needs `catalog`, `settings`, `root`, `who`."""
+    """Mixed into `Library`: needs `catalog`, `settings`, `root`, `who` and, for CLIP
+    near-duplicates, `embedding_pairs()` (the search verbs)."""
 
     catalog: Catalog
     settings: Settings
     root: Path
     who: str
+    embedding_pairs: Callable[..., pl.DataFrame]
 
     def duplicate_candidates(self) -> pl.DataFrame:
         """Present photos with their hashes and what the keeper rule looks at."""
@@ -75,7 +77,7 @@ class DuplicateVerbs:
             (pairs.append(tuple(ids)) if len(ids) == 2 else singles.extend(ids))
         keepers = self.catalog.active_decisions("keep")["photo_id"].to_list()
         cd = self.settings.dupe_clip_distance if clip_distance is None else clip_distance
-        extra = self.embedding_pairs(cd) if cd > 0 else None  # type: ignore[attr-defined]
+        extra = self.embedding_pairs(cd) if cd > 0 else None
         groups = group_duplicates(photos, t, pairs, singles, keepers, keeper_rule,
                                   extra_pairs=extra)
         return groups.join(photos.select("photo_id", "path", "size_bytes", "width", "height"),
