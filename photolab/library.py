@@ -3,7 +3,8 @@
 It opens a library folder (settings, catalog, thumbnails), reads photos, and composes the
 verbs each domain owns: ingest (`photolab.ingest`), duplicates (`photolab.dedupe.verbs`),
 people (`photolab.faces.verbs`), places (`photolab.places.verbs`), search
-(`photolab.semantic.verbs`) and curation (`photolab.curation.verbs`).
+(`photolab.semantic.verbs`), browsing (`photolab.browse`) and curation
+(`photolab.curation.verbs`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from .access import writes
+from .browse import BrowseVerbs
 from .catalog import Catalog
 from .curation.verbs import CurationVerbs
 from .dedupe.verbs import DuplicateVerbs
@@ -36,7 +38,8 @@ from .stages import DATES
 CATALOG_FILE = "catalog.sqlite"
 
 
-class Library(IngestVerbs, DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs, CurationVerbs):
+class Library(IngestVerbs, DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs, BrowseVerbs,
+              CurationVerbs):
     """A photo library folder: `photolab.toml`, `catalog.sqlite`, `thumbs/`.
 
     Parameters
@@ -103,13 +106,18 @@ class Library(IngestVerbs, DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs,
                    m.lat, m.lon, m.camera_make, m.camera_model, m.orientation, m.duration_s,
                    mo.has_motion_video, p.content_hash, p.status, p.scan_error,
                    m.keywords, m.rating, m.title, m.description, m.file_people,
-                   m.favorite AS file_favorite, m.albums,
-                   (SELECT group_concat(s.stage || ': ' || s.error, '; ') FROM stage_runs s
-                     WHERE s.photo_id = p.photo_id AND s.error IS NOT NULL) AS stage_errors
+                   m.favorite AS file_favorite, m.albums
             FROM photos p LEFT JOIN media m USING (photo_id) LEFT JOIN dates d USING (photo_id)
             LEFT JOIN motion mo USING (photo_id) {where} ORDER BY p.photo_id""",
             schema=PHOTO_SQL_SCHEMA)
-        return f.with_columns(
+        # the few failed stage runs, by their own index (not a subquery per photo)
+        failed = (self.catalog.frame(
+            "SELECT photo_id, stage, error FROM stage_runs WHERE error IS NOT NULL "
+            "ORDER BY photo_id, stage",
+            schema={"photo_id": pl.Int64, "stage": pl.String, "error": pl.String})
+            .group_by("photo_id", maintain_order=True)
+            .agg(stage_errors=pl.format("{}: {}", "stage", "error").str.join("; ")))
+        return f.join(failed, on="photo_id", how="left", maintain_order="left").with_columns(
             taken_at=pl.col("taken_at").str.to_datetime(time_unit="us", strict=False),
             taken_at_utc=pl.col("taken_at_utc").str.to_datetime(time_unit="us", strict=False)
             .dt.replace_time_zone("UTC"),
@@ -191,7 +199,7 @@ PHOTO_SQL_SCHEMA = {
     "tz_offset": pl.String, "taken_at_source": pl.String, "lat": pl.Float64, "lon": pl.Float64,
     "camera_make": pl.String, "camera_model": pl.String, "orientation": pl.Int64,
     "duration_s": pl.Float64, "has_motion_video": pl.Int64, "content_hash": pl.String,
-    "status": pl.String, "scan_error": pl.String, "stage_errors": pl.String,
+    "status": pl.String, "scan_error": pl.String,
     "keywords": pl.String, "rating": pl.Int64, "title": pl.String, "description": pl.String,
     "file_people": pl.String, "file_favorite": pl.Int64, "albums": pl.String,
 }

@@ -190,4 +190,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE faces ADD COLUMN sharpness REAL;
     ALTER TABLE faces ADD COLUMN detector_score REAL
     """,
+    # 11: reads that stay fast at a million photos (benchmarks/catalog.py): the galleries
+    # walk photos newest first by index, and photos() finds the few failed stage runs
+    # without visiting every run
+    """
+    CREATE INDEX dates_taken ON dates(taken_at, photo_id);
+    CREATE INDEX stage_runs_failed ON stage_runs(photo_id) WHERE error IS NOT NULL
+    """,
 ]

@@ -104,6 +104,8 @@ VERBS: dict[str, Callable[[Library, dict[str, int]], Any]] = {
     "places": lambda lib, i: lib.places(),
     "rate": lambda lib, i: lib.rate([i["photo"]], 5),
     "recent": lambda lib, i: lib.recent(),
+    "count_recent": lambda lib, i: lib.count_recent(),
+    "named_in_photos": lambda lib, i: lib.named_in_photos(),
     "reject_faces": lambda lib, i: lib.reject_faces([i["face"]]),
     "remove_faces": lambda lib, i: lib.remove_faces([i["face"]]),
     "rename_person": lambda lib, i: lib.rename_person(i["person"], "Guest"),

@@ -17,14 +17,28 @@ OBAMA = [str(CORPUS / f"dupes/fr_obama-{r}.jpg") for r in ("240p", "480p", "720p
 
 def test_search_box_pages_filters_and_finds_more_like_this(lib_copy: Library) -> None:
     box = SearchBox(lib_copy, page_size=10, limit=50)
-    # before anyone types: every photo, newest first
+    # before anyone types: every photo, newest first, read a page at a time
     photos = lib_copy.photos()
-    assert box.results.height == photos.height and "newest first" in box.status.value
+    assert box.total == photos.height and f"{photos.height} photos, newest first" in \
+        box.status.value
     newest = photos.sort(["taken_at", "photo_id"], descending=True, nulls_last=True)
-    assert [c.photo_id for c in box.grid.children] == newest["photo_id"].head(10).to_list()
+    assert box.results.height == 10
+    pages = -(-photos.height // 10)
+    seen = []
+    for page in range(pages):  # every page, by key, in order, to the undated ones at the end
+        assert f"page {page + 1} of {pages}" in box.status.value
+        seen += [c.photo_id for c in box.grid.children]
+        assert box.results["rank"].to_list() == list(range(page * 10 + 1, len(seen) + 1))
+        box.next.click()
+    assert seen == newest["photo_id"].to_list()
+    box.prev.click()
+    box.prev.click()
+    back = (pages - 3) * 10  # from the last page, two back: pages read before, by their keys
+    assert [c.photo_id for c in box.grid.children] == seen[back:back + 10]
     box.camera.value = "canon"  # a filter alone browses
-    assert set(box.results["photo_id"]) == set(photos.filter(
-        pl.col("camera_make").str.to_lowercase().str.contains("canon"))["photo_id"])
+    canon = set(photos.filter(pl.col("camera_make").str.to_lowercase().str.contains("canon"))
+                ["photo_id"])
+    assert box.total == len(canon) and set(box.results["photo_id"]) <= canon
     box.camera.value = ""
     box.text.value = "a person's face"
     assert box.results.height == 50 and "50 results for" in box.status.value

@@ -136,10 +136,7 @@ class CurationVerbs:
         f = (f.join(albums, on="content_hash", how="left")
              .with_columns(albums=pl.col("all_albums").fill_null(pl.lit([], LIST)))
              .drop("all_albums"))
-        names = (self.faces(encodings=False)
-                 .filter(pl.col("person_name").is_not_null()
-                         & (pl.col("assigned_by") == "user"))  # not the clusters' guesses
-                 .group_by("photo_id").agg(named=pl.col("person_name").unique()))
+        names = self.named_in_photos()  # people's names, not the clusters' guesses
         return (f.join(names, on="photo_id", how="left")
                 .with_columns(people=pl.concat_list("file_people",
                                                     pl.col("named").fill_null(pl.lit([], LIST)))

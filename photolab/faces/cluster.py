@@ -205,6 +205,23 @@ def distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sqrt(np.clip(d2, 0, None))
 
 
+def nearest(a: np.ndarray, b: np.ndarray, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of `a`, the index of its nearest row of `b` and the distance, a chunk of
+    `a` at a time (the full n x m matrix of a million faces would not fit in memory).
+
+    >>> best, dist = nearest(np.array([[0.0, 0.0], [3.0, 3.5]]), np.array([[3.0, 4.0], [0.0, 1.0]]))
+    >>> best.tolist(), dist.tolist()
+    ([1, 0], [1.0, 0.5])
+    """
+    best = np.zeros(len(a), dtype=np.int64)
+    dist = np.zeros(len(a), dtype=np.float64)
+    for i in range(0, len(a), chunk):
+        d = distances(a[i:i + chunk], b)
+        best[i:i + chunk] = d.argmin(axis=1)
+        dist[i:i + chunk] = d[np.arange(len(d)), best[i:i + chunk]]
+    return best, dist
+
+
 def decode(encodings: pl.Series) -> np.ndarray:
     """Stored float32 blobs -> an (n, 128) array."""
     if encodings.len() == 0:
@@ -275,9 +292,7 @@ def suggest(faces: pl.DataFrame, encodings: np.ndarray, labels: Labels,
         sums = np.zeros((len(people), encodings.shape[1]))
         np.add.at(sums, inv, encodings[ix["i"].to_numpy()])
         centroids = sums / np.bincount(inv)[:, None]
-        d = distances(encodings, centroids)
-        best = d.argmin(axis=1)
-        dist = d[np.arange(len(d)), best]
+        best, dist = nearest(encodings, centroids)
         f = f.with_columns(
             c_person=pl.Series(np.array(people)[best], dtype=pl.Int64),
             c_conf=pl.Series(1 - dist / tolerance)).with_columns(

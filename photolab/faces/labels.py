@@ -16,8 +16,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import polars as pl
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
 
 FACE_KINDS = ("person_name", "person_merge", "face_person", "face_unassign", "face_ignore",
               "face_split")
@@ -61,9 +65,10 @@ class Labels:
                             orient="row")
 
 
-def replay(decisions: pl.DataFrame) -> Labels:
-    """Fold active decisions (oldest first) into `Labels`."""
-    s = Labels()
+def replay(decisions: pl.DataFrame, into: Labels | None = None) -> Labels:
+    """Fold active decisions (oldest first) into `Labels` (into `into`, in place, when given:
+    the labels of the decisions before these, so new decisions cost only themselves)."""
+    s = Labels() if into is None else into
     for kind, value in decisions.select("kind", "value").iter_rows():
         v = json.loads(value)
         faces = [int(f) for f in v.get("faces", [])]
@@ -88,3 +93,26 @@ def replay(decisions: pl.DataFrame) -> Labels:
         elif kind == "face_split":
             s.splits.append((faces, [int(f) for f in v["from"]]))
     return s
+
+
+class LabelMemo:
+    """`Labels` kept between reads. Decisions are only ever appended, in commit order (by any
+    process), so the next read folds in just the decisions recorded since; one of them
+    being an undo replays from the start."""
+
+    def __init__(self) -> None:
+        self.upto = -1  # the newest decision id folded in
+        self.labels = Labels()
+
+    def current(self, catalog: Catalog) -> Labels:
+        top = catalog.last_decision_id()
+        if top == self.upto:
+            return self.labels
+        upto = pl.col("decision_id") <= top  # what another writer adds meanwhile: next time
+        new = catalog.decisions_since(self.upto).filter(upto) if self.upto >= 0 else None
+        if new is not None and not (new["kind"] == "undo").any():
+            replay(new.filter(pl.col("kind").is_in(FACE_KINDS)), into=self.labels)
+        else:
+            self.labels = replay(catalog.active_decisions(*FACE_KINDS).filter(upto))
+        self.upto = top
+        return self.labels

@@ -97,6 +97,14 @@ def assign_faces(catalog: Catalog, face_ids: Sequence[int], person: int | str,
     return int(pid or 0), d
 
 
+def encoded_faces(catalog: Catalog, face_ids: Sequence[int]) -> pl.DataFrame:
+    """`face_id`, `photo_id` of these faces that have an encoding, in present photos."""
+    return catalog.frame_in(
+        "SELECT f.face_id, f.photo_id FROM faces f JOIN photos p USING (photo_id) "
+        "WHERE p.status = 'present' AND f.encoding IS NOT NULL AND f.face_id IN ({ids})",
+        face_ids, schema={"face_id": pl.Int64, "photo_id": pl.Int64})
+
+
 def write_clusters(catalog: Catalog, clusters: pl.DataFrame, replace: bool = True) -> None:
     """Store a clustering (`face_id`, `cluster_id`, `probability`): all of it, or (with
     `replace=False`) the placement of some more faces."""

@@ -22,7 +22,7 @@ from ..errors import ClusterNotFoundError, FaceNotFoundError, PersonNotFoundErro
 from . import store
 from .cluster import FaceClusterer, constrain, decode, distances, suggest
 from .detect import FaceDetector, FaceParams, face_tasks
-from .labels import FACE_KINDS, Labels, replay
+from .labels import LabelMemo, Labels
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
@@ -54,6 +54,7 @@ class PeopleVerbs:
 
     loaded: Loaded
     cpu_limit: int | None
+    _labels: LabelMemo | None = None
 
     # -- the faces stage's work (see `photolab.stages`) -------------------------------------
 
@@ -75,8 +76,20 @@ class PeopleVerbs:
     # -- reading ----------------------------------------------------------------------------
 
     def labels(self) -> Labels:
-        """People's decisions about faces, replayed (undone ones left out)."""
-        return replay(self.catalog.active_decisions(*FACE_KINDS))
+        """People's decisions about faces, replayed (undone ones left out); kept between
+        calls, so a call after a new decision folds in only that decision."""
+        if self._labels is None:
+            self._labels = LabelMemo()
+        return self._labels.current(self.catalog)
+
+    def named_in_photos(self) -> pl.DataFrame:
+        """`photo_id`, `named`: the names people gave faces in each present photo (their
+        own decisions, not the clusters' suggestions), without computing suggestions."""
+        labels = self.labels()
+        named = labels.assignments().join(labels.people().rename({"name": "named"}),
+                                          on="person_id")
+        return (store.encoded_faces(self.catalog, named["face_id"]).join(named, on="face_id")
+                .group_by("photo_id").agg(pl.col("named").unique()))
 
     def _face_rows(self) -> pl.DataFrame:
         return self.catalog.frame(

@@ -1,10 +1,10 @@
 """The search verbs of `Library`: text and image queries over CLIP vectors, scene tags,
-embedding near-duplicates, and the filters they combine with."""
+captions and embedding near-duplicates (the filters and result rows they share with the
+galleries are `photolab.browse`'s)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,21 +24,19 @@ if TYPE_CHECKING:
 
 #: with a filter leaving at most this many photos, search them exactly (numpy), not the index
 EXACT_MAX = 20_000
-RESULT_SCHEMA = {"photo_id": pl.Int64, "score": pl.Float32, "rank": pl.Int64,
-                 "path": pl.String, "taken_at": pl.Datetime("us"), "caption": pl.String}
 
 
 class SearchVerbs:
     """Mixed into `Library`: needs `catalog`, `settings`, `root`, `thumbs_dir`, `read_only`,
-    `loaded`, `photos()`, `faces()`, `places()`."""
+    `loaded`, `photos()`, and `filter_photos()`, `_results()` (`photolab.browse`)."""
 
     catalog: Catalog
     settings: Settings
     root: Path
     thumbs_dir: Path
     photos: Callable[..., pl.DataFrame]
-    faces: Callable[..., pl.DataFrame]
-    places: Callable[..., pl.DataFrame]
+    filter_photos: Callable[..., np.ndarray | None]
+    _results: Callable[..., pl.DataFrame]
     read_only: bool
     #: what this library keeps loaded (`photolab.loaded.Loaded`): the model, its label
     #: vectors, the index, the captioner
@@ -136,11 +134,16 @@ class SearchVerbs:
 
     def _present(self, table: str, schema: dict[str, Any], order: str,
                  photo_ids: Sequence[int] | None) -> pl.DataFrame:
-        """Rows of a per-photo table for present photos (optionally some of them)."""
+        """Rows of a per-photo table for present photos (optionally some of them), in
+        `order` (which starts with `t.photo_id`)."""
         cols = ", ".join(f"t.{c}" for c in schema)
-        f = self.catalog.frame(f"SELECT {cols} FROM {table} t JOIN photos p USING (photo_id) "
-                               f"WHERE p.status = 'present' ORDER BY {order}", schema=schema)
-        return f if photo_ids is None else f.filter(pl.col("photo_id").is_in(photo_ids))
+        sql = (f"SELECT {cols} FROM {table} t JOIN photos p USING (photo_id) "
+               f"WHERE p.status = 'present'")
+        if photo_ids is None:
+            return self.catalog.frame(f"{sql} ORDER BY {order}", schema=schema)
+        # `order` starts with the photo id: sorted ids keep the chunks in order
+        return self.catalog.frame_in(f"{sql} AND t.photo_id IN ({{ids}}) ORDER BY {order}",
+                                     sorted({int(i) for i in photo_ids}), schema=schema)
 
     def scene_tags(self, photo_ids: Sequence[int] | None = None) -> pl.DataFrame:
         """Scene tags per photo: `photo_id`, `tag`, `score` (see `photolab.semantic.tags`)."""
@@ -252,77 +255,6 @@ class SearchVerbs:
                 on="embedding_id", maintain_order="left").select("photo_id", "score")
         return self._results(hits)
 
-    def recent(self, k: int | None = None, **filters: Any) -> pl.DataFrame:
-        """Photos newest first (by capture date), filters as `search`; `score` is null.
-        What a gallery shows before anyone types."""
-        allowed = self.filter_photos(**filters)
-        photos = self.photos()
-        p = photos.select("photo_id", "taken_at")
-        if allowed is not None:
-            p = p.filter(pl.col("photo_id").is_in(allowed.tolist()))
-        p = p.sort(["taken_at", "photo_id"], descending=True, nulls_last=True)
-        hits = (p.head(k) if k else p).select("photo_id", score=pl.lit(None, pl.Float32))
-        return self._results(hits, by_score=False, photos=photos)
-
-    def _results(self, hits: pl.DataFrame, by_score: bool = True,
-                 photos: pl.DataFrame | None = None) -> pl.DataFrame:
-        """Number `photo_id`, `score` hits (best first, or in their order) and add what a
-        person looks at (from `photos` when the caller has read them already)."""
-        photos = self.photos() if photos is None else photos
-        info = photos.select("photo_id", "path", "taken_at").join(
-            self.captions().select("photo_id", "caption"), on="photo_id", how="left")
-        found = hits.join(info, on="photo_id", how="inner", maintain_order="left")
-        if by_score:
-            found = found.sort(["score", "photo_id"], descending=[True, False])
-        return (found.with_row_index("rank", offset=1)
-                .select(list(RESULT_SCHEMA)).cast(RESULT_SCHEMA))  # type: ignore[arg-type]
-
-    def filter_photos(self, after: date | str | None = None, before: date | str | None = None,
-                      person: str | Sequence[str] | None = None, place: str | None = None,
-                      camera: str | None = None, tag: str | Sequence[str] | None = None,
-                      photo_ids: Sequence[int] | None = None) -> np.ndarray | None:
-        """The photo ids every given filter admits (None: no filter given)."""
-        keep: set[int] | None = None
-
-        def narrow(ids: Any) -> None:
-            nonlocal keep
-            got = {int(i) for i in ids}
-            keep = got if keep is None else keep & got
-
-        if photo_ids is not None:
-            narrow(photo_ids)
-        if after is not None or before is not None or camera:
-            p = self.photos()
-            cond = pl.lit(True)
-            if after is not None:
-                cond &= pl.col("taken_at") >= _when(after)
-            if before is not None:
-                cond &= pl.col("taken_at") < _when(before, end=True)
-            if camera:
-                cond &= pl.concat_str("camera_make", "camera_model", separator=" ",
-                                      ignore_nulls=True).str.to_lowercase().str.contains(
-                    camera.lower(), literal=True)
-            narrow(p.filter(cond)["photo_id"])
-        names = [person] if isinstance(person, str) else list(person or [])
-        if names:
-            faces = self.faces(encodings=False).select(
-                "photo_id", name=pl.col("person_name").str.to_lowercase())
-            for name in names:
-                narrow(faces.filter(pl.col("name") == name.lower())["photo_id"])
-        if place:
-            pl_ = self.places()
-            low = place.lower()
-            narrow(pl_.filter(pl.any_horizontal(
-                pl.col(c).str.to_lowercase() == low
-                for c in ("country", "country_code", "region", "subregion", "city",
-                          "locality")))["photo_id"])
-        wanted = [tag] if isinstance(tag, str) else list(tag or [])
-        if wanted:
-            tags = self.scene_tags()
-            for t in wanted:
-                narrow(tags.filter(pl.col("tag") == t)["photo_id"])
-        return None if keep is None else np.array(sorted(keep), np.int64)
-
     def embedding_pairs(self, max_distance: float = 0.01, k: int = 10) -> pl.DataFrame:
         """Pairs of photos whose CLIP vectors are within `max_distance` cosine distance
         (Immich's duplicate rule uses 0.01): `photo_id_a` < `photo_id_b`, `distance`."""
@@ -356,14 +288,3 @@ def _matrix(emb: pl.DataFrame) -> np.ndarray:
     if emb.height == 0:
         return np.zeros((0, 1), np.float32)
     return emb["vector"].to_numpy().astype(np.float32, copy=False)
-
-
-def _when(value: date | datetime | str, end: bool = False) -> datetime:
-    """A filter bound; a date alone covers its whole day (both bounds include it)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value) if "T" in value or ":" in value else \
-            date.fromisoformat(value)
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
-    d = datetime(value.year, value.month, value.day)
-    return d + timedelta(days=1) if end else d

@@ -43,8 +43,13 @@ class SearchBox(w.VBox):
                  thumb_size: str = "tiny"):
         self.lib, self.page_size, self.limit, self.thumb_size = (library, page_size, limit,
                                                                  thumb_size)
+        #: the results shown: every hit of a search, or the page on screen when browsing
         self.results = pl.DataFrame()
+        #: how many photos or hits there are in all
+        self.total = 0
         self.page = 0
+        self._browse: dict[str, Any] | None = None  # filters, while nothing is typed
+        self._keys: list[int | None] = []  # the photo before each page browsed so far
         self.like: int | None = None
         self._header = ""
         self.text = w.Text(placeholder="describe a photo: a dog on the beach",
@@ -87,7 +92,7 @@ class SearchBox(w.VBox):
 
     def reload_options(self) -> None:
         """Fill the person, place and scene choices from the catalog."""
-        names = sorted(n for n in self.lib.people()["name"].drop_nulls().to_list() if n)
+        names = sorted(n for n in self.lib.labels().people()["name"].drop_nulls().to_list() if n)
         self.person.options = [ANYONE, *names]
         places = self.lib.places()
         self.place.options = sorted({v for c in ("country", "region", "city")
@@ -116,11 +121,14 @@ class SearchBox(w.VBox):
         self.like = like
         words = self.text.value.strip()
         try:
-            if like is None and not words:  # nothing typed: the newest photos, filtered
-                self.results = self.lib.recent(**self.filters())
-                self._header = f"{self.results.height} photos, newest first"
+            if like is None and not words:  # nothing typed: the newest photos, filtered,
+                self._browse = self.filters()  # read a page at a time from the catalog
+                self.total = self.lib.count_recent(**self._browse)
+                self._keys = [None]
+                self._header = f"{self.total} photos, newest first"
                 self.show(0)
                 return
+            self._browse = None
             if like is not None:
                 self.results = self.lib.similar(like, self.limit, **self.filters())
             elif self.in_captions.value:
@@ -128,11 +136,12 @@ class SearchBox(w.VBox):
             else:
                 self.results = self.lib.search(words, self.limit, **self.filters())
         except PhotolabError as e:
-            self.results = pl.DataFrame()
+            self.results, self.total, self._browse = pl.DataFrame(), 0, None
             self.status.value = error_html(e, self.lib.read_only)
             replace_children(self.grid, ())
             return
         what = f"photos like #{like}" if like is not None else f"“{html.escape(words)}”"
+        self.total = self.results.height
         self._header = f"{self.results.height} results for {what}"
         self.show(0)
 
@@ -141,12 +150,16 @@ class SearchBox(w.VBox):
 
     def show(self, page: int) -> None:
         """Show one page of the results."""
-        n = self.results.height
+        n = self.total
         pages = max(1, -(-n // self.page_size))
-        self.page = max(0, min(page, pages - 1))
+        last = pages - 1 if self._browse is None else min(pages - 1, len(self._keys) - 1)
+        self.page = max(0, min(page, last))
         self.prev.disabled = self.page == 0
         self.next.disabled = self.page >= pages - 1
-        rows = self.results.slice(self.page * self.page_size, self.page_size)
+        if self._browse is not None:
+            rows = self.results = self._browse_page(self.page)
+        else:
+            rows = self.results.slice(self.page * self.page_size, self.page_size)
         if n:
             self.status.value = self._header + (f" · page {self.page + 1} of {pages}"
                                                 if pages > 1 else "")
@@ -157,6 +170,14 @@ class SearchBox(w.VBox):
                 .group_by("photo_id").agg(pl.col("tag").head(3)))
         rows = rows.join(tags, on="photo_id", how="left", maintain_order="left")
         replace_children(self.grid, (self._card(r) for r in rows.iter_rows(named=True)))
+
+    def _browse_page(self, page: int) -> pl.DataFrame:
+        """One page of the newest photos, read from where the page before it ended."""
+        assert self._browse is not None
+        rows = self.lib.recent(self.page_size, after_photo=self._keys[page], **self._browse)
+        if rows.height and len(self._keys) == page + 1:
+            self._keys.append(int(rows["photo_id"][-1]))
+        return rows.with_columns(pl.col("rank") + page * self.page_size)
 
     # -- view -------------------------------------------------------------------------------
 

@@ -1,0 +1,124 @@
+"""Reading a library the way a million photos need: columnar reads that give the same frames
+as row reads, galleries paged by key, people's decisions folded in as they come."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import photolab.catalog
+from photolab import Library
+from photolab.stages import DATES
+
+from .conftest import library_without_weights
+
+#: (file, capture time) with ties and undated photos: the order a gallery must keep
+DATED = [("a", "2020-05-01T10:00:00"), ("b", "2020-05-01T10:00:00"), ("c", "2019-01-02T08:00:00"),
+         ("d", None), ("e", "2021-12-31T23:59:59"), ("f", "2020-05-01T10:00:00"), ("g", None),
+         ("h", "2019-01-02T08:00:00.5"), ("i", "2018-07-07T07:07:07")]
+
+
+@pytest.fixture
+def dated(tmp_path: Path) -> Library:
+    """A library of small files whose dates the dates stage's own write path stored."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name, _ in DATED:
+        (src / f"{name}.jpg").write_bytes(b"\xff\xd8 not decoded " + name.encode())
+    lib = Library(tmp_path / "lib")
+    lib.ingest([src], only=["scan"], show_progress=False)
+    files = lib.catalog.files().with_columns(
+        name=pl.col("path_raw").map_elements(lambda b: Path(b.decode()).stem, pl.String))
+    when = dict(DATED)
+    rows = files.select("photo_id", taken_at=pl.col("name").replace_strict(when, default=None),
+                        taken_at_utc=None, tz_offset=None, taken_at_source=pl.lit("exif"),
+                        error=pl.lit(None, pl.String))
+    lib.catalog.write_stage(DATES.name, lib.stage(DATES.name).version, rows,
+                            dict(zip(files["photo_id"], files["content_hash"], strict=True)))
+    return lib
+
+
+def test_pages_by_key_give_every_photo_once_newest_first(dated: Library) -> None:
+    everything = dated.photos().sort(["taken_at", "photo_id"], descending=True,
+                                     nulls_last=True)["photo_id"].to_list()
+    assert dated.recent()["photo_id"].to_list() == everything
+    assert dated.count_recent() == len(everything) == len(DATED)
+    for k in (1, 2, 4, 20):
+        seen: list[int] = []
+        while page := dated.recent(k, after_photo=seen[-1] if seen else None)[
+                "photo_id"].to_list():
+            assert len(page) <= k
+            seen += page
+        assert seen == everything, k
+    # a date filter pages the same way and leaves the undated out
+    in_2020 = dated.recent(after="2020-01-01", before="2020-12-31")
+    assert in_2020["taken_at"].dt.year().to_list() == [2020] * 3
+    assert dated.count_recent(after="2020-01-01", before="2020-12-31") == 3
+    rest = dated.recent(10, after_photo=in_2020["photo_id"][0], after="2020-01-01",
+                        before="2020-12-31")
+    assert rest["photo_id"].to_list() == in_2020["photo_id"][1:].to_list()
+
+
+def test_columnar_reads_equal_row_reads_and_fall_back(dated: Library, monkeypatch) -> None:
+    queries = [("SELECT * FROM photos ORDER BY photo_id", None),
+               ("SELECT photo_id, taken_at FROM dates ORDER BY photo_id", None),
+               ("SELECT photo_id, path_raw FROM photos WHERE photo_id > ?", None),
+               ("SELECT photo_id FROM photos WHERE photo_id < 0", {"photo_id": pl.Int64})]
+    for sql, schema in queries:
+        params = [2] if "?" in sql else []
+        fast = dated.catalog.frame(sql, params, schema)
+        dated.catalog.columnar = False
+        slow = dated.catalog.frame(sql, params, schema)
+        dated.catalog.columnar = True
+        assert fast.schema == slow.schema and fast.equals(slow), sql
+    assert dated.catalog._arrow_conn is not None  # the columnar reader did answer
+    # a column null through the first batch and text after it: the driver typed it from
+    # the first batch and fails; the row reader answers instead, the same frame
+    monkeypatch.setattr(photolab.catalog, "ARROW_BATCH_ROWS", 4)
+    sql = ("SELECT p.photo_id, d.taken_at FROM photos p LEFT JOIN dates d USING (photo_id) "
+           "ORDER BY d.taken_at IS NOT NULL, p.photo_id")
+    got = dated.catalog.frame(sql, schema={"photo_id": pl.Int64, "taken_at": pl.String})
+    assert got["taken_at"].null_count() == 2 and got["taken_at"].drop_nulls().len() == 7
+    assert got.schema["taken_at"] == pl.String
+
+
+def test_labels_fold_in_other_writers_decisions_and_undo(tmp_path: Path) -> None:
+    lib = library_without_weights(tmp_path, [f"faces/fr_obama/{n}.jpg"
+                                             for n in ("obama", "obama2", "obama3")],
+                                  skip=["semantic", "tags", "captions"])
+    other = Library(lib.root)  # a second kernel on the same library
+    faces = lib.faces(encodings=False)["face_id"].to_list()
+    assert len(faces) >= 3 and lib.labels().names == {}
+    other.name_faces(faces[:2], "Ada")
+    assert set(lib.labels().names.values()) == {"Ada"}  # folded in, not replayed
+    other.name_faces(faces[2:3], "Grace")
+    assert lib.labels().person_of.keys() == set(faces[:3])
+    assert set(lib.named_in_photos()["named"].explode()) == {"Ada", "Grace"}
+    for d in other.last_decisions:  # an undo: replayed from the start
+        other.undo(d)
+    labels = lib.labels()
+    assert labels.person_of.keys() == set(faces[:2])
+    fresh = Library(lib.root).labels()
+    assert (fresh.person_of, fresh.names) == (labels.person_of, labels.names)
+
+
+def test_every_read_verb_answers_the_same_with_row_reads(corpus_lib: Library) -> None:
+    """The whole corpus: what each read verb gives through columnar reads, it gives through
+    sqlite3's rows (the path every verb took before)."""
+    verbs = {"photos": lambda lib: lib.photos(include_missing=True),
+             "faces": lambda lib: lib.faces(), "people": lambda lib: lib.people(),
+             "duplicates": lambda lib: lib.duplicates(), "places": lambda lib: lib.places(),
+             "decisions": lambda lib: lib.decisions(), "recent": lambda lib: lib.recent(),
+             "jobs": lambda lib: lib.jobs().drop("pid", strict=False),
+             "scene_tags": lambda lib: lib.scene_tags(), "tags": lambda lib: lib.tags()}
+    for name, verb in verbs.items():
+        fast = verb(corpus_lib)
+        corpus_lib.catalog.columnar = False
+        try:
+            slow = verb(corpus_lib)
+        finally:
+            corpus_lib.catalog.columnar = True
+        assert fast.height > 0 or name == "decisions", name
+        assert fast.schema == slow.schema and fast.equals(slow), name
