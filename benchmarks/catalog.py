@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -184,7 +183,7 @@ def child(verb: str, root: Path) -> None:
     from photolab import Library
 
     lib = Library(root / "lib")
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = peak_mb()
     if verb == "rescan":
         t = time.perf_counter()
         report = lib.ingest([root / "tree"], show_progress=False)
@@ -203,9 +202,17 @@ def child(verb: str, root: Path) -> None:
         t = time.perf_counter()
         out = VERBS[verb](lib)
         secs, extra = time.perf_counter() - t, {"rows": getattr(out, "height", None)}
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"s": secs, "peak_mb": peak / 1024, "verb_mb": (peak - before) / 1024,
-                      **extra}))
+    peak = peak_mb()
+    print(json.dumps({"s": secs, "peak_mb": peak, "verb_mb": peak - before, **extra}))
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss, not carried over from
+    the parent that started it)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def run_child(src: Path, verb: str, root: Path, timeout: float) -> dict:

@@ -44,35 +44,39 @@ class BrowseVerbs:
         """
         where, params = self._where(filters)
         undated_too = filters.get("after") is None and filters.get("before") is None
+        key: tuple[str | None, int] | None = None
         if after_photo is not None:
-            key = self.catalog.frame(  # the stored key, exactly as the index holds it
+            got = self.catalog.frame(  # the stored key, exactly as the index holds it
                 "SELECT p.photo_id, d.taken_at FROM photos p LEFT JOIN dates d "
                 "USING (photo_id) WHERE p.photo_id = ?", [int(after_photo)],
                 schema={"photo_id": pl.Int64, "taken_at": pl.String})
-            if key.height == 0:
+            if got.height == 0:
                 raise PhotoNotFoundError(f"no photo {after_photo}")
-            when = key["taken_at"][0]
-            if when is None:  # among the undated: by id
-                where.append("d.taken_at IS NULL AND p.photo_id < ?")
-                params.append(int(after_photo))
-            else:
-                where.append("(d.taken_at < ? OR (d.taken_at = ? AND p.photo_id < ?) "
-                             "OR d.taken_at IS NULL)")
-                params += [when, when, int(after_photo)]
-        # dated photos walk the (taken_at, photo_id) index backwards; undated ones follow
-        dated = self.catalog.frame(
-            f"SELECT p.photo_id, d.taken_at FROM dates d JOIN photos p USING (photo_id) "
-            f"WHERE {' AND '.join(where)} AND d.taken_at IS NOT NULL "
-            f"ORDER BY d.taken_at DESC, d.photo_id DESC" + (f" LIMIT {int(k)}" if k else ""),
-            params, schema={"photo_id": pl.Int64, "taken_at": pl.String})
-        hits = dated.select("photo_id")
-        if (not k or dated.height < k) and undated_too:
-            undated = self.catalog.frame(
-                f"SELECT p.photo_id FROM photos p LEFT JOIN dates d USING (photo_id) "
-                f"WHERE {' AND '.join(where)} AND d.taken_at IS NULL "
-                f"ORDER BY p.photo_id DESC" + (f" LIMIT {int(k) - dated.height}" if k else ""),
-                params, schema={"photo_id": pl.Int64})
-            hits = pl.concat([hits, undated])
+            key = (got["taken_at"][0], int(after_photo))
+        limit = f" LIMIT {int(k)}" if k else ""
+        hits = pl.DataFrame(schema={"photo_id": pl.Int64})
+        if key is None or key[0] is not None:
+            # dated photos: down the (taken_at, photo_id) index from the key (CROSS JOIN keeps
+            # SQLite on the index instead of sorting every photo)
+            cond = [*where, "d.taken_at IS NOT NULL"]
+            args = list(params)
+            if key is not None:
+                cond.append("(d.taken_at, d.photo_id) < (?, ?)")
+                args += list(key)
+            hits = self.catalog.frame(
+                "SELECT d.photo_id FROM dates d CROSS JOIN photos p ON p.photo_id = d.photo_id "
+                f"WHERE {' AND '.join(cond)} ORDER BY d.taken_at DESC, d.photo_id DESC{limit}",
+                args, schema={"photo_id": pl.Int64})
+        if (not k or hits.height < k) and undated_too:  # then the undated, newest id first
+            cond, args = [*where, "d.taken_at IS NULL"], list(params)
+            if key is not None and key[0] is None:
+                cond.append("p.photo_id < ?")
+                args.append(key[1])
+            rest = f" LIMIT {int(k) - hits.height}" if k else ""
+            hits = pl.concat([hits, self.catalog.frame(
+                "SELECT p.photo_id FROM photos p LEFT JOIN dates d USING (photo_id) "
+                f"WHERE {' AND '.join(cond)} ORDER BY p.photo_id DESC{rest}",
+                args, schema={"photo_id": pl.Int64})])
         return self._results(hits.with_columns(score=pl.lit(None, pl.Float32)),
                              by_score=False)
 

@@ -34,8 +34,6 @@ from .stages import METADATA, StageSpec, dependents, spec
 
 __all__ = ["NOT_UNDONE", "Catalog", "display_path", "now_iso"]
 
-#: ids per `IN (...)` list: SQLite allows 32,766 variables in one statement
-IN_CHUNK = 30_000
 #: the ADBC SQLite driver's rows per Arrow batch: it infers each column's type from the
 #: first batch (a column null there and text later fails, and the sqlite3 path answers) and
 #: reserves address space for a whole batch (8 bytes a row per column: 16 MB at 2M rows)
@@ -203,14 +201,11 @@ class Catalog:
     def frame_in(self, sql: str, ids: Iterable[int], params: Sequence[Any] = (),
                  schema: dict[str, Any] | None = None) -> pl.DataFrame:
         """`frame` for a query over a list of ids of any length: `{ids}` in `sql` stands for
-        the list (`x IN ({ids})`), run in chunks SQLite accepts; `params` come before it."""
-        ids = [int(i) for i in ids]
-        parts = [self.frame(sql.format(ids=",".join("?" * len(chunk))), [*params, *chunk],
-                            schema)
-                 for chunk in (ids[i:i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK))]
-        if not parts:
-            return self.frame(sql.format(ids="NULL"), list(params), schema)
-        return pl.concat(parts, how="vertical_relaxed") if len(parts) > 1 else parts[0]
+        the list (`x IN ({ids})`), bound as one JSON array (no limit on its length, and one
+        parameter to bind however long it is); `params` come before it."""
+        ids_json = "[" + ",".join(str(int(i)) for i in ids) + "]"
+        return self.frame(sql.format(ids="SELECT value FROM json_each(?)"),
+                          [*params, ids_json], schema)
 
     def require_photos(self, photo_ids: Iterable[int]) -> list[int]:
         """The ids as ints; `PhotoNotFoundError` naming those not in the catalog."""

@@ -110,12 +110,12 @@ class Library(IngestVerbs, DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs,
             FROM photos p LEFT JOIN media m USING (photo_id) LEFT JOIN dates d USING (photo_id)
             LEFT JOIN motion mo USING (photo_id) {where} ORDER BY p.photo_id""",
             schema=PHOTO_SQL_SCHEMA)
-        # the few failed stage runs, by their own index (not a subquery per photo)
+        # the few failed stage runs, by their own partial index (not a subquery per photo;
+        # an ORDER BY would lead SQLite to walk every run in key order instead)
         failed = (self.catalog.frame(
-            "SELECT photo_id, stage, error FROM stage_runs WHERE error IS NOT NULL "
-            "ORDER BY photo_id, stage",
+            "SELECT photo_id, stage, error FROM stage_runs WHERE error IS NOT NULL",
             schema={"photo_id": pl.Int64, "stage": pl.String, "error": pl.String})
-            .group_by("photo_id", maintain_order=True)
+            .sort("photo_id", "stage").group_by("photo_id", maintain_order=True)
             .agg(stage_errors=pl.format("{}: {}", "stage", "error").str.join("; ")))
         return f.join(failed, on="photo_id", how="left", maintain_order="left").with_columns(
             taken_at=pl.col("taken_at").str.to_datetime(time_unit="us", strict=False),

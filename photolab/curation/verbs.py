@@ -95,7 +95,8 @@ class CurationVerbs:
             keywords=pl.col("keywords").str.json_decode(LIST).fill_null(pl.lit([], LIST)),
             file_people=pl.col("file_people").str.json_decode(LIST)
             .fill_null(pl.lit([], LIST)))
-        # keywords: replay add/remove per photo and keyword, the newest decision wins
+        # keywords: replay add/remove per photo and keyword, the newest decision wins; the
+        # list work only for the photos a decision touched (a file's own list is sorted)
         d = self.catalog.active_decisions("keywords")
         if d.height:
             ops = (d.select("decision_id", "photo_id",
@@ -107,14 +108,12 @@ class CurationVerbs:
                 ops.select("decision_id", "photo_id", kw=pl.col(op), on=pl.lit(op == "add"))
                 .explode("kw").drop_nulls("kw") for op in ("add", "remove")])
             last = long.sort("decision_id").group_by("photo_id", "kw").agg(pl.col("on").last())
-            added = last.filter("on").group_by("photo_id").agg(add=pl.col("kw"))
-            removed = last.filter(~pl.col("on")).group_by("photo_id").agg(rm=pl.col("kw"))
-            f = (f.join(added, on="photo_id", how="left").join(removed, on="photo_id", how="left")
-                 .with_columns(keywords=pl.concat_list(
-                     "keywords", pl.col("add").fill_null(pl.lit([], LIST)))
-                     .list.set_difference(pl.col("rm").fill_null(pl.lit([], LIST)))
-                     .list.unique().list.sort())
-                 .drop("add", "rm"))
+            changed = (last.group_by("photo_id")
+                       .agg(add=pl.col("kw").filter("on"), rm=pl.col("kw").filter(~pl.col("on")))
+                       .join(f.select("photo_id", "keywords"), on="photo_id")
+                       .select("photo_id", keywords=pl.concat_list("keywords", "add")
+                               .list.set_difference("rm").list.unique().list.sort()))
+            f = _replace(f, changed)
         for kind, col, field, dtype in (("rating", "rating", "stars", pl.Int64),
                                         ("title", "title", "text", pl.String),
                                         ("description", "description", "text", pl.String),
@@ -137,8 +136,18 @@ class CurationVerbs:
              .with_columns(albums=pl.col("all_albums").fill_null(pl.lit([], LIST)))
              .drop("all_albums"))
         names = self.named_in_photos()  # people's names, not the clusters' guesses
-        return (f.join(names, on="photo_id", how="left")
-                .with_columns(people=pl.concat_list("file_people",
-                                                    pl.col("named").fill_null(pl.lit([], LIST)))
-                              .list.unique().list.sort())
-                .drop("file_people", "named"))
+        named = (names.join(f.select("photo_id", "file_people"), on="photo_id")
+                 .select("photo_id", file_people=pl.concat_list("file_people", "named")
+                         .list.unique().list.sort()))
+        f = _replace(f, named)
+        return f.drop("file_people").with_columns(people=f["file_people"])
+
+
+def _replace(f: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+    """`f` with the columns of `rows` replaced where their `photo_id` matches."""
+    if rows.height == 0:
+        return f
+    cols = [c for c in rows.columns if c != "photo_id"]
+    new = f.select("photo_id").join(rows, on="photo_id", how="left", maintain_order="left")
+    return f.with_columns(pl.when(new["photo_id"].is_in(rows["photo_id"].implode()))
+                          .then(new[c]).otherwise(pl.col(c)).alias(c) for c in cols)

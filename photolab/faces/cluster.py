@@ -292,7 +292,13 @@ def suggest(faces: pl.DataFrame, encodings: np.ndarray, labels: Labels,
         sums = np.zeros((len(people), encodings.shape[1]))
         np.add.at(sums, inv, encodings[ix["i"].to_numpy()])
         centroids = sums / np.bincount(inv)[:, None]
-        best, dist = nearest(encodings, centroids)
+        # only the faces something is still missing for: a named face or a cluster's vote
+        # needs no centroid (a library mostly named then costs little)
+        open_ = f.select(pl.any_horizontal(pl.col("person_id", "assigned_by", "confidence")
+                                           .is_null())).to_series().to_numpy()
+        best = np.zeros(len(encodings), dtype=np.int64)
+        dist = np.full(len(encodings), np.inf)
+        best[open_], dist[open_] = nearest(encodings[open_], centroids)
         f = f.with_columns(
             c_person=pl.Series(np.array(people)[best], dtype=pl.Int64),
             c_conf=pl.Series(1 - dist / tolerance)).with_columns(
