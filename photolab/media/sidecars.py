@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
+from functools import lru_cache
 
 SUFFIXES = (b".xmp", b".XMP")
 
@@ -37,14 +38,37 @@ def _sig(path: bytes | None) -> str | None:
 
 def signatures(paths: Sequence[bytes]) -> list[str | None]:
     """Per photo, 'name:mtime_ns:hash' of its XMP and Google Takeout sidecars (None when it
-    has neither)."""
+    has neither). Each folder is listed once: a folder without any .xmp or .json file (most
+    of them) costs no look-up per photo."""
     from .takeout import find_sidecar as takeout_sidecar
 
     out: list[str | None] = []
     for p in paths:
-        parts = [s for s in (_sig(find_sidecar(p)), _sig(takeout_sidecar(p))) if s]
+        listed = sidecar_names(os.path.dirname(p))
+        if not listed:
+            out.append(None)
+            continue
+        xmp = next((c for c in sidecar_candidates(p) if os.path.basename(c) in listed), None)
+        parts = [s for s in (_sig(xmp), _sig(takeout_sidecar(p))) if s]
         out.append("|".join(parts) or None)
     return out
+
+
+def sidecar_names(folder: bytes) -> frozenset[bytes]:
+    """The .xmp and .json file names in a folder (listed once per folder and change)."""
+    try:
+        return _sidecar_names(folder, os.stat(folder or b".").st_mtime_ns)
+    except OSError:
+        return frozenset()
+
+
+@lru_cache(maxsize=4096)
+def _sidecar_names(folder: bytes, mtime_ns: int) -> frozenset[bytes]:
+    try:
+        return frozenset(n for n in os.listdir(folder or b".")
+                         if n.lower().endswith((b".xmp", b".json")))
+    except OSError:
+        return frozenset()
 
 
 def orphans(paths: Sequence[bytes], extensions: Sequence[str]) -> list[bytes]:
@@ -63,9 +87,8 @@ def orphans(paths: Sequence[bytes], extensions: Sequence[str]) -> list[bytes]:
         folders.setdefault(folder, []).append(name)
     out = []
     for folder, names in folders.items():
-        try:
-            listing = os.listdir(folder or b".")
-        except OSError:
+        listing = sidecar_names(folder)
+        if not listing:  # nothing there can be an orphan
             continue
         claimed: set[bytes] = set()
         for n in names:
