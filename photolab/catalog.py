@@ -121,19 +121,26 @@ class Catalog:
             self.conn.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction; commits on success, rolls back on any exception."""
+    def transaction(self, wait_s: float | None = None) -> Iterator[sqlite3.Connection]:
+        """A write transaction; commits on success, rolls back on any exception. Waits for
+        another writer up to the busy timeout (or `wait_s`), then `LibraryLockedError`."""
         if self.read_only:
             raise ReadOnlyError(READ_ONLY_MESSAGE)
+        wait = self.busy_timeout_s if wait_s is None else wait_s
         with self._lock:
             try:
+                if wait_s is not None:
+                    self.conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
                 self.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as e:
                 if "locked" in str(e) or "busy" in str(e):
                     raise LibraryLockedError(
-                        f"{self.path} stayed locked by another writer for "
-                        f"{self.busy_timeout_s:.0f}s") from e
+                        f"{self.path} stayed locked by another writer for {wait:.0f}s") from e
                 raise
+            finally:
+                if wait_s is not None:
+                    self.conn.execute(
+                        f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
             try:
                 yield self.conn
             except BaseException:

@@ -197,4 +197,17 @@ MIGRATIONS: list[str] = [
     CREATE INDEX dates_taken ON dates(taken_at, photo_id);
     CREATE INDEX stage_runs_failed ON stage_runs(photo_id) WHERE error IS NOT NULL
     """,
+    # 12: each face's nearest named person, kept and brought up to date as people name
+    # faces (photolab.faces.nearest), with the centroids it was measured against
+    """
+    CREATE TABLE face_nearest (
+        face_id   INTEGER PRIMARY KEY REFERENCES faces ON DELETE CASCADE,
+        person_id INTEGER NOT NULL,
+        dist      REAL NOT NULL
+    );
+    CREATE TABLE person_centroids (
+        person_id INTEGER PRIMARY KEY,
+        centroid  BLOB NOT NULL                  -- 128 float64
+    )
+    """,
 ]

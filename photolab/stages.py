@@ -102,6 +102,7 @@ def _dates(lib: Library, frame: pl.DataFrame, tick: Tick) -> pl.DataFrame:
 
 def _people(lib: Library, roots: list[str], report: IngestReport, show: bool) -> None:
     report.counts[f"{PEOPLE.name}_done"] = lib._update_clusters()
+    lib.nearest_people()  # measured now, so the first read of faces() finds it kept
 
 
 SCAN = StageSpec("scan", step=lambda lib, roots, report, show: lib._scan(roots, report, show),

@@ -122,3 +122,45 @@ def test_every_read_verb_answers_the_same_with_row_reads(corpus_lib: Library) ->
             corpus_lib.catalog.columnar = True
         assert fast.height > 0 or name == "decisions", name
         assert fast.schema == slow.schema and fast.equals(slow), name
+
+
+def test_kept_nearest_people_equal_a_full_measure_after_each_decision(tmp_path: Path) -> None:
+    """Each face's nearest named person is kept and updated by what changed; after every
+    kind of decision it equals measuring every face against every centroid again."""
+    rels = [f"faces/{p}.jpg" for p in ("df_person01/img1", "df_person01/img2", "df_person01/img4",
+                                       "df_person02/img3", "df_person02/img12",
+                                       "df_person02/img53", "df_person03/img8",
+                                       "df_person03/img9", "fr_biden/biden")]
+    lib = library_without_weights(tmp_path, rels, skip=["semantic", "tags", "captions"])
+    faces = lib.faces(encodings=False).sort("face_id")
+    ids = faces["face_id"].to_list()
+    assert len(ids) >= 8
+
+    def check() -> pl.DataFrame:
+        kept = lib.nearest_people()
+        with lib.catalog.transaction() as c:  # forget what is kept: measure everything
+            saved = c.execute("SELECT count(*) FROM face_nearest").fetchone()[0]
+            c.execute("DELETE FROM face_nearest")
+            c.execute("DELETE FROM person_centroids")
+        full = lib.nearest_people()
+        assert saved == full.height
+        assert kept["face_id"].to_list() == full["face_id"].to_list()
+        assert kept["person_id"].to_list() == full["person_id"].to_list()
+        assert kept["dist"].to_numpy() == pytest.approx(full["dist"].to_numpy(), abs=1e-9)
+        return full
+
+    assert lib.nearest_people().height == 0  # nobody named yet
+    lib.name_faces(ids[:2], "One")
+    check()
+    lib.name_faces(ids[3:5], "Two")  # a new person appears
+    check()
+    lib.name_faces(ids[5:6], "One")  # a person's centroid moves
+    guest = Library(lib.root, read_only=True)  # a guest brings it up to date in memory
+    assert guest.nearest_people().equals(lib.nearest_people())
+    check()
+    one = lib.people().filter(pl.col("name") == "One")["person_id"][0]
+    lib.remove_faces(ids[5:6], one)  # moves back
+    check()
+    lib.merge_people(lib.people().filter(pl.col("name") == "Two")["person_id"][0], one)
+    full = check()  # a person gone
+    assert full["person_id"].n_unique() == 1

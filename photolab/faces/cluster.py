@@ -256,12 +256,13 @@ def constrain(faces: pl.DataFrame, labels: Labels) -> pl.DataFrame:
             .with_columns(cluster_id=pl.col("new_id")).drop("new_id"))
 
 
-def suggest(faces: pl.DataFrame, encodings: np.ndarray, labels: Labels,
+def suggest(faces: pl.DataFrame, near: pl.DataFrame, labels: Labels,
             tolerance: float = DLIB_TOLERANCE) -> pl.DataFrame:
     """Who each face is: people's names first, then suggestions.
 
-    `faces` has `face_id`, `photo_id`, `cluster_id`, `probability`, one row per row of
-    `encodings`. A cluster holding named faces suggests its majority person for the rest
+    `faces` has `face_id`, `photo_id`, `cluster_id`, `probability`; `near` has `face_id`,
+    `person_id`, `dist`: each face's nearest named person's centroid (`photolab.faces
+    .nearest`). A cluster holding named faces suggests its majority person for the rest
     (`cluster`, confidence = that person's share of the named faces x membership); any other
     face gets the nearest named person's centroid when closer than `tolerance`
     (`classifier`, confidence = 1 - distance / tolerance). A face is never suggested for a
@@ -287,21 +288,9 @@ def suggest(faces: pl.DataFrame, encodings: np.ndarray, labels: Labels,
     ).drop("vote", "share")
     # nearest named centroid for faces neither named nor in a named cluster
     if named.height:
-        ix = faces.with_row_index("i").join(user, on="face_id")
-        people, inv = np.unique(ix["person_id"].to_numpy(), return_inverse=True)
-        sums = np.zeros((len(people), encodings.shape[1]))
-        np.add.at(sums, inv, encodings[ix["i"].to_numpy()])
-        centroids = sums / np.bincount(inv)[:, None]
-        # only the faces something is still missing for: a named face or a cluster's vote
-        # needs no centroid (a library mostly named then costs little)
-        open_ = f.select(pl.any_horizontal(pl.col("person_id", "assigned_by", "confidence")
-                                           .is_null())).to_series().to_numpy()
-        best = np.zeros(len(encodings), dtype=np.int64)
-        dist = np.full(len(encodings), np.inf)
-        best[open_], dist[open_] = nearest(encodings[open_], centroids)
-        f = f.with_columns(
-            c_person=pl.Series(np.array(people)[best], dtype=pl.Int64),
-            c_conf=pl.Series(1 - dist / tolerance)).with_columns(
+        f = f.join(near.select("face_id", c_person="person_id",
+                               c_conf=1 - pl.col("dist") / tolerance),
+                   on="face_id", how="left", maintain_order="left").with_columns(
             person_id=pl.when(pl.col("person_id").is_null() & (pl.col("c_conf") > 0))
             .then("c_person").otherwise("person_id"),
             assigned_by=pl.when(pl.col("assigned_by").is_null() & (pl.col("c_conf") > 0))

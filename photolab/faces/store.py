@@ -18,6 +18,7 @@ from .geometry import match_boxes
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
+    from .labels import Labels
 
 #: the columns of the faces table a detection writes (besides face_id and photo_id)
 FACE_COLUMNS = ("top", "right", "bottom", "left", "image_width", "image_height", "encoding",
@@ -26,6 +27,14 @@ FACE_UPDATE = (f"UPDATE faces SET {', '.join(k + ' = ?' for k in FACE_COLUMNS)} 
                "WHERE face_id = ?")
 FACE_INSERT = (f"INSERT INTO faces (photo_id, {', '.join(FACE_COLUMNS)}) "
                f"VALUES (?{', ?' * len(FACE_COLUMNS)})")
+
+FACE_SQL_SCHEMA = {
+    "face_id": pl.Int64, "photo_id": pl.Int64, "top": pl.Int64, "right": pl.Int64,
+    "bottom": pl.Int64, "left": pl.Int64, "image_width": pl.Int64, "image_height": pl.Int64,
+    "encoding": pl.Binary, "source": pl.String, "file_name": pl.String, "side_px": pl.Int64,
+    "sharpness": pl.Float64, "detector_score": pl.Float64, "content_hash": pl.String,
+    "cluster_id": pl.Int64, "probability": pl.Float64, "seen": pl.Boolean,
+    "has_encoding": pl.Boolean}
 
 #: the person whose newest name is `?` (any case) and who was not merged into another
 PERSON_BY_NAME = f"""
@@ -53,8 +62,9 @@ def write_faces(c: sqlite3.Connection, results: pl.DataFrame) -> None:
                            [(f["top"], f["right"], f["bottom"], f["left"]) for f in faces])
         for i, f in enumerate(faces):
             values = [f[k] for k in FACE_COLUMNS]
-            if keep[i] is not None:
+            if keep[i] is not None:  # its encoding may differ: its nearest person is measured anew
                 c.execute(FACE_UPDATE, (*values, old[keep[i]][0]))
+                c.execute("DELETE FROM face_nearest WHERE face_id = ?", (old[keep[i]][0],))
                 continue
             face_id = c.execute(FACE_INSERT, (photo_id, *values)).lastrowid
             if f["file_name"]:
@@ -97,12 +107,34 @@ def assign_faces(catalog: Catalog, face_ids: Sequence[int], person: int | str,
     return int(pid or 0), d
 
 
+def face_rows(catalog: Catalog, encodings: bool = True) -> pl.DataFrame:
+    """The faces of present photos with their cluster: `FACE_SQL_SCHEMA`'s columns, the
+    encoding blob null unless `encodings` (512 bytes a face), `has_encoding` either way."""
+    blob = "f.encoding" if encodings else "NULL AS encoding"
+    return catalog.frame(
+        f"""SELECT f.face_id, f.photo_id, f.top, f.right, f.bottom, f.left, f.image_width,
+                   f.image_height, {blob}, f.encoding IS NOT NULL AS has_encoding,
+                   f.source, f.file_name, f.side_px, f.sharpness, f.detector_score,
+                   p.content_hash, c.cluster_id, c.probability, c.face_id IS NOT NULL AS seen
+            FROM faces f JOIN photos p USING (photo_id)
+            LEFT JOIN face_clusters c USING (face_id)
+            WHERE p.status = 'present' ORDER BY f.face_id""", schema=FACE_SQL_SCHEMA)
+
+
 def encoded_faces(catalog: Catalog, face_ids: Sequence[int]) -> pl.DataFrame:
     """`face_id`, `photo_id` of these faces that have an encoding, in present photos."""
     return catalog.frame_in(
         "SELECT f.face_id, f.photo_id FROM faces f JOIN photos p USING (photo_id) "
         "WHERE p.status = 'present' AND f.encoding IS NOT NULL AND f.face_id IN ({ids})",
         face_ids, schema={"face_id": pl.Int64, "photo_id": pl.Int64})
+
+
+def named_in_photos(catalog: Catalog, labels: Labels) -> pl.DataFrame:
+    """`photo_id`, `named`: the names `labels` give faces with an encoding, per present photo."""
+    named = labels.assignments().join(labels.people().rename({"name": "named"}),
+                                      on="person_id")
+    return (encoded_faces(catalog, named["face_id"]).join(named, on="face_id")
+            .group_by("photo_id").agg(pl.col("named").unique()))
 
 
 def write_clusters(catalog: Catalog, clusters: pl.DataFrame, replace: bool = True) -> None:

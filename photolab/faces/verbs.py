@@ -19,7 +19,7 @@ import polars as pl
 
 from ..access import writes
 from ..errors import ClusterNotFoundError, FaceNotFoundError, PersonNotFoundError, PhotolabError
-from . import store
+from . import nearest, store
 from .cluster import FaceClusterer, constrain, decode, distances, suggest
 from .detect import FaceDetector, FaceParams, face_tasks
 from .labels import LabelMemo, Labels
@@ -28,13 +28,6 @@ if TYPE_CHECKING:
     from ..catalog import Catalog
     from ..loaded import Loaded
     from ..settings import Settings
-
-FACE_SQL_SCHEMA = {
-    "face_id": pl.Int64, "photo_id": pl.Int64, "top": pl.Int64, "right": pl.Int64,
-    "bottom": pl.Int64, "left": pl.Int64, "image_width": pl.Int64, "image_height": pl.Int64,
-    "encoding": pl.Binary, "source": pl.String, "file_name": pl.String, "side_px": pl.Int64,
-    "sharpness": pl.Float64, "detector_score": pl.Float64, "content_hash": pl.String,
-    "cluster_id": pl.Int64, "probability": pl.Float64, "seen": pl.Boolean}
 
 #: an ingest reclusters everything when this share of the faces is new, else it places the
 #: new faces into the clusters of their nearest neighbours
@@ -85,21 +78,7 @@ class PeopleVerbs:
     def named_in_photos(self) -> pl.DataFrame:
         """`photo_id`, `named`: the names people gave faces in each present photo (their
         own decisions, not the clusters' suggestions), without computing suggestions."""
-        labels = self.labels()
-        named = labels.assignments().join(labels.people().rename({"name": "named"}),
-                                          on="person_id")
-        return (store.encoded_faces(self.catalog, named["face_id"]).join(named, on="face_id")
-                .group_by("photo_id").agg(pl.col("named").unique()))
-
-    def _face_rows(self) -> pl.DataFrame:
-        return self.catalog.frame(
-            """SELECT f.face_id, f.photo_id, f.top, f.right, f.bottom, f.left, f.image_width,
-                      f.image_height, f.encoding, f.source, f.file_name, f.side_px,
-                      f.sharpness, f.detector_score, p.content_hash,
-                      c.cluster_id, c.probability, c.face_id IS NOT NULL AS seen
-               FROM faces f JOIN photos p USING (photo_id)
-               LEFT JOIN face_clusters c USING (face_id)
-               WHERE p.status = 'present' ORDER BY f.face_id""", schema=FACE_SQL_SCHEMA)
+        return store.named_in_photos(self.catalog, self.labels())
 
     def faces(self, encodings: bool = True) -> pl.DataFrame:
         """Every face of the present photos, with who it is.
@@ -113,15 +92,16 @@ class PeopleVerbs:
         the pixels the encoder saw, `sharpness`, `detector_score`) and `low_quality` (under
         the floor: never clustered nor suggested, only named by a person).
         """
-        rows = self._face_rows()
+        rows = store.face_rows(self.catalog, encodings)
         labels = self.labels()
         ignored = pl.col("face_id").is_in(list(labels.ignored))
         rows = rows.with_columns(
             cluster_id=pl.when(ignored).then(None).otherwise("cluster_id"), ignored=ignored)
-        has = rows.filter(pl.col("encoding").is_not_null() & ~pl.col("ignored"))
+        has = rows.filter(pl.col("has_encoding") & ~pl.col("ignored"))
         clustered = constrain(has.select("face_id", "photo_id", "cluster_id", "probability"),
                               labels)
-        who = suggest(clustered, decode(has["encoding"]), labels, self.settings.suggest_tolerance)
+        who = suggest(clustered, self.nearest_people(labels), labels,
+                      self.settings.suggest_tolerance)
         rows = rows.with_columns(low_quality=self._low_quality())
         low = set(rows.filter("low_quality")["face_id"])
         if low:  # a person may name a poor face; nothing else does
@@ -144,6 +124,12 @@ class PeopleVerbs:
         return out.with_columns(pl.col("encoding").map_batches(
             lambda s: pl.Series(decode(s.fill_null(bytes(512))), dtype=pl.Array(pl.Float32, 128)),
             return_dtype=pl.Array(pl.Float32, 128)))
+
+    def nearest_people(self, labels: Labels | None = None) -> pl.DataFrame:
+        """`face_id`, `person_id`, `dist`: each encoded face's nearest named person (the
+        centroid of the faces people named), kept in the catalog and updated by what changed
+        since (`photolab.faces.nearest`)."""
+        return nearest.for_labels(self.catalog, labels or self.labels())
 
     def people(self) -> pl.DataFrame:
         """`person_id`, `name`, `n_faces` (named by people), `n_suggested`, `n_photos`."""
@@ -191,7 +177,7 @@ class PeopleVerbs:
         """After an ingest: recluster when many faces are new, else place the few new ones
         beside their nearest clustered face (within dlib's 0.6; HDBSCAN has no cheap
         incremental update). Returns how many faces were clustered or placed."""
-        rows = self._face_rows().filter(pl.col("encoding").is_not_null())
+        rows = store.face_rows(self.catalog).filter(pl.col("encoding").is_not_null())
         new = rows.filter(~pl.col("seen"))
         if new.height == 0:
             return 0
@@ -223,7 +209,7 @@ class PeopleVerbs:
 
     def _cluster(self, c: FaceClusterer) -> int:
         """Cluster and store; returns how many faces landed in a cluster."""
-        every = self._face_rows()
+        every = store.face_rows(self.catalog)
         rows = every.filter(pl.col("encoding").is_not_null() & ~self._low_quality()
                             & ~pl.col("face_id").is_in(list(self.labels().ignored)))
         labels, prob = c.fit(decode(rows["encoding"]), rows["photo_id"].to_numpy())
