@@ -190,6 +190,7 @@ VERBS = {
     "gallery page 1": lambda lib: lib.recent(24),
     "gallery page 2": gallery_next,
     "photos after 1 decision": None,  # see child()
+    "faces after 1 naming": None,
     "rescan": None,
 }
 
@@ -207,6 +208,14 @@ def child(verb: str, root: Path) -> None:
         done = {k: v for k, v in report.counts.items() if k.endswith("_done") and v}
         assert report.counts["unchanged"] == report.counts["files"], report.counts
         extra = {"restaged": done}
+    elif verb == "faces after 1 naming":  # a named person's centroid moves
+        lib.faces(encodings=False)
+        named = lib.faces(encodings=False).filter(pl.col("assigned_by") == "user")
+        lib.move_faces([int(lib.catalog.frame("SELECT max(face_id) FROM faces").item())],
+                       int(named["person_id"][0]))
+        t = time.perf_counter()
+        lib.faces()
+        secs, extra = time.perf_counter() - t, {}
     elif verb == "photos after 1 decision":
         lib.photos()
         lib.rate([int(lib.catalog.frame("SELECT min(photo_id) FROM photos").item())],

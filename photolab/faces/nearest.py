@@ -103,11 +103,13 @@ def nearest_people(catalog: Catalog, people: np.ndarray, cents: np.ndarray) -> p
         closer = (d < old_d) | ((d == old_d) & (cand < old_p))
         sub_person[rest] = np.where(closer, cand, old_p)
         sub_dist[rest] = np.where(closer, d, old_d)
+    was_person, was_dist = person.copy(), dist.copy()
     person[touch], dist[touch] = sub_person, sub_dist
     out = pl.DataFrame({"face_id": ids, "person_id": person, "dist": dist},
                        schema=NEAREST_SCHEMA)
-    if not catalog.read_only:
-        _store(catalog, out.filter(pl.Series(touch)), before, now)
+    if not catalog.read_only:  # only the rows that changed are written
+        _store(catalog, out.filter(pl.Series((person != was_person) | (dist != was_dist))),
+               before, now)
     return out
 
 
