@@ -1,7 +1,7 @@
 """Browsing the library: the newest photos a page at a time, the filters every gallery and
 search combine with (dates, people, places, cameras, scene tags), and result rows.
 
-Pages are read by key from the catalog's date index (`recent(k, after_key=...)`), never by
+Pages are read by key from the catalog's date index (`recent(k, after_photo=...)`), never by
 loading every photo into the kernel: a page costs the same on the first and the ten
 thousandth page of a million photos (benchmarks/catalog.py).
 """
