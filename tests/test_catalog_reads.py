@@ -164,3 +164,19 @@ def test_kept_nearest_people_equal_a_full_measure_after_each_decision(tmp_path: 
     lib.merge_people(lib.people().filter(pl.col("name") == "Two")["person_id"][0], one)
     full = check()  # a person gone
     assert full["person_id"].n_unique() == 1
+
+
+def test_filter_choices_come_from_distinct_names_with_corrections(lib_copy: Library) -> None:
+    """The search box's place and scene choices, read as distinct names, are what the whole
+    frames hold, a person's place correction included."""
+    located = lib_copy.places().filter(pl.col("city").is_not_null())
+    lib_copy.set_place(located["photo_id"].head(1).to_list(), city="Atlantis",
+                       country="Neverland")
+
+    def names() -> list[str]:
+        p = lib_copy.places()
+        return sorted({v for c in ("country", "region", "city") for v in p[c].drop_nulls()})
+
+    assert "Atlantis" in lib_copy.place_names() and lib_copy.place_names() == names()
+    tags = sorted(lib_copy.scene_tags()["tag"].unique())
+    assert tags and lib_copy.scene_tag_names() == tags

@@ -107,6 +107,8 @@ VERBS: dict[str, Callable[[Library, dict[str, int]], Any]] = {
     "count_recent": lambda lib, i: lib.count_recent(),
     "named_in_photos": lambda lib, i: lib.named_in_photos(),
     "nearest_people": lambda lib, i: lib.nearest_people(),
+    "place_names": lambda lib, i: lib.place_names(),
+    "scene_tag_names": lambda lib, i: lib.scene_tag_names(),
     "reject_faces": lambda lib, i: lib.reject_faces([i["face"]]),
     "remove_faces": lambda lib, i: lib.remove_faces([i["face"]]),
     "rename_person": lambda lib, i: lib.rename_person(i["person"], "Guest"),

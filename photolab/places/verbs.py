@@ -36,8 +36,9 @@ class PlaceVerbs:
         tick(frame.height)
         return out
 
-    def places(self) -> pl.DataFrame:
-        """One row per present photo: `photo_id`, `lat`, `lon`, `country_code`, `country`,
+    def places(self, photo_ids: Sequence[int] | None = None) -> pl.DataFrame:
+        """One row per present photo (or per one of `photo_ids`): `photo_id`, `lat`, `lon`,
+        `country_code`, `country`,
         `region`, `subregion`, `city`, `distance_km` (to the city), `locality` (nearest
         populated place), `locality_km`, `source` (`gazetteer`, an online provider, or
         `user`), `reason` (why there is no place).
@@ -45,11 +46,13 @@ class PlaceVerbs:
         A person's correction (`set_place`) wins over what was computed, field by field.
         """
         cols = [c for c in PLACES_SCHEMA if c not in ("photo_id", "error")]
-        f = self.catalog.frame(
-            f"SELECT p.photo_id, {', '.join('pl.' + c for c in cols)} FROM photos p "
-            "LEFT JOIN places pl USING (photo_id) WHERE p.status = 'present' "
-            "ORDER BY p.photo_id", schema={k: v for k, v in PLACES_SCHEMA.items()
-                                           if k != "error"})
+        sql = (f"SELECT p.photo_id, {', '.join('pl.' + c for c in cols)} FROM photos p "
+               "LEFT JOIN places pl USING (photo_id) WHERE p.status = 'present'")
+        schema = {k: v for k, v in PLACES_SCHEMA.items() if k != "error"}
+        f = (self.catalog.frame(f"{sql} ORDER BY p.photo_id", schema=schema)
+             if photo_ids is None else
+             self.catalog.frame_in(f"{sql} AND p.photo_id IN ({{ids}}) ORDER BY p.photo_id",
+                                   photo_ids, schema=schema))
         user = self.catalog.latest_decisions("place")
         if user.height == 0:
             return f
@@ -66,6 +69,19 @@ class PlaceVerbs:
                .then(None).otherwise("country_code").alias("country_code"),
                pl.when(decided).then(None).otherwise("distance_km").alias("distance_km")]
         ).drop([f"u_{k}" for k in PLACE_FIELDS])
+
+    def place_names(self) -> list[str]:
+        """Every country, region and city name of the present photos, sorted (what a place
+        filter offers): distinct names in SQL, people's corrections applied to their photos
+        only, not a frame of every photo."""
+        decided = self.catalog.latest_decisions("place")["photo_id"]
+        computed = self.catalog.frame_in(
+            "SELECT DISTINCT pl.country, pl.region, pl.city FROM photos p JOIN places pl "
+            "USING (photo_id) WHERE p.status = 'present' AND p.photo_id NOT IN ({ids})",
+            decided, schema={"country": pl.String, "region": pl.String, "city": pl.String})
+        both = pl.concat([computed, self.places(decided.to_list())
+                          .select("country", "region", "city")])
+        return sorted({v for c in both.columns for v in both[c].drop_nulls().to_list()})
 
     def place_hierarchy(self) -> pl.DataFrame:
         """Country > region > city with photo counts (photos without a place left out)."""

@@ -151,6 +151,13 @@ class SearchVerbs:
                                             "score": pl.Float64},
                              "t.photo_id, t.score DESC", photo_ids)
 
+    def scene_tag_names(self) -> list[str]:
+        """Every scene tag some present photo has, sorted (what a tag filter offers)."""
+        return self.catalog.frame(
+            "SELECT DISTINCT t.tag FROM scene_tags t JOIN photos p USING (photo_id) "
+            "WHERE p.status = 'present' ORDER BY t.tag", schema={"tag": pl.String}
+        )["tag"].to_list()
+
     def captions(self, photo_ids: Sequence[int] | None = None) -> pl.DataFrame:
         """Captions per photo: `photo_id`, `caption`, `model`."""
         return self._present("captions", {"photo_id": pl.Int64, "caption": pl.String,

@@ -94,10 +94,8 @@ class SearchBox(w.VBox):
         """Fill the person, place and scene choices from the catalog."""
         names = sorted(n for n in self.lib.labels().people()["name"].drop_nulls().to_list() if n)
         self.person.options = [ANYONE, *names]
-        places = self.lib.places()
-        self.place.options = sorted({v for c in ("country", "region", "city")
-                                     for v in places[c].drop_nulls().to_list()})
-        self.tag.options = [ANY_TAG, *sorted(self.lib.scene_tags()["tag"].unique().to_list())]
+        self.place.options = self.lib.place_names()
+        self.tag.options = [ANY_TAG, *self.lib.scene_tag_names()]
 
     def filters(self) -> dict[str, Any]:
         """The filters the controls hold, as `Library.search` keywords."""
