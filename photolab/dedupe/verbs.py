@@ -38,17 +38,18 @@ class DuplicateVerbs:
         return self.catalog.frame(
             """SELECT p.photo_id, p.path, p.size_bytes, p.content_hash, h.phash, h.phash_mirror,
                       h.pixel_hash,
-                      m.width, m.height, m.mime,
+                      m.width, m.height, m.mime, d.taken_at,
                       (SELECT count(*) FROM json_each(m.tags)) AS n_tags
                FROM photos p LEFT JOIN hashes h USING (photo_id)
-               LEFT JOIN media m USING (photo_id)
+               LEFT JOIN media m USING (photo_id) LEFT JOIN dates d USING (photo_id)
                WHERE p.status = 'present' AND p.content_hash IS NOT NULL
                ORDER BY p.photo_id""",
             schema={"photo_id": pl.Int64, "path": pl.String, "size_bytes": pl.Int64,
                     "content_hash": pl.String, "phash": pl.Int64, "phash_mirror": pl.Int64,
                     "pixel_hash": pl.String,
                     "width": pl.Int64, "height": pl.Int64, "mime": pl.String,
-                    "n_tags": pl.Int64})
+                    "taken_at": pl.String, "n_tags": pl.Int64}
+        ).with_columns(pl.col("taken_at").str.to_datetime(time_unit="us", strict=False))
 
     def duplicates(self, threshold: int | None = None,
                    keeper_rule: Callable[[pl.DataFrame], pl.DataFrame] = rank_keepers,
@@ -66,8 +67,8 @@ class DuplicateVerbs:
         Returns
         -------
         `group_id`, `photo_id`, `kind`, `distance`, `is_keeper`, `reclaimable_bytes`, with
-        `path`, `size_bytes`, `width`, `height` joined for display. Every "not a duplicate"
-        and "keep this one" decision is applied.
+        `path`, `size_bytes`, `width`, `height`, `taken_at` joined for display. Every "not a
+        duplicate" and "keep this one" decision is applied.
         """
         t = self.settings.dupe_threshold if threshold is None else threshold
         photos = self.duplicate_candidates()
@@ -80,7 +81,8 @@ class DuplicateVerbs:
         extra = self.embedding_pairs(cd) if cd > 0 else None
         groups = group_duplicates(photos, t, pairs, singles, keepers, keeper_rule,
                                   extra_pairs=extra)
-        return groups.join(photos.select("photo_id", "path", "size_bytes", "width", "height"),
+        return groups.join(photos.select("photo_id", "path", "size_bytes", "width", "height",
+                                         "taken_at"),
                            on="photo_id", how="left", maintain_order="left")
 
     @writes

@@ -131,9 +131,10 @@ class PeopleVerbs:
         since (`photolab.faces.nearest`)."""
         return nearest.for_labels(self.catalog, labels or self.labels())
 
-    def people(self) -> pl.DataFrame:
-        """`person_id`, `name`, `n_faces` (named by people), `n_suggested`, `n_photos`."""
-        f = self.faces(encodings=False)
+    def people(self, faces: pl.DataFrame | None = None) -> pl.DataFrame:
+        """`person_id`, `name`, `n_faces` (named by people), `n_suggested`, `n_photos`;
+        counted from `faces` when the caller has just read `faces()` (a widget does)."""
+        f = self.faces(encodings=False) if faces is None else faces
         counts = (f.filter(pl.col("person_id").is_not_null()).group_by("person_id").agg(
             n_faces=(pl.col("assigned_by") == "user").sum(),
             n_suggested=(pl.col("assigned_by") != "user").sum(),

@@ -70,9 +70,7 @@ class DuplicateReview(w.VBox):
 
     def refresh(self) -> None:
         """Regroup from the catalog (after a decision or a new radius) and redraw."""
-        groups = self.lib.duplicates(self.slider.value)
-        dates = self.lib.photos().select("photo_id", "taken_at")
-        self.groups = groups.join(dates, on="photo_id", how="left", maintain_order="left")
+        self.groups = self.lib.duplicates(self.slider.value)  # with each copy's date
         self.group_ids = self.groups["group_id"].unique(maintain_order=True).to_list()
         self.show(self.index)
 

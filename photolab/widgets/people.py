@@ -158,7 +158,7 @@ class ClusterReview(w.VBox):
                             .group_by("cluster_id").len()
                             .sort(["len", "cluster_id"], descending=[True, False])
                             ["cluster_id"].to_list())
-        people = self.lib.people()
+        people = self.lib.people(self.faces)
         self.name.options = tuple(people["name"].to_list())
         self.merge_to.options = [(f"{n} ({k})", p) for p, n, k in
                                  people.select("person_id", "name", "n_faces").iter_rows()]
@@ -291,7 +291,7 @@ class PersonLabeller(w.VBox):
 
     def refresh(self) -> None:
         self.faces = self.lib.faces(encodings=False)
-        self.name.options = tuple(self.lib.people()["name"].to_list())
+        self.name.options = tuple(self.lib.people(self.faces)["name"].to_list())
         todo = self.unnamed()
         self.cluster = todo[0] if todo else None
         self.skip.disabled = self.cluster is None
