@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from ..library import Library
 
 ANYONE = "anyone"
+NO_PREVIEW = (b"<svg xmlns='http://www.w3.org/2000/svg' width='190' height='120'>"
+              b"<rect width='190' height='120' fill='#f6f6f6' stroke='#ccc' "
+              b"stroke-dasharray='4'/><text x='95' y='64' text-anchor='middle' "
+              b"font-family='sans-serif' font-size='12' fill='#888'>no preview</text></svg>")
 ANY_TAG = "any scene"
 
 
@@ -184,8 +188,11 @@ class SearchBox(w.VBox):
             data = self.lib.thumbnail(r["photo_id"], self.thumb_size).read_bytes()
         except PhotolabError:
             data = b""
-        img = w.Image(value=data, format="webp",
+        # no thumbnail (its error says why): a quiet box, not a broken image
+        img = w.Image(value=data or NO_PREVIEW, format="webp" if data else "svg+xml",
                       layout=w.Layout(max_width="190px", max_height="190px"))
+        if not data:
+            img.add_class("photolab-nopreview")
         when = r["taken_at"].strftime("%Y-%m-%d") if r["taken_at"] else "no date"
         tags = ", ".join(r["tag"] or [])
         caption = f"<br>{html.escape(r['caption'])}" if r.get("caption") else ""
