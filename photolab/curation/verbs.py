@@ -113,7 +113,7 @@ class CurationVerbs:
                        .join(f.select("photo_id", "keywords"), on="photo_id")
                        .select("photo_id", keywords=pl.concat_list("keywords", "add")
                                .list.set_difference("rm").list.unique().list.sort()))
-            f = _replace(f, changed)
+            f = f.update(changed, on="photo_id")
         for kind, col, field, dtype in (("rating", "rating", "stars", pl.Int64),
                                         ("title", "title", "text", pl.String),
                                         ("description", "description", "text", pl.String),
@@ -139,15 +139,5 @@ class CurationVerbs:
         named = (names.join(f.select("photo_id", "file_people"), on="photo_id")
                  .select("photo_id", file_people=pl.concat_list("file_people", "named")
                          .list.unique().list.sort()))
-        f = _replace(f, named)
+        f = f.update(named, on="photo_id")
         return f.drop("file_people").with_columns(people=f["file_people"])
-
-
-def _replace(f: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
-    """`f` with the columns of `rows` replaced where their `photo_id` matches."""
-    if rows.height == 0:
-        return f
-    cols = [c for c in rows.columns if c != "photo_id"]
-    new = f.select("photo_id").join(rows, on="photo_id", how="left", maintain_order="left")
-    return f.with_columns(pl.when(new["photo_id"].is_in(rows["photo_id"].implode()))
-                          .then(new[c]).otherwise(pl.col(c)).alias(c) for c in cols)

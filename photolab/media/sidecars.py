@@ -6,7 +6,8 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
-from functools import lru_cache
+
+from .listing import sidecar_names
 
 SUFFIXES = (b".xmp", b".XMP")
 
@@ -44,31 +45,12 @@ def signatures(paths: Sequence[bytes]) -> list[str | None]:
 
     out: list[str | None] = []
     for p in paths:
-        listed = sidecar_names(os.path.dirname(p))
-        if not listed:
+        if not sidecar_names(os.path.dirname(p)):
             out.append(None)
             continue
-        xmp = next((c for c in sidecar_candidates(p) if os.path.basename(c) in listed), None)
-        parts = [s for s in (_sig(xmp), _sig(takeout_sidecar(p))) if s]
+        parts = [s for s in (_sig(find_sidecar(p)), _sig(takeout_sidecar(p))) if s]
         out.append("|".join(parts) or None)
     return out
-
-
-def sidecar_names(folder: bytes) -> frozenset[bytes]:
-    """The .xmp and .json file names in a folder (listed once per folder and change)."""
-    try:
-        return _sidecar_names(folder, os.stat(folder or b".").st_mtime_ns)
-    except OSError:
-        return frozenset()
-
-
-@lru_cache(maxsize=4096)
-def _sidecar_names(folder: bytes, mtime_ns: int) -> frozenset[bytes]:
-    try:
-        return frozenset(n for n in os.listdir(folder or b".")
-                         if n.lower().endswith((b".xmp", b".json")))
-    except OSError:
-        return frozenset()
 
 
 def orphans(paths: Sequence[bytes], extensions: Sequence[str]) -> list[bytes]:

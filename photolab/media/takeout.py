@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import os
 import re
-from functools import lru_cache
 from typing import Any
+
+from .listing import sidecar_names
 
 MAX_NAME = 51  # characters, ".json" included
 SUPPLEMENTAL = ".supplemental-metadata"
@@ -51,21 +52,10 @@ def candidates(name: bytes) -> list[bytes]:
     return list(dict.fromkeys(out))
 
 
-@lru_cache(maxsize=4096)
-def _json_names(folder: bytes, mtime_ns: int) -> frozenset[bytes]:
-    try:
-        return frozenset(n for n in os.listdir(folder) if n.lower().endswith(b".json"))
-    except OSError:
-        return frozenset()
-
-
 def find_sidecars(path: bytes) -> list[bytes]:
     """The Takeout JSON sidecars that name a media file, best first (normally one)."""
     folder, name = os.path.split(path)
-    try:
-        names = _json_names(folder, os.stat(folder or b".").st_mtime_ns)
-    except OSError:
-        return []
+    names = sidecar_names(folder)
     return [os.path.join(folder, c) for c in candidates(name) if c in names]
 
 
