@@ -124,7 +124,7 @@ class SearchBox(w.VBox):
         words = self.text.value.strip()
         try:
             if like is None and not words:  # nothing typed: the newest photos, filtered,
-                self._browse = self.filters()  # read a page at a time from the catalog
+                self._browse = self._resolved(self.filters())  # pages read by key
                 self.total = self.lib.count_recent(**self._browse)
                 self._keys = [None]
                 self._header = f"{self.total} photos, newest first"
@@ -172,6 +172,14 @@ class SearchBox(w.VBox):
                 .group_by("photo_id").agg(pl.col("tag").head(3)))
         rows = rows.join(tags, on="photo_id", how="left", maintain_order="left")
         replace_children(self.grid, (self._card(r) for r in rows.iter_rows(named=True)))
+
+    def _resolved(self, filters: dict[str, Any]) -> dict[str, Any]:
+        """The filters with people, places, scenes and cameras turned into photo ids once,
+        so counting and every page only bound dates on the index (a person filter reads
+        every face's suggestion: not once per page)."""
+        dates = {k: filters.pop(k) for k in ("after", "before") if k in filters}
+        allowed = self.lib.filter_photos(**filters)
+        return dates if allowed is None else {**dates, "photo_ids": allowed.tolist()}
 
     def _browse_page(self, page: int) -> pl.DataFrame:
         """One page of the newest photos, read from where the page before it ended."""
