@@ -4,6 +4,7 @@ from .errors import (
     AlbumNotFoundError,
     ClusterNotFoundError,
     DecisionNotFoundError,
+    EventNotFoundError,
     FaceNotFoundError,
     LibraryLockedError,
     ModelNotFoundError,
@@ -20,7 +21,8 @@ from .library import Library
 
 __version__ = "0.1.0"
 __all__ = ["AlbumNotFoundError", "ClusterNotFoundError", "DecisionNotFoundError",
-           "FaceNotFoundError", "IngestReport", "Library", "LibraryLockedError",
-           "ModelNotFoundError", "NotFoundError", "PersonNotFoundError", "PhotoNotFoundError",
+           "EventNotFoundError", "FaceNotFoundError", "IngestReport", "Library",
+           "LibraryLockedError", "ModelNotFoundError", "NotFoundError", "PersonNotFoundError",
+           "PhotoNotFoundError",
            "PhotolabError", "PlaceNotFoundError", "ReadOnlyError", "ToolNotFoundError",
            "__version__"]

@@ -48,6 +48,10 @@ class AlbumNotFoundError(NotFoundError):
     """No album with that id or name."""
 
 
+class EventNotFoundError(NotFoundError):
+    """No event with that id (events are recomputed: an id lasts while the event does)."""
+
+
 class DecisionNotFoundError(NotFoundError):
     """No decision with that id."""
 

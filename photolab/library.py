@@ -3,8 +3,9 @@
 It opens a library folder (settings, catalog, thumbnails), reads photos, and composes the
 verbs each domain owns: ingest (`photolab.ingest`), duplicates (`photolab.dedupe.verbs`),
 people (`photolab.faces.verbs`), places (`photolab.places.verbs`), search
-(`photolab.semantic.verbs`), browsing (`photolab.browse`) and curation
-(`photolab.curation.verbs`).
+(`photolab.semantic.verbs`), browsing (`photolab.browse`), curation
+(`photolab.curation.verbs`), albums and export (`photolab.albums`) and events and memories
+(`photolab.events`).
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from typing import Any
 import polars as pl
 
 from .access import writes
+from .albums.verbs import AlbumVerbs
 from .browse import BrowseVerbs
 from .catalog import Catalog
 from .curation.verbs import CurationVerbs
 from .dedupe.verbs import DuplicateVerbs
 from .errors import PhotolabError, PhotoNotFoundError
+from .events.verbs import EventVerbs
 from .faces.verbs import PeopleVerbs
 from .ingest import IngestVerbs
 from .loaded import Loaded
@@ -39,7 +42,7 @@ CATALOG_FILE = "catalog.sqlite"
 
 
 class Library(IngestVerbs, DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs, BrowseVerbs,
-              CurationVerbs):
+              CurationVerbs, AlbumVerbs, EventVerbs):
     """A photo library folder: `photolab.toml`, `catalog.sqlite`, `thumbs/`.
 
     Parameters

@@ -210,4 +210,9 @@ MIGRATIONS: list[str] = [
         centroid  BLOB NOT NULL                  -- 128 float64
     )
     """,
+    # 13: each photo's sharpness (its small thumbnail's Laplacian variance), for choosing
+    # event covers and memories; people's albums are decisions, events are computed on read
+    """
+    ALTER TABLE hashes ADD COLUMN sharpness REAL
+    """,
 ]

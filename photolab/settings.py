@@ -11,6 +11,7 @@ from pathlib import Path
 import tomli_w
 
 from .errors import PhotolabError
+from .events.group import DEFAULT_GAP_HOURS, DEFAULT_JUMP_KM
 
 SETTINGS_FILE = "photolab.toml"
 
@@ -61,6 +62,14 @@ class Settings:
         filesystem and write thumbnails into it (True, the default: no bytes cross the
         network twice); False ships each batch's thumbnails to and from the workers, which
         then need to see only the photos.
+    event_gap_hours, event_jump_km : a new event starts after this many hours without a
+        photo, or this far between two consecutive geotagged photos (see
+        `photolab.events.group`).
+    home : the place a trip is away from: a country, region or city name ("" : the
+        library's most photographed region).
+    folder_albums : show each source's top-level folders as albums too.
+    title_model : a GGUF text model that proposes event titles ("" : off; see
+        `photolab.events.titles`).
     extensions : file suffixes (lower case) that the scan picks up.
     """
 
@@ -109,6 +118,11 @@ class Settings:
     caption_prompt: str = "Describe this photo in one sentence."
     caption_max_tokens: int = 48
     ray_shared_library: bool = True
+    event_gap_hours: float = DEFAULT_GAP_HOURS
+    event_jump_km: float = DEFAULT_JUMP_KM
+    home: str = ""
+    folder_albums: bool = False
+    title_model: str = ""
     extensions: list[str] = field(default_factory=lambda: sorted(DEFAULT_EXTENSIONS))
 
     @classmethod

@@ -122,7 +122,7 @@ THUMBNAILS = StageSpec(
         f, lib.thumbs_dir, lib.settings.thumb_sizes, lib.settings.thumb_quality,
         lib.settings.thumb_effort, lib.settings.workers, lib.settings.max_pixels, tick))
 HASHES = StageSpec(
-    "hashes", version=lambda lib: "2", table="hashes", depends_on=("thumbnails",),
+    "hashes", version=lambda lib: "3", table="hashes", depends_on=("thumbnails",),
     reads_thumbnails=True, batch=lambda lib: lib.settings.batch_size * 4,
     run=lambda lib, f, tick: hashing.compute_hashes(f, lib.thumbs_dir, lib.settings.workers,
                                                     tick))

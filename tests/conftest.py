@@ -75,12 +75,17 @@ def env() -> dict[str, str]:
     return e
 
 
+def private_copy(lib: Library, dest: Path) -> Library:
+    """A copy of a library's folder (its WAL folded in first), opened read/write."""
+    lib.catalog.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copytree(lib.root, dest)
+    return Library(dest)
+
+
 @pytest.fixture
 def lib_copy(corpus_lib: Library, tmp_path: Path) -> Library:
     """A private copy of the corpus library, for tests that record decisions."""
-    corpus_lib.catalog.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    shutil.copytree(corpus_lib.root, tmp_path / "lib")
-    lib = Library(tmp_path / "lib")
+    lib = private_copy(corpus_lib, tmp_path / "lib")
     yield lib
     lib.close()
 

@@ -147,7 +147,7 @@ def test_photolab_notebooks_copies_them(tmp_path: Path) -> None:
 
     got = copy_notebooks(tmp_path / "nb")
     assert [p.name for p in got][:2] == ["01_ingest.ipynb", "02_duplicates.ipynb"]
-    assert len(got) == 6
+    assert len(got) == 7
     (tmp_path / "nb" / "01_ingest.ipynb").write_text("mine")
     assert copy_notebooks(tmp_path / "nb") == []  # a curator's edits are kept
     assert (tmp_path / "nb" / "01_ingest.ipynb").read_text() == "mine"

@@ -95,6 +95,11 @@ def test_a_takeout_tree_gives_dates_places_people_albums(tmp_path: Path) -> None
         rb = row(b)
         assert rb["lat"] is None  # (0, 0) is no position
         assert rb["albums"] == ["Summer trip"] == row(album / "IMG_0002.jpg")["albums"]
+        summer = lib.album("Summer trip")  # an album of its own, read from the export
+        assert (summer["source"], summer["n_photos"]) == ("takeout", 1)
+        copies = (rb["photo_id"], row(album / "IMG_0002.jpg")["photo_id"])
+        assert summer["album_id"] < 0 and summer["cover_photo_id"] in copies
+        assert lib.album_photos("Summer trip").height == 1  # one copy of the same photo
         assert str(row(c1)["taken_at_utc"]).startswith("2019-07-04 14:30:00")
         assert str(row(e)["taken_at_utc"]).startswith("2019-07-04 15:30:00")
         assert str(row(long)["taken_at_utc"]).startswith("2019-07-04 12:31:00")

@@ -19,12 +19,13 @@ LIST = pl.List(pl.String)
 
 
 class CurationVerbs:
-    """Mixed into `Library`: needs `catalog`, `who`, `faces()` (the people in each photo)
-    and, for write-back, the whole `Library`."""
+    """Mixed into `Library`: needs `catalog`, `who`, `named_in_photos()` (the people in each
+    photo), `album_members()` and, for write-back, the whole `Library`."""
 
     catalog: Catalog
     who: str
-    faces: Callable[..., pl.DataFrame]
+    named_in_photos: Callable[..., pl.DataFrame]
+    album_members: Callable[..., pl.DataFrame]
 
     def _decide_each(self, kind: str, photo_ids: Iterable[int], value: object,
                      who: str | None) -> list[int]:
@@ -127,12 +128,11 @@ class CurationVerbs:
             f = f.with_columns(pl.when(pl.col("_user").is_not_null()).then(user)
                                .otherwise(base).alias(kind)).drop("_user")
         f = f.drop("file_favorite").with_columns(favorite=pl.col("favorite").fill_null(False))
-        # albums: every album folder a copy of the same content sits in (Takeout exports one
-        # copy per album)
-        albums = (f.select("content_hash", a=pl.col("albums").str.json_decode(LIST))
-                  .explode("a").drop_nulls("a").group_by("content_hash")
-                  .agg(all_albums=pl.col("a").unique().sort()))
-        f = (f.join(albums, on="content_hash", how="left")
+        # albums: a person's, Takeout's (every album folder a copy of the same content sits
+        # in: Takeout exports one copy per album) and, when asked, the top-level folders
+        albums = (self.album_members(f.select("photo_id", "path", "content_hash", "albums"))
+                  .group_by("photo_id").agg(all_albums=pl.col("name").unique().sort()))
+        f = (f.join(albums, on="photo_id", how="left", maintain_order="left")
              .with_columns(albums=pl.col("all_albums").fill_null(pl.lit([], LIST)))
              .drop("all_albums"))
         names = self.named_in_photos()  # people's names, not the clusters' guesses

@@ -1,5 +1,6 @@
-"""Hashes stage: a 64-bit pHash of the upright small thumbnail, and a digest of the decoded
-image data, so copies that differ only in metadata are exact duplicates."""
+"""Hashes stage: a 64-bit pHash of the upright small thumbnail, a digest of the decoded
+image data, so copies that differ only in metadata are exact duplicates, and the
+thumbnail's sharpness (what picks an event's cover or a memory)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ import pyvips
 from PIL import Image, ImageOps
 
 from ..media.paths import utf8_paths
+from ..media.sharpness import laplacian_variance
 from ..media.thumbnails import thumb_path
 
 HASH_SCHEMA = {"photo_id": pl.Int64, "phash": pl.Int64, "phash_mirror": pl.Int64,
-               "pixel_hash": pl.String, "error": pl.String}
+               "pixel_hash": pl.String, "sharpness": pl.Float64, "error": pl.String}
 PIXEL_HASH_MAX_PIXELS = 50_000_000
 _NO_HEADER_SEGMENTS = {*range(0xE0, 0xF0), 0xFE}  # APPn (EXIF, XMP, ICC...) and comments
 
@@ -28,18 +30,23 @@ def to_signed(value: int) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
-def phash_of(path: str | Path, min_contrast: float = 1.0) -> tuple[int | None, int | None]:
-    """imagehash's 64-bit pHash of an image file and of its mirror image, as signed integers.
+def phash_of(path: str | Path, min_contrast: float = 1.0
+             ) -> tuple[int | None, int | None, float]:
+    """imagehash's 64-bit pHash of an image file and of its mirror image, as signed integers,
+    and its sharpness (`laplacian_variance` on a 256 x 256 grid of its grey levels).
 
-    (None, None) for a flat image (grey levels at 32x32 vary by less than `min_contrast`):
-    every single-colour picture hashes alike, so such images are only exact duplicates.
+    (None, None, sharpness) for a flat image (grey levels at 32x32 vary by less than
+    `min_contrast`): every single-colour picture hashes alike, so such images are only exact
+    duplicates.
     """
     with Image.open(path) as im:
-        grey = np.asarray(im.convert("L").resize((32, 32), Image.Resampling.BOX), dtype=float)
-        if grey.std() < min_contrast:
-            return None, None
+        grey = im.convert("L")
+        sharp = laplacian_variance(np.asarray(grey), grid=256)
+        small = np.asarray(grey.resize((32, 32), Image.Resampling.BOX), dtype=float)
+        if small.std() < min_contrast:
+            return None, None, sharp
         return (to_signed(int(str(imagehash.phash(im)), 16)),
-                to_signed(int(str(imagehash.phash(ImageOps.mirror(im))), 16)))
+                to_signed(int(str(imagehash.phash(ImageOps.mirror(im))), 16)), sharp)
 
 
 def jpeg_pixel_digest(data: bytes) -> str | None:
@@ -98,22 +105,23 @@ def compute_hashes(files: pl.DataFrame, thumbs_dir: Path, workers: int = 2,
     Returns
     -------
     Frame with `photo_id`, `phash` (signed Int64, null without a thumbnail or for a flat
-    image), `phash_mirror` (of the left-right mirror image), `pixel_hash` and `error`.
+    image), `phash_mirror` (of the left-right mirror image), `pixel_hash`, `sharpness` (of the
+    small thumbnail, null without one) and `error`.
     """
     def one(row: tuple[int, bytes, str, str | None]) -> tuple:
         pid, raw, digest, mime = row
-        phash = mirror = pixel = error = None
+        phash = mirror = pixel = sharp = error = None
         small = thumb_path(thumbs_dir, digest, "small")
         try:
             if small.exists():
-                phash, mirror = phash_of(small)
+                phash, mirror, sharp = phash_of(small)
             with utf8_paths([raw]) as (path,):
                 pixel = pixel_digest(path, mime)
         except (OSError, ValueError) as e:
             error = f"cannot hash: {e}"
         if on_done:
             on_done(1)
-        return pid, phash, mirror, pixel, error
+        return pid, phash, mirror, pixel, sharp, error
 
     # threads: Pillow decodes, hashlib and numpy release the GIL
     with ThreadPoolExecutor(max(1, workers)) as pool:

@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import ModelNotFoundError
+from ..media.sharpness import laplacian_variance
 
 MODEL_FILES = {"landmarks": "shape_predictor_68_face_landmarks.dat",
                "encoder": "dlib_face_recognition_resnet_model_v1.dat",
@@ -195,16 +196,7 @@ def face_quality(img: np.ndarray, boxes: np.ndarray) -> list[tuple[int, float]]:
     for t, r, b, left in np.asarray(boxes).round().astype(int):
         t, left = max(t, 0), max(left, 0)
         crop = grey[t:max(b, t + 1), left:max(r, left + 1)]
-        side = int(min(crop.shape))
-        if side < 3:
-            out.append((side, 0.0))
-            continue
-        # nearest-neighbour resample to 64 x 64: enough for a blur measure, and cheap
-        rows = np.linspace(0, crop.shape[0] - 1, 64).round().astype(int)
-        cols = np.linspace(0, crop.shape[1] - 1, 64).round().astype(int)
-        c = crop[rows][:, cols]
-        lap = (c[:-2, 1:-1] + c[2:, 1:-1] + c[1:-1, :-2] + c[1:-1, 2:] - 4 * c[1:-1, 1:-1])
-        out.append((side, round(float(lap.var()), 2)))
+        out.append((int(min(crop.shape)), laplacian_variance(crop)))
     return out
 
 

@@ -1,0 +1,1 @@
+"""Albums: the ones people make (decisions), the ones Takeout and folders bring, and export."""
