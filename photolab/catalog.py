@@ -63,8 +63,9 @@ class Catalog:
         self._lock = threading.RLock()
         self._stamp: tuple[int, int, bool] | None = None
         self._uri = ""
-        #: read query results as Arrow columns through ADBC (see `_arrow_frame`); off: through
-        #: sqlite3's rows only (the same frames, slower)
+        #: read query results as Arrow columns through ADBC (see `_arrow_frame`) where that is
+        #: safe: an immutable read-only catalog; off: through sqlite3's rows only (the same
+        #: frames, slower)
         self.columnar = True
         self._arrow_conn: Any = None  # opened on the first columnar read
         self.conn = self._connect()
@@ -171,7 +172,7 @@ class Catalog:
         """Run a query and return its rows as a Polars frame (column types from `schema`)."""
         with self._lock:
             conn = self._fresh()
-            if self.columnar and not conn.in_transaction and \
+            if self.columnar and "immutable=1" in self._uri and not conn.in_transaction and \
                     (fast := self._arrow_frame(sql, params)) is not None:
                 return _typed(fast, schema or {})
             cur = conn.execute(sql, params)
@@ -188,7 +189,16 @@ class Catalog:
         """The rows through ADBC's SQLite driver, straight into Arrow columns (five times
         faster than Python tuples at a million rows; benchmarks/catalog.py), or None where it
         cannot answer (the caller then reads through `sqlite3`). Big batches, so the
-        driver infers each column's type from up to `ARROW_BATCH_ROWS` rows, not 1,024."""
+        driver infers each column's type from up to `ARROW_BATCH_ROWS` rows, not 1,024.
+
+        Only for a catalog opened immutable (a guest's, with no writer about): the driver
+        links its own copy of SQLite, which cannot see the locks Python's sqlite3 holds in
+        the same process. On a catalog in WAL mode, closing an ADBC connection then
+        checkpointed and reset the -wal file under the open sqlite3 connection, whose later
+        commits went to the deleted file: unseen by every other process, and lost if this one
+        died (sqlite.org/howtocorrupt.html, "multiple copies of SQLite in the same
+        application"; tests/test_catalog_reads.py). An immutable catalog takes no locks and
+        has no -wal file."""
         try:
             if self._arrow_conn is None:
                 import adbc_driver_sqlite.dbapi as adbc
@@ -443,11 +453,12 @@ class Catalog:
         with self.transaction() as c:
             return ledger.record(c, kind, photo_id, value, who)
 
-    def decisions(self, kind: str | None = None) -> pl.DataFrame:
-        where, params = ("WHERE kind = ?", [kind]) if kind else ("", [])
+    def decisions(self, kind: str | None = None, who: str | None = None) -> pl.DataFrame:
+        conds = [c for c, v in (("kind = ?", kind), ("who = ?", who)) if v]
+        where = f"WHERE {' AND '.join(conds)}" if conds else ""
         return self.frame(
             f"SELECT decision_id, kind, photo_id, value, who, at FROM decisions {where} "
-            "ORDER BY decision_id", params, schema=DECISION_SCHEMA)
+            "ORDER BY decision_id", [v for v in (kind, who) if v], schema=DECISION_SCHEMA)
 
     def active_decisions(self, *kinds: str) -> pl.DataFrame:
         """Decisions of these kinds that no later 'undo' decision took back, oldest first."""

@@ -82,6 +82,16 @@ def private_copy(lib: Library, dest: Path) -> Library:
     return Library(dest)
 
 
+def immutable_copy(lib: Library, dest: Path) -> Library:
+    """A copy of a library with no -wal file, opened read-only: its catalog is immutable,
+    the one kind the columnar (ADBC) reader reads (see `Catalog._arrow_frame`)."""
+    lib.catalog.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copytree(lib.root, dest, ignore=shutil.ignore_patterns("*-wal", "*-shm"))
+    copy = Library(dest, read_only=True)
+    assert "immutable=1" in copy.catalog._uri
+    return copy
+
+
 @pytest.fixture
 def lib_copy(corpus_lib: Library, tmp_path: Path) -> Library:
     """A private copy of the corpus library, for tests that record decisions."""

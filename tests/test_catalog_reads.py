@@ -3,6 +3,8 @@ as row reads, galleries paged by key, people's decisions folded in as they come.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -12,7 +14,7 @@ import photolab.catalog
 from photolab import Library
 from photolab.stages import DATES
 
-from .conftest import library_without_weights
+from .conftest import immutable_copy, library_without_weights
 
 #: (file, capture time) with ties and undated photos: the order a gallery must keep
 DATED = [("a", "2020-05-01T10:00:00"), ("b", "2020-05-01T10:00:00"), ("c", "2019-01-02T08:00:00"),
@@ -61,7 +63,10 @@ def test_pages_by_key_give_every_photo_once_newest_first(dated: Library) -> None
     assert rest["photo_id"].to_list() == in_2020["photo_id"][1:].to_list()
 
 
-def test_columnar_reads_equal_row_reads_and_fall_back(dated: Library, monkeypatch) -> None:
+def test_columnar_reads_equal_row_reads_and_fall_back(dated: Library, tmp_path: Path,
+                                                      monkeypatch) -> None:
+    assert dated.catalog.frame("SELECT 1").height == 1 and dated.catalog._arrow_conn is None
+    dated = immutable_copy(dated, tmp_path / "guest")  # the one catalog it reads
     queries = [("SELECT * FROM photos ORDER BY photo_id", None),
                ("SELECT photo_id, taken_at FROM dates ORDER BY photo_id", None),
                ("SELECT photo_id, path_raw FROM photos WHERE photo_id > ?", None),
@@ -104,9 +109,12 @@ def test_labels_fold_in_other_writers_decisions_and_undo(tmp_path: Path) -> None
     assert (fresh.person_of, fresh.names) == (labels.person_of, labels.names)
 
 
-def test_every_read_verb_answers_the_same_with_row_reads(corpus_lib: Library) -> None:
-    """The whole corpus: what each read verb gives through columnar reads, it gives through
-    sqlite3's rows (the path every verb took before)."""
+def test_every_read_verb_answers_the_same_with_row_reads(corpus_lib: Library,
+                                                         tmp_path: Path) -> None:
+    """The whole corpus: what each read verb gives through columnar reads (a guest's
+    immutable catalog), it gives through sqlite3's rows (the path every other catalog
+    takes)."""
+    corpus_lib = immutable_copy(corpus_lib, tmp_path / "guest")
     verbs = {"photos": lambda lib: lib.photos(include_missing=True),
              "faces": lambda lib: lib.faces(), "people": lambda lib: lib.people(),
              "duplicates": lambda lib: lib.duplicates(), "places": lambda lib: lib.places(),
@@ -122,6 +130,7 @@ def test_every_read_verb_answers_the_same_with_row_reads(corpus_lib: Library) ->
             corpus_lib.catalog.columnar = True
         assert fast.height > 0 or name == "decisions", name
         assert fast.schema == slow.schema and fast.equals(slow), name
+    assert corpus_lib.catalog._arrow_conn is not None  # the columnar reader did answer
 
 
 def test_kept_nearest_people_equal_a_full_measure_after_each_decision(tmp_path: Path) -> None:
@@ -180,3 +189,36 @@ def test_filter_choices_come_from_distinct_names_with_corrections(lib_copy: Libr
     assert "Atlantis" in lib_copy.place_names() and lib_copy.place_names() == names()
     tags = sorted(lib_copy.scene_tags()["tag"].unique())
     assert tags and lib_copy.scene_tag_names() == tags
+
+
+def test_a_library_dropped_without_close_leaves_later_reads_fresh(dated: Library) -> None:
+    """ADBC links its own copy of SQLite: mixed with Python's sqlite3 on a catalog in WAL
+    mode, closing one library's ADBC connection reset the -wal file under another's open
+    sqlite3 connection, whose later decisions then went where no other reader (nor another
+    process) saw them. Read/write catalogs read through sqlite3 only."""
+    import gc
+
+    root = dated.root
+    ids = dated.photos()["photo_id"].to_list()
+    dated.tag(ids[:1], "first")   # a write, then reads through both connections
+    dated.photos()
+    del dated
+    gc.collect()
+    lib = Library(root)
+    for n in range(1, 4):
+        lib.photos()  # a columnar read
+        lib.tag(ids[n:n + 1], f"tag {n}")
+        assert lib.decisions("keywords").height == n + 1
+        assert lib.photos().filter(pl.col("photo_id") == ids[n])["keywords"][0].to_list() == \
+            [f"tag {n}"]
+    other = Library(root)  # a second library open beside it, then closed
+    other.photos()
+    other.close()
+    lib.tag(ids[:1], "after")
+    assert lib.decisions("keywords").height == 5
+    seen = subprocess.run(  # another process sees every decision too
+        [sys.executable, "-c", "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("
+         "\"SELECT count(*) FROM decisions WHERE kind = 'keywords'\").fetchone()[0])",
+         str(root / "catalog.sqlite")], capture_output=True, text=True, check=True).stdout
+    assert seen.strip() == "5"
+    lib.close()
