@@ -189,6 +189,9 @@ VERBS = {
                                                   after="2010-01-01"),
     "gallery page 1": lambda lib: lib.recent(24),
     "gallery page 2": gallery_next,
+    "events": lambda lib: lib.events(),
+    "albums": lambda lib: lib.albums(),
+    "on_this_day": lambda lib: lib.on_this_day("2024-07-04", window_days=3),
     "photos after 1 decision": None,  # see child()
     "faces after 1 naming": None,
     "rescan": None,

@@ -1,8 +1,9 @@
 """Who may change what: read-only libraries (guests) refuse every writing verb up front.
 
 A verb that changes anything (the catalog, the photos, sidecars, thumbnails, the trash,
-backups, exports) is declared with `@writes`. On a read-only `Library` it raises
-`ReadOnlyError` before its body runs, so no side effect can happen first. The test suite
+backups, exports) is declared with `@writes`. On a read-only `Library`, or one acting for a
+family member who is a viewer or was removed (`photolab.members`), it raises `ReadOnlyError`
+before its body runs, so no side effect can happen first. The test suite
 enumerates every public `Library` method, so a new verb cannot be left undeclared.
 """
 
@@ -27,6 +28,10 @@ def writes(method: F) -> F:
     def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
         if self.read_only:
             raise ReadOnlyError(f"{READ_ONLY_MESSAGE} ({method.__name__} was refused)")
+        # a family member's page: their role as the catalog says now (removed, or made a
+        # viewer, while the page was open)
+        if (why := self._may_write()) is not None:
+            raise ReadOnlyError(f"{why}: nothing can be changed ({method.__name__} was refused)")
         return method(self, *args, **kwargs)
 
     guarded.writes = True  # type: ignore[attr-defined]

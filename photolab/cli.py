@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
+from . import cli_family as family
 from .errors import LibraryLockedError, PhotolabError
 from .library import Library
 from .samples import default_roots
@@ -137,33 +138,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="write into the files themselves (a backup is kept in the library)")
     p.add_argument("--field", action="append", help="only these fields (repeat)")
 
-    p = sub.add_parser("events", help="print the events: photos grouped by time and place")
-    _library_arg(p)
-    p.add_argument("--suggest-titles", action="store_true",
-                   help="also show the titles the library's title_model proposes")
-    p.add_argument("--format", "-f", choices=["table", "csv", "json"], default="table")
-
-    p = sub.add_parser("albums", help="print the albums (made here, from Takeout, folders)")
-    _library_arg(p)
-    p.add_argument("--format", "-f", choices=["table", "csv", "json"], default="table")
-
-    p = sub.add_parser("memories", help="print the photos taken on this day in earlier years")
-    _library_arg(p)
-    p.add_argument("--day", help="the day to remember (YYYY-MM-DD; default today)")
-    p.add_argument("--window", type=int, default=0,
-                   help="days either side of the day (default 0)")
-    p.add_argument("--top", type=int, default=5, help="photos shown per year (default 5)")
-
-    p = sub.add_parser("export", help="copy an album's, event's or person's photos into a "
-                       "new folder, named by date, with dates and places written in")
-    _library_arg(p)
-    p.add_argument("folder", help="the new folder (must not exist, or be empty)")
-    which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--album", help="an album's name or id")
-    which.add_argument("--event", type=int, help="an event's id (see photolab events)")
-    which.add_argument("--person", help="a person's name")
-    p.add_argument("--size", choices=["original", "big"], default="original",
-                   help="the originals (default), or 1080 px JPEGs")
+    family.add_commands(sub, _library_arg)
 
     p = sub.add_parser("motion", help="extract the video of a motion photo")
     _library_arg(p)
@@ -191,34 +166,7 @@ def _write(frame: pl.DataFrame, fmt: str, output: str | None) -> None:
 def _summary(lib: Library) -> str:
     return summarize(lib.photos(), lib.duplicates(), lib.faces(encodings=False), lib.places(),
                      scene_tags=lib.scene_tags(), n_embedded=lib.embeddings().height,
-                     n_captions=lib.captions().height)
-
-
-def _events(lib: Library, suggest: bool, fmt: str) -> None:
-    events = lib.events()
-    if suggest:
-        events = events.join(lib.suggest_event_titles().select("event_id", "suggestion"),
-                             on="event_id", how="left")
-    if fmt != "table":
-        _write(events, fmt, None)
-        return
-    with pl.Config(tbl_rows=-1, fmt_str_lengths=60, tbl_width_chars=220):
-        print(events.drop("countries"))
-    out = lib.events_left_out()
-    print(f"{events.height} events of {events['n_photos'].sum()} photos; in none: "
-          f"{out['file_time_only']} dated only by their file's time, {out['undated']} undated")
-
-
-def _memories(lib: Library, day: str | None, window: int, top: int) -> None:
-    found = lib.on_this_day(day, window_days=window)
-    if found.height == 0:
-        print("no photos from this day in earlier years")
-        return
-    for (year, ago), rows in found.group_by("year", "years_ago", maintain_order=True):
-        print(f"{ago} year{'s' if ago != 1 else ''} ago ({year}): {rows.height} photos")
-        for r in rows.head(top).iter_rows(named=True):
-            who = f"  with {', '.join(r['people'])}" if r["people"] else ""
-            print(f"  #{r['photo_id']}  {r['taken_at']:%Y-%m-%d %H:%M}  {r['path']}{who}")
+                     n_captions=lib.captions().height, events=lib.events())
 
 
 def serve(library: str, port: int, ip: str, token: str | None, read_only: bool,
@@ -226,7 +174,7 @@ def serve(library: str, port: int, ip: str, token: str | None, read_only: bool,
     """Become Voilà serving the dashboards folder for one library (signals reach it)."""
     import secrets
 
-    from .server.voila import voila_command
+    from .server.voila import voila_command, voila_config_dir
 
     root = Path(library).expanduser().resolve()
     if not (root / "catalog.sqlite").exists():
@@ -236,8 +184,14 @@ def serve(library: str, port: int, ip: str, token: str | None, read_only: bool,
     token = token or secrets.token_urlsafe(24)
     env = {**os.environ, "PHOTOLAB_LIBRARY": str(root),
            "PHOTOLAB_READONLY": "1" if read_only else ""}
-    cmd = voila_command(folder("dashboards"), port, ip, token, max_kernels) + voila_args
+    cmd = voila_command(folder("dashboards"), port, ip, token, max_kernels,
+                        voila_config_dir()) + voila_args
+    with Library(root, read_only=read_only) as lib:  # (read/write: brought up to date)
+        members = lib.members()
     mode = "read-only" if read_only else "read/write"
+    if members.height:
+        print(f"photolab: {members.height} members can come in through their own links "
+              "(photolab members list)", file=sys.stderr)
     print(f"photolab: serving {root} ({mode}) at "
           f"http://{ip}:{port}/voila/render/home.ipynb?token={token} (every page: "
           f"http://{ip}:{port}/?token={token})", file=sys.stderr, flush=True)
@@ -356,30 +310,10 @@ def main(argv: list[str] | None = None) -> int:
                                       changes=pl.col("args").list.len()))
                 if (done["status"] == "failed").any():
                     return EXIT_FAILED
-            elif args.command == "events":
-                _events(lib, args.suggest_titles, args.format)
-            elif args.command == "albums":
-                albums = lib.albums()
-                if args.format == "table":
-                    with pl.Config(tbl_rows=-1, fmt_str_lengths=60, tbl_width_chars=200):
-                        print(albums)
-                else:
-                    _write(albums, args.format, None)
-            elif args.command == "memories":
-                _memories(lib, args.day, args.window, args.top)
-            elif args.command == "export":
-                album = (int(args.album) if args.album and args.album.lstrip("-").isdigit()
-                         else args.album)
-                done = lib.export(args.folder, album=album, event=args.event,
-                                  person=args.person, size=args.size,
-                                  show_progress=sys.stderr.isatty())
-                with pl.Config(tbl_rows=-1, fmt_str_lengths=80, tbl_width_chars=200):
-                    print(done.select("photo_id", "file", "status", "error"))
-                failed = int((done["status"] == "failed").sum())
-                print(f"{done.height - failed} photos exported to {Path(args.folder).resolve()}"
-                      + (f", {failed} failed" if failed else ""))
-                if failed:
-                    return EXIT_FAILED
+            elif args.command in family.COMMANDS:
+                code = family.run(lib, args, _write)
+                if code:
+                    return code
             elif args.command == "motion":
                 print(lib.motion_video(args.photo_id))
             sys.stdout.flush()  # a closed pipe shows here, not at exit

@@ -33,6 +33,7 @@ from .ingest import IngestVerbs
 from .loaded import Loaded
 from .media import dates as dates_stage
 from .media import motion, thumbnails
+from .members import MemberVerbs
 from .places.verbs import PlaceVerbs
 from .semantic.verbs import SearchVerbs
 from .settings import Settings
@@ -42,13 +43,17 @@ CATALOG_FILE = "catalog.sqlite"
 
 
 class Library(IngestVerbs, DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs, BrowseVerbs,
-              CurationVerbs, AlbumVerbs, EventVerbs):
+              CurationVerbs, AlbumVerbs, EventVerbs, MemberVerbs):
     """A photo library folder: `photolab.toml`, `catalog.sqlite`, `thumbs/`.
 
     Parameters
     ----------
     path : the library folder; created when missing.
-    who : the name decisions are recorded under (default: the OS user).
+    who : the name decisions are recorded under (default: the family member this library
+        acts for, else the OS user).
+    member : the family member this library acts for (default: $PHOTOLAB_MEMBER, which
+        `photolab serve` sets for each member's pages): decisions are theirs, and writing
+        verbs follow their role in the catalog at the moment they are called.
     date_rules : ordered date rules (default `photolab.media.dates.DEFAULT_RULES`).
     read_only : refuse every change (default: on when $PHOTOLAB_READONLY is set).
 
@@ -62,7 +67,7 @@ class Library(IngestVerbs, DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs,
 
     def __init__(self, path: str | os.PathLike[str], who: str | None = None,
                  date_rules: Sequence[dates_stage.DateRule] | None = None,
-                 read_only: bool | None = None):
+                 read_only: bool | None = None, member: str | None = None):
         self.root = Path(path).expanduser().resolve()
         if read_only is None:  # `photolab serve --read-only` sets it for its dashboards
             read_only = os.environ.get("PHOTOLAB_READONLY", "") not in ("", "0")
@@ -74,7 +79,8 @@ class Library(IngestVerbs, DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs,
         self.settings = Settings.load(self.root)
         self.catalog = Catalog(self.root / CATALOG_FILE, read_only=read_only)
         self.thumbs_dir = self.root / "thumbs"
-        self.who = who or getpass.getuser()
+        self.member = member or os.environ.get("PHOTOLAB_MEMBER") or None
+        self.who = who or self.member or getpass.getuser()
         self.date_rules = list(date_rules) if date_rules is not None else None
         #: models and processes loaded once and kept (closed by `close()`)
         self.loaded = Loaded()
@@ -191,9 +197,10 @@ class Library(IngestVerbs, DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs,
         return self.catalog.latest_decisions("date").select(
             "photo_id", user_date=pl.col("value").str.json_path_match("$.taken_at"))
 
-    def decisions(self, kind: str | None = None) -> pl.DataFrame:
-        """Every decision people made, oldest first, with who and when."""
-        return self.catalog.decisions(kind)
+    def decisions(self, kind: str | None = None, who: str | None = None) -> pl.DataFrame:
+        """Every decision people made (of one kind, by one person or member), oldest first,
+        with who and when."""
+        return self.catalog.decisions(kind, who)
 
 
 PHOTO_SQL_SCHEMA = {

@@ -215,4 +215,18 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE hashes ADD COLUMN sharpness REAL
     """,
+    # 14: family members (photolab.members): a name, a role, the hash of their link's secret
+    """
+    CREATE TABLE members (
+        member_id     INTEGER PRIMARY KEY,
+        name          TEXT NOT NULL,
+        role          TEXT NOT NULL CHECK (role IN ('viewer', 'editor')),
+        secret_sha256 TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        created_by    TEXT,
+        removed_at    TEXT
+    );
+    CREATE UNIQUE INDEX members_active ON members(name) WHERE removed_at IS NULL;
+    CREATE INDEX decisions_who ON decisions(who, decision_id)
+    """,
 ]

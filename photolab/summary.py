@@ -14,9 +14,10 @@ def _counts(frame: pl.DataFrame, column: str, top: int = 8) -> str:
 def summarize(photos: pl.DataFrame, duplicates: pl.DataFrame | None = None,
               faces: pl.DataFrame | None = None, places: pl.DataFrame | None = None,
               errors_shown: int = 10, scene_tags: pl.DataFrame | None = None,
-              n_embedded: int | None = None, n_captions: int | None = None) -> str:
+              n_embedded: int | None = None, n_captions: int | None = None,
+              events: pl.DataFrame | None = None) -> str:
     """Counts by type, date source, camera, GPS, motion photos, duplicates, faces, search
-    (CLIP vectors, scene tags, captions) and errors."""
+    (CLIP vectors, scene tags, captions), events and errors."""
     if photos.height == 0:
         return "library is empty"
     ok = photos.filter(pl.col("error").is_null())
@@ -64,6 +65,11 @@ def summarize(photos: pl.DataFrame, duplicates: pl.DataFrame | None = None,
         if n_captions is not None:
             line += f"; {n_captions} captions"
         lines.append(line + " (photolab search)")
+    if events is not None:
+        longest = events.sort("n_photos", descending=True)["title"].head(1).to_list()
+        lines.append(f"events: {events.height} ({events['trip'].sum()} trips), "
+                     f"{events['n_photos'].sum() or 0} photos"
+                     + (f"; the largest: {longest[0]}" if longest else "") + " (photolab events)")
     bad = photos.filter(pl.col("error").is_not_null())
     if bad.height:
         lines.append(f"errors ({bad.height}):")

@@ -371,6 +371,8 @@ def test_cli_events_albums_memories_export(own_lib: Library, tmp_path: Path) -> 
     assert "2 dated only by their file's time" in out.stdout
     out = cli("albums")
     assert out.returncode == 0 and "Paris" in out.stdout
+    out = cli("summary")
+    assert "events: 10 (2 trips), 52 photos; the largest: Rome and Florence" in out.stdout
     out = cli("memories", "--day", "2021-05-14", "--window", "1")
     assert out.returncode == 0 and "2 years ago (2019): 8 photos" in out.stdout
     out = cli("export", str(tmp_path / "paris"), "--album", "Paris")

@@ -60,6 +60,7 @@ def owned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[st
         decision = lib.keep(int(dupes["photo_id"][0]))
         lib.tag([motion], "holiday")
         album = lib.create_album("Holiday", [motion])
+        lib.add_member("Grandma")
         events = lib.events()
         ids = {"album": album,
                "event": int(events["event_id"][0]) if events.height else 1,
@@ -71,6 +72,7 @@ def owned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[st
 
 #: every public Library method, called the way a guest's dashboard (or a script) could
 VERBS: dict[str, Callable[[Library, dict[str, int]], Any]] = {
+    "add_member": lambda lib, i: lib.add_member("Guest", "editor"),
     "add_to_album": lambda lib, i: lib.add_to_album(i["album"], [i["photo"]]),
     "album": lambda lib, i: lib.album(i["album"]),
     "album_members": lambda lib, i: lib.album_members(),
@@ -85,6 +87,11 @@ VERBS: dict[str, Callable[[Library, dict[str, int]], Any]] = {
     "events_left_out": lambda lib, i: lib.events_left_out(),
     "export": lambda lib, i: lib.export(Path(lib.root).parent / "guest-export",
                                         album=i["album"]),
+    "members": lambda lib, i: lib.members(),
+    "named_by": lambda lib, i: lib.named_by(),
+    "remove_member": lambda lib, i: lib.remove_member("Grandma"),
+    "set_member_role": lambda lib, i: lib.set_member_role("Grandma", "editor"),
+    "undo_member": lambda lib, i: lib.undo_member("Grandma"),
     "keep_event": lambda lib, i: lib.keep_event(i["event"], "Guest event"),
     "on_this_day": lambda lib, i: lib.on_this_day("2020-07-10", window_days=3),
     "remove_from_album": lambda lib, i: lib.remove_from_album(i["album"], [i["motion"]]),
@@ -197,7 +204,8 @@ def test_read_only_library_changes_nothing(owned) -> None:
             assert after == before, f"{name} changed {set(after.items()) ^ set(before.items())}"
     assert {"ingest", "resolve_duplicates", "name_faces", "undo", "write_back", "set_date",
             "cluster_faces", "tag", "create_album", "add_to_album", "delete_album", "export",
-            "keep_event", "set_event_title"} <= set(refused)
+            "keep_event", "set_event_title", "add_member", "remove_member",
+            "undo_member"} <= set(refused)
     assert {"photos", "faces", "duplicates", "thumbnail", "motion_video", "events", "albums",
             "album_photos", "on_this_day"} <= set(ran)
     assert not (libdir.parent / "guest-export").exists()

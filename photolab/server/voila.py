@@ -136,11 +136,25 @@ class LogoutHandler(_LogoutHandler):
         self.redirect(url_path_join(self.base_url, "login"))
 
 
+def voila_config_dir() -> Path:
+    """A folder with the Voilà configuration file that installs `member_hook` (a Python
+    function cannot be given on Voilà's command line)."""
+    import tempfile
+
+    from .members import VOILA_CONFIG
+
+    where = Path(tempfile.mkdtemp(prefix="photolab-voila-"))
+    (where / "voila.py").write_text(VOILA_CONFIG)
+    return where
+
+
 def voila_command(dashboards: Path, port: int, ip: str, token: str,
-                  max_kernels: int = MAX_KERNELS) -> list[str]:
+                  max_kernels: int = MAX_KERNELS, config_dir: Path | None = None) -> list[str]:
     """The Voilà command line `photolab serve` becomes."""
     here = "photolab.server.voila"
-    return [sys.executable, "-m", "voila", str(dashboards), "--no-browser",
+    config = [] if config_dir is None else [f"--Voila.config_file_paths={config_dir}"]
+    return [sys.executable, "-m", "voila", str(dashboards), "--no-browser", *config,
+            "--Voila.identity_provider_class=photolab.server.members.MemberIdentityProvider",
             f"--port={port}", f"--Voila.ip={ip}", f"--token={token}",
             f"--Voila.kernel_websocket_connection_class={here}.GuardedConnection",
             f"--VoilaConfiguration.multi_kernel_manager_class={here}.CappedKernelManager",

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import html
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
@@ -19,6 +20,18 @@ if TYPE_CHECKING:
 
 #: the most face crops one cluster shows at once
 MAX_FACES = 48
+
+
+def named_by(lib: Library, faces: pl.DataFrame) -> str:
+    """" (named by Alice, 2 Dec)" for the person people named these faces as, else ""."""
+    named = faces.filter(pl.col("assigned_by") == "user")["person_id"].mode()
+    if named.len() == 0:
+        return ""
+    got = lib.named_by().filter(pl.col("person_id") == named[0])
+    if got.height == 0:
+        return ""
+    when = datetime.fromisoformat(got["at"][0]).astimezone()
+    return f" (named by {html.escape(str(got['who'][0]))}, {when.day} {when:%b})"
 
 
 def _crop(lib: Library, face_id: int, size: int) -> bytes:
@@ -198,7 +211,8 @@ class ClusterReview(w.VBox):
         top = f.filter(pl.col("person_name").is_not_null())["person_name"].mode()
         guess = top[0] if top.len() else ""
         self.position.value = (f"cluster {self.index + 1} of {n}: {f.height} faces"
-                               + (f" · {html.escape(guess)}" if guess else ""))
+                               + (f" · {html.escape(guess)}" if guess else "")
+                               + named_by(self.lib, f))
         self.name.value = guess
         self.grid.show(self.lib, f)
 
