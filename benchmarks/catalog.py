@@ -203,6 +203,8 @@ def child(verb: str, root: Path) -> None:
     from photolab import Library
 
     lib = Library(root / "lib")
+    # as in a kernel that has been open a moment: the columnar helper is up (about 0.5 s)
+    ready = getattr(lib.catalog, "columnar_ready", lambda wait_s: False)(10.0)
     before = peak_mb()
     if verb == "rescan":
         t = time.perf_counter()
@@ -231,7 +233,8 @@ def child(verb: str, root: Path) -> None:
         out = VERBS[verb](lib)
         secs, extra = time.perf_counter() - t, {"rows": getattr(out, "height", None)}
     peak = peak_mb()
-    print(json.dumps({"s": secs, "peak_mb": peak, "verb_mb": peak - before, **extra}))
+    print(json.dumps({"s": secs, "peak_mb": peak, "verb_mb": peak - before,
+                      "columnar": ready, **extra}))
 
 
 def peak_mb() -> float:

@@ -27,6 +27,7 @@ import polars as pl
 
 from . import ledger
 from .access import READ_ONLY_MESSAGE
+from .columnar import ColumnarReader
 from .errors import LibraryLockedError, PhotolabError, PhotoNotFoundError, ReadOnlyError
 from .ledger import NOT_UNDONE, now_iso
 from .migrations import MIGRATIONS
@@ -34,11 +35,9 @@ from .stages import METADATA, StageSpec, dependents, spec
 
 __all__ = ["NOT_UNDONE", "Catalog", "display_path", "now_iso"]
 
-#: the ADBC SQLite driver's rows per Arrow batch: it infers each column's type from the
-#: first batch (a column null there and text later fails, and the sqlite3 path answers) and
-#: reserves address space for a whole batch (8 bytes a row per column: 16 MB at 2M rows)
-ARROW_BATCH_OPTION = "adbc.sqlite.query.batch_rows"
-ARROW_BATCH_ROWS = 2**21
+#: catalogs of at least this many photos read through the columnar helper
+#: (`photolab.columnar`); smaller ones read as fast through sqlite3's rows
+COLUMNAR_MIN_PHOTOS = 20_000
 
 
 def display_path(raw: bytes) -> str:
@@ -63,13 +62,14 @@ class Catalog:
         self._lock = threading.RLock()
         self._stamp: tuple[int, int, bool] | None = None
         self._uri = ""
-        #: read query results as Arrow columns through ADBC (see `_arrow_frame`) where that is
-        #: safe: an immutable read-only catalog; off: through sqlite3's rows only (the same
+        #: read query results as Arrow columns through the helper process of
+        #: `photolab.columnar` (large catalogs); off: through sqlite3's rows only (the same
         #: frames, slower)
         self.columnar = True
-        self._arrow_conn: Any = None  # opened on the first columnar read
+        self._reader: ColumnarReader | None = None
         self.conn = self._connect()
         self._migrate()
+        self._start_reader()
 
     def _connect(self) -> sqlite3.Connection:
         """A connection; read-only ones create nothing beside the catalog (see `_fresh`)."""
@@ -105,20 +105,33 @@ class Catalog:
         """The connection, reopened first when a read-only catalog changed under it."""
         if self.read_only and self._stamp != self._file_stamp():
             self.conn.close()
-            self._close_arrow()
+            self._close_reader()
             self.conn = self._connect()
+            self._start_reader()
         return self.conn
 
-    def _close_arrow(self) -> None:
-        if self._arrow_conn is not None:
-            self._arrow_conn.close()
-            self._arrow_conn = None
+    def _start_reader(self) -> None:
+        """Start the columnar helper for a large catalog (it readies while reads go on)."""
+        n = self.conn.execute("SELECT max(photo_id) FROM photos").fetchone()[0] or 0
+        if self.columnar and n >= COLUMNAR_MIN_PHOTOS:
+            self._reader = ColumnarReader(self._uri if "?" in self._uri
+                                          else f"{self._uri}?mode=ro")
+
+    def columnar_ready(self, wait_s: float = 0.0) -> bool:
+        """Whether reads go through the columnar helper now (waiting up to `wait_s` for it
+        to start; False for a small catalog, which has none)."""
+        return self.columnar and self._reader is not None and self._reader.ready(wait_s)
+
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     # -- plumbing -------------------------------------------------------------------------
 
     def close(self) -> None:
         with self._lock:
-            self._close_arrow()
+            self._close_reader()
             self.conn.close()
 
     @contextmanager
@@ -172,8 +185,8 @@ class Catalog:
         """Run a query and return its rows as a Polars frame (column types from `schema`)."""
         with self._lock:
             conn = self._fresh()
-            if self.columnar and "immutable=1" in self._uri and not conn.in_transaction and \
-                    (fast := self._arrow_frame(sql, params)) is not None:
+            if self.columnar and self._reader is not None and not conn.in_transaction and \
+                    (fast := self._reader.read(sql, params)) is not None:
                 return _typed(fast, schema or {})
             cur = conn.execute(sql, params)
             names = [d[0] for d in cur.description]
@@ -184,36 +197,6 @@ class Catalog:
             return pl.DataFrame(rows, schema=full, orient="row")
         return pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None,
                             schema_overrides={k: v for k, v in full.items() if v is not None})
-
-    def _arrow_frame(self, sql: str, params: Sequence[Any]) -> pl.DataFrame | None:
-        """The rows through ADBC's SQLite driver, straight into Arrow columns (five times
-        faster than Python tuples at a million rows; benchmarks/catalog.py), or None where it
-        cannot answer (the caller then reads through `sqlite3`). Big batches, so the
-        driver infers each column's type from up to `ARROW_BATCH_ROWS` rows, not 1,024.
-
-        Only for a catalog opened immutable (a guest's, with no writer about): the driver
-        links its own copy of SQLite, which cannot see the locks Python's sqlite3 holds in
-        the same process. On a catalog in WAL mode, closing an ADBC connection then
-        checkpointed and reset the -wal file under the open sqlite3 connection, whose later
-        commits went to the deleted file: unseen by every other process, and lost if this one
-        died (sqlite.org/howtocorrupt.html, "multiple copies of SQLite in the same
-        application"; tests/test_catalog_reads.py). An immutable catalog takes no locks and
-        has no -wal file."""
-        try:
-            if self._arrow_conn is None:
-                import adbc_driver_sqlite.dbapi as adbc
-
-                self._arrow_conn = adbc.connect(self._uri, autocommit=True)
-            cur = self._arrow_conn.cursor()
-            try:
-                cur.adbc_statement.set_options(**{ARROW_BATCH_OPTION: str(ARROW_BATCH_ROWS)})
-                cur.execute(sql, list(params))
-                return pl.DataFrame(cur.fetch_arrow())
-            finally:
-                cur.close()
-        except Exception:  # any driver trouble: the sqlite3 path answers
-            self._close_arrow()
-            return None
 
     def frame_in(self, sql: str, ids: Iterable[int], params: Sequence[Any] = (),
                  schema: dict[str, Any] | None = None) -> pl.DataFrame:

@@ -82,14 +82,12 @@ def private_copy(lib: Library, dest: Path) -> Library:
     return Library(dest)
 
 
-def immutable_copy(lib: Library, dest: Path) -> Library:
-    """A copy of a library with no -wal file, opened read-only: its catalog is immutable,
-    the one kind the columnar (ADBC) reader reads (see `Catalog._arrow_frame`)."""
-    lib.catalog.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    shutil.copytree(lib.root, dest, ignore=shutil.ignore_patterns("*-wal", "*-shm"))
-    copy = Library(dest, read_only=True)
-    assert "immutable=1" in copy.catalog._uri
-    return copy
+@pytest.fixture
+def columnar(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Libraries opened in the test read through the columnar helper, however small."""
+    import photolab.catalog
+
+    monkeypatch.setattr(photolab.catalog, "COLUMNAR_MIN_PHOTOS", 0)
 
 
 @pytest.fixture

@@ -11,10 +11,11 @@ import polars as pl
 import pytest
 
 import photolab.catalog
+import photolab.columnar
 from photolab import Library
 from photolab.stages import DATES
 
-from .conftest import immutable_copy, library_without_weights
+from .conftest import library_without_weights
 
 #: (file, capture time) with ties and undated photos: the order a gallery must keep
 DATED = [("a", "2020-05-01T10:00:00"), ("b", "2020-05-01T10:00:00"), ("c", "2019-01-02T08:00:00"),
@@ -63,10 +64,11 @@ def test_pages_by_key_give_every_photo_once_newest_first(dated: Library) -> None
     assert rest["photo_id"].to_list() == in_2020["photo_id"][1:].to_list()
 
 
-def test_columnar_reads_equal_row_reads_and_fall_back(dated: Library, tmp_path: Path,
+def test_columnar_reads_equal_row_reads_and_fall_back(dated: Library, columnar,
                                                       monkeypatch) -> None:
-    assert dated.catalog.frame("SELECT 1").height == 1 and dated.catalog._arrow_conn is None
-    dated = immutable_copy(dated, tmp_path / "guest")  # the one catalog it reads
+    assert dated.catalog._reader is None  # a small library reads through sqlite3
+    dated = Library(dated.root)  # opened again, the helper starts (COLUMNAR_MIN_PHOTOS 0)
+    assert dated.catalog.columnar_ready(30)
     queries = [("SELECT * FROM photos ORDER BY photo_id", None),
                ("SELECT photo_id, taken_at FROM dates ORDER BY photo_id", None),
                ("SELECT photo_id, path_raw FROM photos WHERE photo_id > ?", None),
@@ -78,10 +80,11 @@ def test_columnar_reads_equal_row_reads_and_fall_back(dated: Library, tmp_path: 
         slow = dated.catalog.frame(sql, params, schema)
         dated.catalog.columnar = True
         assert fast.schema == slow.schema and fast.equals(slow), sql
-    assert dated.catalog._arrow_conn is not None  # the columnar reader did answer
     # a column null through the first batch and text after it: the driver typed it from
     # the first batch and fails; the row reader answers instead, the same frame
-    monkeypatch.setattr(photolab.catalog, "ARROW_BATCH_ROWS", 4)
+    monkeypatch.setattr(photolab.columnar, "BATCH_ROWS", 4)
+    dated = Library(dated.root)
+    assert dated.catalog.columnar_ready(30)
     sql = ("SELECT p.photo_id, d.taken_at FROM photos p LEFT JOIN dates d USING (photo_id) "
            "ORDER BY d.taken_at IS NOT NULL, p.photo_id")
     got = dated.catalog.frame(sql, schema={"photo_id": pl.Int64, "taken_at": pl.String})
@@ -110,11 +113,11 @@ def test_labels_fold_in_other_writers_decisions_and_undo(tmp_path: Path) -> None
 
 
 def test_every_read_verb_answers_the_same_with_row_reads(corpus_lib: Library,
-                                                         tmp_path: Path) -> None:
-    """The whole corpus: what each read verb gives through columnar reads (a guest's
-    immutable catalog), it gives through sqlite3's rows (the path every other catalog
-    takes)."""
-    corpus_lib = immutable_copy(corpus_lib, tmp_path / "guest")
+                                                         columnar) -> None:
+    """The whole corpus: what each read verb gives through columnar reads (the helper
+    process), it gives through sqlite3's rows (the path small libraries take)."""
+    corpus_lib = Library(corpus_lib.root)
+    assert corpus_lib.catalog.columnar_ready(30)
     verbs = {"photos": lambda lib: lib.photos(include_missing=True),
              "faces": lambda lib: lib.faces(), "people": lambda lib: lib.people(),
              "duplicates": lambda lib: lib.duplicates(), "places": lambda lib: lib.places(),
@@ -130,7 +133,7 @@ def test_every_read_verb_answers_the_same_with_row_reads(corpus_lib: Library,
             corpus_lib.catalog.columnar = True
         assert fast.height > 0 or name == "decisions", name
         assert fast.schema == slow.schema and fast.equals(slow), name
-    assert corpus_lib.catalog._arrow_conn is not None  # the columnar reader did answer
+    assert corpus_lib.catalog.columnar_ready()  # the helper answered all along
 
 
 def test_kept_nearest_people_equal_a_full_measure_after_each_decision(tmp_path: Path) -> None:
@@ -191,13 +194,19 @@ def test_filter_choices_come_from_distinct_names_with_corrections(lib_copy: Libr
     assert tags and lib_copy.scene_tag_names() == tags
 
 
-def test_a_library_dropped_without_close_leaves_later_reads_fresh(dated: Library) -> None:
-    """ADBC links its own copy of SQLite: mixed with Python's sqlite3 on a catalog in WAL
-    mode, closing one library's ADBC connection reset the -wal file under another's open
-    sqlite3 connection, whose later decisions then went where no other reader (nor another
-    process) saw them. Read/write catalogs read through sqlite3 only."""
+@pytest.mark.parametrize("reader", ["rows", "columnar"])
+def test_a_library_dropped_without_close_leaves_later_reads_fresh(dated: Library, reader: str,
+                                                                  monkeypatch) -> None:
+    """ADBC links its own copy of SQLite: mixed with Python's sqlite3 in one process on a
+    catalog in WAL mode, closing one library's ADBC connection reset the -wal file under
+    another's open sqlite3 connection, whose later decisions then went where no other reader
+    (nor another process) saw them. The columnar reader now runs in a process of its own."""
     import gc
 
+    if reader == "columnar":
+        monkeypatch.setattr(photolab.catalog, "COLUMNAR_MIN_PHOTOS", 0)
+        dated = Library(dated.root)
+        assert dated.catalog.columnar_ready(30)
     root = dated.root
     ids = dated.photos()["photo_id"].to_list()
     dated.tag(ids[:1], "first")   # a write, then reads through both connections
@@ -205,6 +214,7 @@ def test_a_library_dropped_without_close_leaves_later_reads_fresh(dated: Library
     del dated
     gc.collect()
     lib = Library(root)
+    assert lib.catalog.columnar_ready(30) == (reader == "columnar")
     for n in range(1, 4):
         lib.photos()  # a columnar read
         lib.tag(ids[n:n + 1], f"tag {n}")
