@@ -26,12 +26,78 @@ RESULT_SCHEMA = {"photo_id": pl.Int64, "score": pl.Float32, "rank": pl.Int64,
 
 
 class BrowseVerbs:
-    """Mixed into `Library`: needs `catalog`, `faces()`, `places()`, `scene_tags()`."""
+    """Mixed into `Library`: needs `catalog`, `faces()`, `places()`, `scene_tags()`,
+    `photos()`, `tags()`, `captions()`, `labels()`."""
 
     catalog: Catalog
     faces: Callable[..., pl.DataFrame]
     places: Callable[..., pl.DataFrame]
     scene_tags: Callable[..., pl.DataFrame]
+    photos: Callable[..., pl.DataFrame]
+    tags: Callable[..., pl.DataFrame]
+    captions: Callable[..., pl.DataFrame]
+    labels: Callable[..., Any]
+
+    def timeline_months(self) -> pl.DataFrame:
+        """`month` ("2019-05"), `n_photos`: the months with dated photos, newest first (a
+        timeline's jump list), counted on the date index."""
+        return self.catalog.frame(
+            "SELECT substr(d.taken_at, 1, 7) AS month, count(*) AS n_photos FROM dates d "
+            "CROSS JOIN photos p ON p.photo_id = d.photo_id WHERE d.taken_at IS NOT NULL "
+            "AND p.status = 'present' GROUP BY 1 ORDER BY 1 DESC",
+            schema={"month": pl.String, "n_photos": pl.Int64})
+
+    def tiles(self, photo_ids: Sequence[int]) -> pl.DataFrame:
+        """What a timeline tile needs, for these photos only: `photo_id`, `taken_at`,
+        `mime`, `has_motion_video`, `content_hash`."""
+        return self.catalog.frame_in(
+            "SELECT p.photo_id, d.taken_at, m.mime, mo.has_motion_video, p.content_hash "
+            "FROM photos p LEFT JOIN dates d USING (photo_id) LEFT JOIN media m "
+            "USING (photo_id) LEFT JOIN motion mo USING (photo_id) "
+            "WHERE p.photo_id IN ({ids})", photo_ids,
+            schema={"photo_id": pl.Int64, "taken_at": pl.String, "mime": pl.String,
+                    "has_motion_video": pl.Int64, "content_hash": pl.String}
+        ).with_columns(pl.col("taken_at").str.to_datetime(time_unit="us", strict=False),
+                       has_motion_video=pl.col("has_motion_video").cast(pl.Boolean)
+                       .fill_null(False))
+
+    def photo_details(self, photo_id: int) -> dict[str, Any]:
+        """Everything a viewer shows of one photo, read for it alone: its `photos()` row,
+        its place (`country`, `region`, `city`), `lens`, `exposure` (f-number, time, ISO,
+        focal length), `caption` and `faces` (boxes, with the names people gave)."""
+        from .media.metadata import first_tag
+
+        row = self.photos(photo_ids=[int(photo_id)])
+        if row.height == 0:
+            raise PhotoNotFoundError(f"no photo {photo_id}")
+        out = row.row(0, named=True)
+        place = self.places([int(photo_id)]).row(0, named=True)
+        out.update({k: place[k] for k in ("country", "region", "city")})
+        t = self.tags([int(photo_id)]).select(
+            lens=first_tag("EXIF:LensModel", "Composite:LensID", "XMP:Lens"),
+            f=first_tag("EXIF:FNumber", "Composite:Aperture"),
+            time=first_tag("EXIF:ExposureTime", "Composite:ShutterSpeed"),
+            iso=first_tag("EXIF:ISO"), focal=first_tag("EXIF:FocalLength"))
+        exp = t.row(0, named=True) if t.height else {}
+        out["lens"] = exp.get("lens")
+        out["exposure"] = " · ".join(
+            v for v in (f"f/{exp['f']}" if exp.get("f") else None,
+                        _seconds(exp.get("time")),
+                        f"ISO {exp['iso']}" if exp.get("iso") else None,
+                        _mm(exp.get("focal"))) if v) or None
+        caption = self.captions([int(photo_id)])
+        out["caption"] = caption["caption"][0] if caption.height else None
+        faces = self.catalog.frame(
+            "SELECT face_id, top, right, bottom, left, image_width, image_height FROM faces "
+            "WHERE photo_id = ? ORDER BY face_id", [int(photo_id)],
+            schema={"face_id": pl.Int64, "top": pl.Int64, "right": pl.Int64,
+                    "bottom": pl.Int64, "left": pl.Int64, "image_width": pl.Int64,
+                    "image_height": pl.Int64})
+        labels = self.labels()
+        names = {f: labels.names.get(labels.root(p)) for f, p in labels.person_of.items()}
+        out["faces"] = faces.with_columns(person_name=pl.col("face_id").replace_strict(
+            names, default=None, return_dtype=pl.String)).to_dicts()
+        return out
 
     def recent(self, k: int | None = None, after_photo: int | None = None,
                **filters: Any) -> pl.DataFrame:
@@ -156,6 +222,24 @@ class BrowseVerbs:
             for t in wanted:
                 narrow(tags.filter(pl.col("tag") == t)["photo_id"])
         return None if keep is None else np.array(sorted(keep), np.int64)
+
+
+def _seconds(value: str | None) -> str | None:
+    """An exposure time as photographers write it: "1/75 s", "2 s"."""
+    try:
+        t = float(value) if value else None
+    except ValueError:
+        return f"{value} s"
+    if t is None or t <= 0:
+        return None
+    return f"1/{round(1 / t)} s" if t < 1 else f"{t:g} s"
+
+
+def _mm(value: str | None) -> str | None:
+    try:
+        return f"{float(value):g} mm" if value else None
+    except ValueError:
+        return str(value)
 
 
 def _date_where(after: date | str | None, before: date | str | None

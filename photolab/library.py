@@ -11,6 +11,7 @@ people (`photolab.faces.verbs`), places (`photolab.places.verbs`), search
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import tempfile
 from collections.abc import Sequence
@@ -104,11 +105,16 @@ class Library(IngestVerbs, DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs,
 
     # -- reading ----------------------------------------------------------------------------
 
-    def photos(self, include_missing: bool = False) -> pl.DataFrame:
-        """One row per photo, with media facts, dates, motion, curation (`keywords`, `rating`,
+    def photos(self, include_missing: bool = False,
+               photo_ids: Sequence[int] | None = None) -> pl.DataFrame:
+        """One row per photo (or per one of `photo_ids`: what a viewer reads for the photo
+        on screen), with media facts, dates, motion, curation (`keywords`, `rating`,
         `title`, `description`, `favorite`, `albums`, `people`: what the file and its sidecar
         say, with people's decisions applied) and `error` (null when fine)."""
-        where = "" if include_missing else "WHERE p.status = 'present'"
+        conds = ([] if include_missing else ["p.status = 'present'"]) + (
+            [] if photo_ids is None else ["p.photo_id IN (SELECT value FROM json_each(?))"])
+        where = f"WHERE {' AND '.join(conds)}" if conds else ""
+        params = [] if photo_ids is None else [json.dumps([int(i) for i in photo_ids])]
         f = self.catalog.frame(f"""
             SELECT p.photo_id, p.path, p.size_bytes, m.mime, m.width, m.height,
                    d.taken_at, d.taken_at_utc, d.tz_offset, d.taken_at_source,
@@ -117,7 +123,7 @@ class Library(IngestVerbs, DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs,
                    m.keywords, m.rating, m.title, m.description, m.file_people,
                    m.favorite AS file_favorite, m.albums
             FROM photos p LEFT JOIN media m USING (photo_id) LEFT JOIN dates d USING (photo_id)
-            LEFT JOIN motion mo USING (photo_id) {where} ORDER BY p.photo_id""",
+            LEFT JOIN motion mo USING (photo_id) {where} ORDER BY p.photo_id""", params,
             schema=PHOTO_SQL_SCHEMA)
         # the few failed stage runs, by their own partial index (not a subquery per photo;
         # an ORDER BY would lead SQLite to walk every run in key order instead)
@@ -138,9 +144,12 @@ class Library(IngestVerbs, DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs,
     def tags(self, photo_ids: Sequence[int] | None = None) -> pl.DataFrame:
         """Every exiftool tag per photo: `photo_id`, `tags` (JSON). Query one with
         `photolab.media.metadata.tag("EXIF:FNumber")`."""
-        f = self.catalog.frame("SELECT photo_id, tags FROM media ORDER BY photo_id",
-                               schema={"photo_id": pl.Int64, "tags": pl.String})
-        return f if photo_ids is None else f.filter(pl.col("photo_id").is_in(photo_ids))
+        schema = {"photo_id": pl.Int64, "tags": pl.String}
+        if photo_ids is None:
+            return self.catalog.frame("SELECT photo_id, tags FROM media ORDER BY photo_id",
+                                      schema=schema)
+        return self.catalog.frame_in("SELECT photo_id, tags FROM media WHERE photo_id IN "
+                                     "({ids}) ORDER BY photo_id", photo_ids, schema=schema)
 
     def jobs(self) -> pl.DataFrame:
         """The `jobs` table: one row per ingest, with counts, errors and seconds per stage."""

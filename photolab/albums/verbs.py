@@ -72,10 +72,11 @@ def decided_albums(decisions: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]
     return albums, members
 
 
-def takeout_members(files: pl.DataFrame) -> pl.DataFrame:
-    """Takeout's albums from `photo_id`, `content_hash`, `albums` (the JSON list the
-    metadata stage read): every copy of a content is in every album any copy sits in."""
-    by_content = (files.filter(pl.col("albums").is_not_null())
+def takeout_members(files: pl.DataFrame, carriers: pl.DataFrame) -> pl.DataFrame:
+    """Takeout's albums of `files` (`photo_id`, `content_hash`) from `carriers`
+    (`content_hash`, `albums`: the JSON list the metadata stage read, of every photo that has
+    one): every copy of a content is in every album any copy sits in."""
+    by_content = (carriers.filter(pl.col("albums").is_not_null())
                   .select("content_hash", a=pl.col("albums").str.json_decode(LIST))
                   .explode("a").drop_nulls("a").unique())
     return (files.select("photo_id", "content_hash").join(by_content, on="content_hash")
@@ -118,21 +119,24 @@ class AlbumVerbs:
         return decided_albums(self.catalog.active_decisions(ALBUM))
 
     def album_members(self, photos: pl.DataFrame | None = None) -> pl.DataFrame:
-        """`album_id`, `name`, `source`, `photo_id`: every album's present photos, from each
-        source (`photos`: the frame of `photo_id`, `path`, `content_hash`, `albums` JSON a
-        caller has already read)."""
+        """`album_id`, `name`, `source`, `photo_id`: the albums of every present photo, or
+        of `photos` (`photo_id`, `path`, `content_hash`: a frame a caller has already read),
+        from each source."""
+        schema = {"photo_id": pl.Int64, "path": pl.String, "content_hash": pl.String,
+                  "albums": pl.String}
         if photos is None:
             photos = self.catalog.frame(
-                "SELECT p.photo_id, p.path, p.content_hash, m.albums FROM photos p LEFT JOIN "
-                "media m USING (photo_id) WHERE p.status = 'present'",
-                schema={"photo_id": pl.Int64, "path": pl.String, "content_hash": pl.String,
-                        "albums": pl.String})
+                "SELECT p.photo_id, p.path, p.content_hash FROM photos p "
+                "WHERE p.status = 'present'", schema=schema)
+        carriers = self.catalog.frame(  # the few photos Takeout put in albums
+            "SELECT p.content_hash, m.albums FROM photos p JOIN media m USING (photo_id) "
+            "WHERE p.status = 'present' AND m.albums IS NOT NULL", schema=schema)
         albums, members = self._decided()
         present = photos.select("photo_id")
         parts = [members.join(present, on="photo_id").join(
             albums.select("album_id", "name"), on="album_id")
             .select("album_id", "name", source=pl.lit("photolab"), photo_id="photo_id"),
-            takeout_members(photos)]
+            takeout_members(photos, carriers)]
         if self.settings.folder_albums:
             parts.append(folder_members(photos, self.settings.sources))
         return pl.concat([p.cast(MEMBER_SCHEMA) for p in parts])  # type: ignore[arg-type]
@@ -150,10 +154,7 @@ class AlbumVerbs:
                        f.filter(takeout).unique(["album_id", "content_hash"], keep="first",
                                                 maintain_order=True)])
         best = self._covers(f)
-        read = (members.filter(pl.col("source") != "photolab")
-                .select("album_id", "name", "source").unique())
-        every = pl.concat([albums.select("album_id", "name", source=pl.lit("photolab")),
-                           read], how="vertical_relaxed")
+        every = self._index(members)
         counts = f.group_by("album_id").agg(
             n_photos=pl.len(), start=pl.col("taken_at").min(), end=pl.col("taken_at").max())
         return (every.join(counts, on="album_id", how="left").join(best, on="album_id",
@@ -171,10 +172,9 @@ class AlbumVerbs:
         return (best_first(f, "album_id", self.settings.dupe_threshold, CANDIDATES)
                 .filter(pl.col("rank") == 1).select("album_id", cover_photo_id="photo_id"))
 
-    def album(self, album: int | str) -> dict[str, Any]:
-        """One album's row of `albums()`, by id or by name (a person's album first, then
+    def _find(self, album: int | str, every: pl.DataFrame) -> dict[str, Any]:
+        """`every`'s row for an album id, or for a name (a person's album first, then
         Takeout's, then a folder's); `AlbumNotFoundError` when there is none."""
-        every = self.albums()
         if isinstance(album, str):
             hit = every.filter(pl.col("name") == album.strip()).sort(
                 pl.col("source").replace_strict({s: i for i, s in enumerate(SOURCES)},
@@ -185,11 +185,32 @@ class AlbumVerbs:
             raise AlbumNotFoundError(f"no album {album!r}")
         return hit.row(0, named=True)
 
+    def _resolve(self, album: int | str, members: pl.DataFrame | None = None
+                 ) -> dict[str, Any]:
+        """`album_id`, `name`, `source` of an album by id or name, without counting or
+        choosing covers (what the writing verbs and `album_photos` need)."""
+        return self._find(album, self._index(
+            self.album_members() if members is None else members))
+
+    def _index(self, members: pl.DataFrame) -> pl.DataFrame:
+        """`album_id`, `name`, `source` of every album: people's, and those `members` read."""
+        albums, _ = self._decided()
+        read = (members.filter(pl.col("source") != "photolab")
+                .select("album_id", "name", "source").unique())
+        return pl.concat([albums.select("album_id", "name", source=pl.lit("photolab")), read],
+                         how="vertical_relaxed")
+
+    def album(self, album: int | str) -> dict[str, Any]:
+        """One album's row of `albums()`, by id or by name (a person's album first, then
+        Takeout's, then a folder's); `AlbumNotFoundError` when there is none."""
+        return self._find(album, self.albums())
+
     def album_photos(self, album: int | str) -> pl.DataFrame:
         """The photos of an album (by id or name), oldest first: `photo_id`, `path`,
         `taken_at`, `favorite`, `rating`, `people`, `mime`."""
-        a = self.album(album)
-        ids = self.album_members().filter(pl.col("album_id") == a["album_id"])["photo_id"]
+        members = self.album_members()
+        a = self._resolve(album, members)
+        ids = members.filter(pl.col("album_id") == a["album_id"])["photo_id"]
         photos = self.photos().filter(pl.col("photo_id").is_in(ids.implode()))
         if a["source"] == "takeout":  # Takeout keeps one copy of a photo per album
             photos = photos.unique("content_hash", keep="first", maintain_order=True)
@@ -201,7 +222,7 @@ class AlbumVerbs:
 
     def _own(self, album: int | str) -> dict[str, Any]:
         """A person's album (Takeout's and folders' are read from the files, not changed)."""
-        a = self.album(album)
+        a = self._resolve(album)
         if a["source"] != "photolab":
             raise PhotolabError(
                 f"album {a['name']!r} is read from {a['source']}, not made here: keep a copy "

@@ -130,7 +130,7 @@ class CurationVerbs:
         f = f.drop("file_favorite").with_columns(favorite=pl.col("favorite").fill_null(False))
         # albums: a person's, Takeout's (every album folder a copy of the same content sits
         # in: Takeout exports one copy per album) and, when asked, the top-level folders
-        albums = (self.album_members(f.select("photo_id", "path", "content_hash", "albums"))
+        albums = (self.album_members(f.select("photo_id", "path", "content_hash"))
                   .group_by("photo_id").agg(all_albums=pl.col("name").unique().sort()))
         f = (f.join(albums, on="photo_id", how="left", maintain_order="left")
              .with_columns(albums=pl.col("all_albums").fill_null(pl.lit([], LIST)))

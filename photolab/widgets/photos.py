@@ -1,0 +1,281 @@
+"""`PhotosApp`: the photos as a family member expects them: a timeline of days, newest first,
+that loads more as it scrolls (with a month jump list), and a viewer that opens a photo large,
+steps with the arrow keys, plays videos and motion photos, outlines the named faces and tells
+when, where, who and with what it was taken; favourite and rate from the viewer.
+
+Both halves are anywidget modules (`photolab.widgets.photos_front`): one message per page of
+tiles (thumbnails as binary buffers), clicks and keys sent back to the kernel, which calls the
+`Library` verbs. Pages are read by key (`Library.recent`), never the whole library.
+"""
+
+from __future__ import annotations
+
+import calendar
+import html
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anywidget
+import ipywidgets as w
+import traitlets
+
+from ..access import shown_path
+from ..errors import PhotolabError, ReadOnlyError
+from ..media.thumbnails import thumb_path
+from .photos_front import TIMELINE_CSS, TIMELINE_ESM, VIEWER_CSS, VIEWER_ESM
+from .search import NO_PREVIEW
+
+if TYPE_CHECKING:
+    from ..library import Library
+
+#: what a browser shows as it is (anything else is seen through its thumbnails)
+BROWSER_IMAGES = {"image/jpeg", "image/png", "image/webp", "image/gif", "image/avif"}
+BROWSER_VIDEOS = {"video/mp4", "video/webm"}
+#: the largest original sent to a page at once
+MAX_ORIGINAL_BYTES = 200 * 1024 * 1024
+MONTHS = tuple(calendar.month_name)
+
+
+def _day_label(d: date) -> str:
+    return f"{calendar.day_name[d.weekday()]} {d.day} {MONTHS[d.month]} {d.year}"
+
+
+class Timeline(anywidget.AnyWidget):
+    """Photos under day headings, newest first, a page at a time as the page scrolls.
+
+    Parameters
+    ----------
+    library : the Library to show.
+    page_size : photos per page.
+    thumb_size : the thumbnails the tiles show.
+    on_open : called with a photo id when a tile is clicked.
+    filters : `Library.recent` filters (dates, person, place, camera, tag).
+    """
+
+    _esm = TIMELINE_ESM
+    _css = TIMELINE_CSS
+    months = traitlets.List().tag(sync=True)
+
+    def __init__(self, library: Library, page_size: int = 60, thumb_size: str = "tiny",
+                 on_open: Callable[[int], None] | None = None, **filters: Any):
+        super().__init__()
+        self.lib, self.page_size, self.thumb_size = library, page_size, thumb_size
+        self.on_open, self.filters = on_open, filters
+        #: the photos loaded so far, in the order shown
+        self.ids: list[int] = []
+        self.done = False
+        self._before: date | None = None
+        self.total = library.count_recent(**filters)
+        self.months = [{"month": m, "n": n,
+                        "label": f"{MONTHS[int(m[5:7])]} {m[:4]}"}
+                       for m, n in library.timeline_months().iter_rows() if m]
+        self.on_msg(self._message)
+
+    def _message(self, _: Any, content: dict[str, Any], buffers: list[bytes]) -> None:
+        kind = content.get("type")
+        if kind == "ready":
+            self.reset()
+        elif kind == "more":
+            self.send_page()
+        elif kind == "jump":
+            y, m = (int(x) for x in str(content["month"]).split("-"))
+            self.reset(date(y, m, calendar.monthrange(y, m)[1]))
+        elif kind == "open" and self.on_open is not None:
+            self.on_open(int(content["id"]))
+
+    def reset(self, before: date | None = None) -> None:
+        """Start again from the newest photo (or from the last day of a month)."""
+        self.ids, self.done, self._before = [], False, before
+        self.send({"type": "reset"})
+        self.send_page()
+
+    def load_page(self) -> list[dict[str, Any]]:
+        """The next page's tiles (and remember their ids); [] when every photo is loaded."""
+        if self.done:
+            return []
+        filters = dict(self.filters)
+        if self._before is not None:
+            filters["before"] = self._before
+        rows = self.lib.recent(self.page_size, after_photo=self.ids[-1] if self.ids else None,
+                               **filters)
+        self.done = rows.height < self.page_size
+        if rows.height == 0:
+            return []
+        facts = self.lib.tiles(rows["photo_id"].to_list())
+        tiles = []
+        for r in rows.select("photo_id").join(facts, on="photo_id",
+                                               maintain_order="left").iter_rows(named=True):
+            t: datetime | None = r["taken_at"]
+            day = t.date() if t is not None else None
+            video = (r["mime"] or "").startswith("video/")
+            tiles.append({
+                "id": int(r["photo_id"]),
+                "day": day.isoformat() if day else "undated",
+                "day_label": _day_label(day) if day else "No date",
+                "month": day.isoformat()[:7] if day else "undated",
+                "month_label": f"{MONTHS[day.month]} {day.year}" if day else "Undated",
+                "label": t.strftime("%Y-%m-%d %H:%M") if t else "no date",
+                "badge": "▶" if video else ("◉" if r["has_motion_video"] else ""),
+                "hash": r["content_hash"]})
+        self.ids += [t["id"] for t in tiles]
+        return tiles
+
+    def send_page(self) -> None:
+        """Send the next page to the page in the browser."""
+        tiles = self.load_page()
+        buffers = []
+        for t in tiles:
+            path = thumb_path(self.lib.thumbs_dir, t.pop("hash") or "", self.thumb_size)
+            data = path.read_bytes() if path.exists() else b""
+            t["type"] = "image/webp" if data else "image/svg+xml"
+            buffers.append(data or NO_PREVIEW)
+        self.send({"type": "page", "tiles": tiles, "done": self.done,
+                   "count": f"{self.total} photos"}, buffers)
+
+
+class Viewer(anywidget.AnyWidget):
+    """One photo large, full screen, with its details; the kernel side of its buttons and
+    keys is `PhotosApp`."""
+
+    _esm = VIEWER_ESM
+    _css = VIEWER_CSS
+
+    def __init__(self, on_action: Callable[[str, dict[str, Any]], None]):
+        super().__init__()
+        self.on_msg(lambda _, content, buffers: on_action(str(content.get("type")), content))
+
+
+class PhotosApp(w.VBox):
+    """The timeline and the viewer together (`dashboards/photos.ipynb`).
+
+    Parameters
+    ----------
+    library : the Library to show.
+    page_size : photos per timeline page.
+    **filters : `Library.recent` filters.
+
+    Example (the cell's output in a notebook)::
+
+        PhotosApp(Library("~/Pictures/photolab"))
+    """
+
+    def __init__(self, library: Library, page_size: int = 60, **filters: Any):
+        self.lib = library
+        self.current: int | None = None
+        self.timeline = Timeline(library, page_size, on_open=self.show_photo, **filters)
+        self.viewer = Viewer(self._action)
+        super().__init__([self.timeline, self.viewer])
+
+    # -- showing ----------------------------------------------------------------------------
+
+    def show_photo(self, photo_id: int, notice: str = "", original: bool = False) -> None:
+        """Open a photo in the viewer."""
+        self.current = int(photo_id)
+        d = self.lib.photo_details(photo_id)
+        media, data = self._media(d, original)
+        faces = [{"left": f["left"] / f["image_width"], "top": f["top"] / f["image_height"],
+                  "width": (f["right"] - f["left"]) / f["image_width"],
+                  "height": (f["bottom"] - f["top"]) / f["image_height"],
+                  "name": f["person_name"]}
+                 for f in d["faces"] if f["image_width"] and f["image_height"]]
+        still = (d["mime"] or "") in BROWSER_IMAGES and not d["has_motion_video"]
+        self.viewer.send({"type": "show", "id": int(photo_id), "media": media,
+                          "details": details_html(d), "faces": faces,
+                          "favorite": bool(d["favorite"]), "notice": notice,
+                          "original": still and not original}, [data])
+
+    def _media(self, d: dict[str, Any], original: bool) -> tuple[str, bytes]:
+        """What the viewer plays or shows: a video as stored (when browsers play it), a
+        motion photo's clip, the original on request, else the big thumbnail."""
+        mime, size = d["mime"] or "", d["size_bytes"] or 0
+        path = Path(d["path"])
+        try:
+            if mime in BROWSER_VIDEOS and size <= MAX_ORIGINAL_BYTES:
+                return mime, self._original(d["photo_id"], path)
+            if d["has_motion_video"]:
+                return "video/mp4", self.lib.motion_video(d["photo_id"]).read_bytes()
+            if original and mime in BROWSER_IMAGES and size <= MAX_ORIGINAL_BYTES:
+                return mime, self._original(d["photo_id"], path)
+            return "image/webp", self.lib.thumbnail(d["photo_id"], "big").read_bytes()
+        except (PhotolabError, OSError):
+            return "image/svg+xml", NO_PREVIEW
+
+    def _original(self, photo_id: int, path: Path) -> bytes:
+        raw = self.lib.catalog.raw_paths([photo_id]).get(photo_id)
+        return Path(raw.decode("utf-8", "surrogateescape") if raw else path).read_bytes()
+
+    # -- the viewer's buttons and keys ------------------------------------------------------
+
+    def _action(self, kind: str, content: dict[str, Any]) -> None:
+        if self.current is None:
+            return
+        if kind == "close":
+            self.current = None
+            self.viewer.send({"type": "close"})
+        elif kind in ("prev", "next"):
+            self.step(-1 if kind == "prev" else 1)
+        elif kind == "original":
+            self.show_photo(self.current, original=True)
+        elif kind in ("favorite", "rate"):
+            self._decide(kind, content)
+
+    def step(self, by: int) -> None:
+        """Open the photo `by` places after the one open (loading pages as needed)."""
+        ids = self.timeline.ids
+        i = ids.index(self.current) + by if self.current in ids else 0
+        while i >= len(ids) and not self.timeline.done:
+            self.timeline.send_page()
+        if 0 <= i < len(ids):
+            self.show_photo(ids[i])
+
+    def _decide(self, kind: str, content: dict[str, Any]) -> None:
+        pid = self.current
+        assert pid is not None
+        try:
+            if kind == "favorite":
+                on = not self.lib.photo_details(pid)["favorite"]
+                self.lib.favorite([pid], on=on)
+                done = "added to favourites" if on else "taken out of favourites"
+            else:
+                stars = int(content.get("stars", 0))
+                self.lib.rate([pid], stars)
+                done = f"rated {stars} star{'s' if stars != 1 else ''}"
+        except ReadOnlyError:
+            self.viewer.send({"type": "notice", "text": "View only: this library is shared "
+                              "read-only, so nothing here can be changed."})
+            return
+        except PhotolabError as e:
+            self.viewer.send({"type": "notice", "text": str(e)})
+            return
+        self.show_photo(pid, notice=done)
+
+
+def details_html(d: dict[str, Any]) -> str:
+    """The viewer's details panel: when (and from what), where, who, with what, and the rest."""
+    def row(label: str, value: Any) -> str:
+        if value in (None, "", [], ()):
+            return ""
+        text = ", ".join(value) if isinstance(value, list) else str(value)
+        return (f"<div class='pv-row'><div class='pv-label'>{label}</div>"
+                f"<div class='pv-value'>{html.escape(text)}</div></div>")
+
+    t = d["taken_at"]
+    when = f"{t:%A %d %B %Y, %H:%M}" if t is not None else "no date"
+    if t is not None and d["tz_offset"]:
+        when += f" (UTC{d['tz_offset']})"
+    place = " › ".join(x for x in (d["country"], d["region"], d["city"]) if x)
+    camera = " ".join(x for x in (d["camera_make"], d["camera_model"]) if x)
+    named = sorted({f["person_name"] for f in d["faces"] if f["person_name"]}
+                   | set(d["people"] or []))
+    size = f"{d['size_bytes'] / 1e6:.1f} MB" if d["size_bytes"] else None
+    dims = f"{d['width']} × {d['height']}" if d["width"] and d["height"] else None
+    return "<div class='pv-rows'>" + "".join([
+        row("Taken", when), row("Date from", d["taken_at_source"]), row("Place", place),
+        row("People", named), row("Camera", camera), row("Lens", d["lens"]),
+        row("Exposure", d["exposure"]), row("Keywords", d["keywords"]),
+        row("Rating", "★" * d["rating"] if d["rating"] else None), row("Title", d["title"]),
+        row("Caption", d["caption"] or d["description"]), row("Albums", d["albums"]),
+        row("File", shown_path(d["path"], guest=True)),  # the name, never the server's folders
+        row("Size", " · ".join(x for x in (dims, size) if x))]) + "</div>"

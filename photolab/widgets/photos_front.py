@@ -1,0 +1,234 @@
+"""The browser side of `photolab.widgets.photos`: the timeline and the viewer as anywidget
+modules (JavaScript and CSS), kept apart from the Python that feeds them.
+
+Stable class names for tests and styling: `photolab-tile` (a thumbnail; its alt text says
+"photo ID"), `photolab-day` (a day heading), `photolab-month`, `photolab-viewer` (the open
+photo), `photolab-video` (the playing element), `photolab-badge` (a video or motion photo).
+"""
+
+TIMELINE_ESM = r"""
+function render({ model, el }) {
+  el.classList.add("photolab-timeline");
+  const bar = document.createElement("div");
+  bar.className = "photolab-bar";
+  const jump = document.createElement("select");
+  jump.className = "photolab-jump";
+  const fill = () => {
+    jump.innerHTML = "";
+    const first = document.createElement("option");
+    first.value = ""; first.textContent = "jump to…";
+    jump.append(first);
+    for (const m of model.get("months")) {
+      const o = document.createElement("option");
+      o.value = m.month; o.textContent = `${m.label} (${m.n})`;
+      jump.append(o);
+    }
+  };
+  fill();
+  model.on("change:months", fill);
+  const count = document.createElement("span");
+  count.className = "photolab-count";
+  bar.append(jump, count);
+  const body = document.createElement("div");
+  const more = document.createElement("div");
+  more.className = "photolab-more";
+  more.textContent = "loading…";
+  el.append(bar, body, more);
+  let lastDay = null, lastMonth = null, grid = null, busy = true, done = false;
+  const urls = [];
+  const request = () => {
+    if (busy || done) return;
+    busy = true;
+    model.send({ type: "more" });
+  };
+  model.on("msg:custom", (msg, buffers) => {
+    if (msg.type === "reset") {
+      urls.splice(0).forEach((u) => URL.revokeObjectURL(u));
+      body.innerHTML = ""; lastDay = null; lastMonth = null; done = false;
+      return;
+    }
+    if (msg.type !== "page") return;
+    msg.tiles.forEach((t, i) => {
+      if (t.month !== lastMonth) {
+        const h = document.createElement("h2");
+        h.className = "photolab-month"; h.textContent = t.month_label;
+        body.append(h); lastMonth = t.month; lastDay = null;
+      }
+      if (t.day !== lastDay) {
+        const h = document.createElement("h3");
+        h.className = "photolab-day"; h.textContent = t.day_label;
+        grid = document.createElement("div");
+        grid.className = "photolab-grid";
+        body.append(h, grid); lastDay = t.day;
+      }
+      const box = document.createElement("figure");
+      box.className = "photolab-tilebox";
+      const img = document.createElement("img");
+      img.className = "photolab-tile";
+      img.alt = `photo ${t.id}`;
+      img.title = `#${t.id} ${t.label}`;
+      const url = URL.createObjectURL(new Blob([buffers[i]], { type: t.type }));
+      urls.push(url);
+      img.src = url;
+      img.addEventListener("click", () => model.send({ type: "open", id: t.id }));
+      box.append(img);
+      if (t.badge) {
+        const b = document.createElement("span");
+        b.className = "photolab-badge"; b.textContent = t.badge;
+        box.append(b);
+      }
+      grid.append(box);
+    });
+    count.textContent = msg.count;
+    done = msg.done; busy = false;
+    more.textContent = done ? "" : "loading…";
+    const r = more.getBoundingClientRect();
+    if (!done && r.top < window.innerHeight + 400) request();
+  });
+  new IntersectionObserver((es) => { if (es.some((e) => e.isIntersecting)) request(); },
+                           { rootMargin: "400px" }).observe(more);
+  jump.addEventListener("change", () => {
+    if (jump.value) { busy = true; model.send({ type: "jump", month: jump.value }); }
+  });
+  model.send({ type: "ready" });
+}
+export default { render };
+"""
+
+TIMELINE_CSS = """
+.photolab-timeline { font-family: sans-serif; }
+.photolab-bar { display: flex; gap: 12px; align-items: center; margin: 4px 0 8px; }
+.photolab-month { font-size: 20px; margin: 18px 0 4px; }
+.photolab-day { font-size: 14px; font-weight: 600; color: #444; margin: 10px 0 4px; }
+.photolab-grid { display: flex; flex-wrap: wrap; gap: 4px; }
+.photolab-grid::after { content: ""; flex-grow: 999; }
+.photolab-tilebox { position: relative; margin: 0; height: 150px; flex-grow: 1; }
+.photolab-tile { height: 150px; max-width: 100%; min-width: 100%; object-fit: cover;
+                 vertical-align: bottom; cursor: pointer; border-radius: 2px; }
+.photolab-badge { position: absolute; right: 6px; bottom: 6px; color: #fff;
+                  background: rgba(0,0,0,.55); border-radius: 10px; padding: 0 7px;
+                  font-size: 13px; pointer-events: none; }
+.photolab-more { color: #888; padding: 12px 0; }
+@media (max-width: 600px) {
+  .photolab-tilebox, .photolab-tile { height: 96px; }
+}
+"""
+
+VIEWER_ESM = r"""
+function render({ model, el }) {
+  const root = document.createElement("div");
+  root.className = "photolab-viewer";
+  root.style.display = "none";
+  root.tabIndex = -1;
+  root.innerHTML = `
+    <div class="pv-stage"><div class="pv-frame"></div>
+      <button class="pv-prev" title="previous (←)">‹</button>
+      <button class="pv-next" title="next (→)">›</button>
+      <button class="pv-close" title="close (Esc)">✕</button></div>
+    <div class="pv-side"><div class="pv-actions">
+      <button class="pv-fav">☆ Favourite</button>
+      <select class="pv-rate"><option value="">rate…</option>
+        <option>0</option><option>1</option><option>2</option><option>3</option>
+        <option>4</option><option>5</option></select>
+      <button class="pv-full">Original</button></div>
+      <div class="pv-notice"></div><div class="pv-details"></div></div>`;
+  el.append(root);
+  const frame = root.querySelector(".pv-frame");
+  const send = (type, extra) => model.send(Object.assign({ type }, extra || {}));
+  root.querySelector(".pv-prev").onclick = () => send("prev");
+  root.querySelector(".pv-next").onclick = () => send("next");
+  root.querySelector(".pv-close").onclick = () => send("close");
+  root.querySelector(".pv-fav").onclick = () => send("favorite");
+  root.querySelector(".pv-full").onclick = () => send("original");
+  const rate = root.querySelector(".pv-rate");
+  rate.onchange = () => { if (rate.value !== "") send("rate", { stars: +rate.value }); };
+  document.addEventListener("keydown", (e) => {
+    if (root.style.display === "none") return;
+    if (e.key === "ArrowLeft") send("prev");
+    else if (e.key === "ArrowRight") send("next");
+    else if (e.key === "Escape") send("close");
+    else return;
+    e.preventDefault();
+  });
+  let url = null;
+  model.on("msg:custom", (msg, buffers) => {
+    const notice = root.querySelector(".pv-notice");
+    if (msg.type === "close") { root.style.display = "none"; frame.innerHTML = ""; return; }
+    if (msg.type === "notice") { notice.textContent = msg.text; return; }
+    if (msg.type !== "show") return;
+    if (url) URL.revokeObjectURL(url);
+    url = URL.createObjectURL(new Blob([buffers[0]], { type: msg.media }));
+    frame.innerHTML = "";
+    notice.textContent = msg.notice || "";
+    let shown;
+    if (msg.media.startsWith("video/")) {
+      shown = document.createElement("video");
+      shown.className = "photolab-video";
+      shown.controls = true; shown.autoplay = true; shown.muted = true; shown.loop = true;
+      shown.playsInline = true;
+    } else {
+      shown = document.createElement("img");
+      shown.className = "pv-image";
+      shown.alt = `photo ${msg.id}`;
+    }
+    shown.src = url;
+    const holder = document.createElement("div");
+    holder.className = "pv-holder";
+    holder.append(shown);
+    if (!msg.media.startsWith("video/")) {
+      for (const f of msg.faces) {
+        const b = document.createElement("div");
+        b.className = "pv-face";
+        Object.assign(b.style, { left: `${f.left * 100}%`, top: `${f.top * 100}%`,
+                                 width: `${f.width * 100}%`, height: `${f.height * 100}%` });
+        if (f.name) {
+          const n = document.createElement("span");
+          n.textContent = f.name; b.append(n);
+        }
+        holder.append(b);
+      }
+    }
+    frame.append(holder);
+    root.querySelector(".pv-details").innerHTML = msg.details;
+    root.querySelector(".pv-fav").textContent = msg.favorite ? "★ Favourite" : "☆ Favourite";
+    root.querySelector(".pv-full").style.display = msg.original ? "" : "none";
+    rate.value = "";
+    root.dataset.photo = msg.id;
+    root.style.display = "flex";
+    root.focus();
+  });
+}
+export default { render };
+"""
+
+VIEWER_CSS = """
+.photolab-viewer { position: fixed; inset: 0; z-index: 1000; background: #111; color: #eee;
+                   display: flex; font-family: sans-serif; }
+.pv-stage { position: relative; flex: 1; display: flex; align-items: center;
+            justify-content: center; min-width: 0; }
+.pv-frame { max-width: 100%; max-height: 100%; display: flex; }
+.pv-holder { position: relative; display: inline-block; }
+.pv-holder img, .pv-holder video { max-width: calc(100vw - 340px); max-height: 96vh;
+                                    display: block; }
+.pv-face { position: absolute; border: 2px solid #ffd54f; border-radius: 3px; }
+.pv-face span { position: absolute; top: 100%; left: 0; background: #ffd54f; color: #111;
+                font-size: 12px; padding: 0 4px; white-space: nowrap; }
+.pv-prev, .pv-next, .pv-close { position: absolute; background: rgba(0,0,0,.4); color: #fff;
+                                border: 0; font-size: 34px; cursor: pointer; padding: 4px 14px; }
+.pv-prev { left: 6px; top: 50%; } .pv-next { right: 6px; top: 50%; }
+.pv-close { right: 6px; top: 6px; font-size: 22px; }
+.pv-side { width: 320px; overflow-y: auto; padding: 14px; background: #1c1c1c;
+           font-size: 14px; line-height: 1.45; }
+.pv-actions { display: flex; gap: 6px; flex-wrap: wrap; margin-bottom: 8px; }
+.pv-actions button, .pv-actions select { background: #333; color: #eee; border: 1px solid #555;
+                                         padding: 5px 9px; border-radius: 4px; }
+.pv-notice { color: #ffab91; min-height: 1em; margin-bottom: 6px; }
+.pv-row { margin-top: 7px; }
+.pv-label { color: #999; font-size: 12px; }
+.pv-value { word-break: break-word; }
+@media (max-width: 700px) {
+  .photolab-viewer { flex-direction: column; }
+  .pv-holder img, .pv-holder video { max-width: 100vw; max-height: 62vh; }
+  .pv-side { width: auto; flex: 1; }
+}
+"""

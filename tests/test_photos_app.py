@@ -1,0 +1,193 @@
+"""The photos app: a timeline of days and a viewer, in the kernel and through `photolab serve`
+in headless Chromium at desktop and phone sizes."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from photolab import Library
+from photolab.widgets import PhotosApp
+
+from .conftest import PHOTOLAB, copy_files, env, free_port, wait_for_port
+
+FILES = ["exif/ianare_gps_DSCN0010.jpg", "exif/ianare_Canon_40D.jpg",
+         "exif/mde_Apple_iPhone_4.jpg", "faces/fr_obama/obama.jpg", "faces/fr_obama/obama2.jpg",
+         "faces/fr_obama/obama3.jpg", "motion/PXL_20200710_061629144.MP.jpg",
+         "misc/fr_short_hamilton_clip.mp4"]
+
+
+@pytest.fixture(scope="module")
+def app_lib(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("photos-app")
+    copy_files(tmp / "p", FILES)
+    with Library(tmp / "lib") as lib:
+        lib.ingest([tmp / "p"], show_progress=False, skip=["semantic", "tags", "captions"])
+        obama = lib.faces(encodings=False).join(
+            lib.photos().select("photo_id", "path"), on="photo_id").filter(
+            pl.col("path").str.contains("obama"))
+        lib.name_faces(obama["face_id"].to_list(), "Barack Obama")
+    return tmp / "lib"
+
+
+class Sent:
+    """What the widgets would send to the page."""
+
+    def __init__(self, app: PhotosApp):
+        self.messages: list[tuple[dict[str, Any], list[bytes]]] = []
+        for part in (app.timeline, app.viewer):
+            part.send = lambda content, buffers=None: self.messages.append(  # type: ignore
+                (content, buffers or []))
+
+    def last(self, kind: str) -> tuple[dict[str, Any], list[bytes]]:
+        return next(m for m in reversed(self.messages) if m[0]["type"] == kind)
+
+
+def _id(lib: Library, name: str) -> int:
+    return int(lib.photos().filter(pl.col("path").str.ends_with(name))["photo_id"][0])
+
+
+def test_timeline_pages_by_day_and_the_viewer_shows_what_a_photo_is(app_lib: Path) -> None:
+    with Library(app_lib) as lib:
+        app = PhotosApp(lib, page_size=3)
+        sent = Sent(app)
+        app.timeline._message(None, {"type": "ready"}, [])
+        page, buffers = sent.last("page")
+        assert len(page["tiles"]) == 3 and len(buffers) == 3 and not page["done"]
+        assert all(b[:4] == b"RIFF" for b in buffers)  # WebP thumbnails as bytes
+        newest = lib.recent(len(FILES))
+        assert [t["id"] for t in page["tiles"]] == newest["photo_id"].head(3).to_list()
+        assert page["tiles"][0]["day_label"].split()[0] in (
+            "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+        while not app.timeline.done:
+            app.timeline._message(None, {"type": "more"}, [])
+        assert app.timeline.ids == newest["photo_id"].to_list()
+        tiles = [t for m, _ in sent.messages if m["type"] == "page" for t in m["tiles"]]
+        badges = {t["id"]: t["badge"] for t in tiles}
+        assert badges[_id(lib, "fr_short_hamilton_clip.mp4")] == "▶"
+        assert badges[_id(lib, "PXL_20200710_061629144.MP.jpg")] == "◉"
+        assert app.timeline.months and app.timeline.months[0]["label"]
+        # the viewer: a still, a video as stored, a motion photo's clip
+        gps = _id(lib, "ianare_gps_DSCN0010.jpg")
+        app.show_photo(gps)
+        shown, data = sent.last("show")
+        assert shown["media"] == "image/webp" and data[0][:4] == b"RIFF"
+        assert "Place" in shown["details"] and "Italy" in shown["details"]
+        assert "Exposure" in shown["details"] and "DSCN0010.jpg" in shown["details"]
+        assert str(app_lib.parent) not in shown["details"]
+        video = _id(lib, "fr_short_hamilton_clip.mp4")
+        app.show_photo(video)
+        shown, data = sent.last("show")
+        assert shown["media"] == "video/mp4" and data[0][4:8] == b"ftyp"
+        app.show_photo(_id(lib, "PXL_20200710_061629144.MP.jpg"))
+        shown, data = sent.last("show")
+        assert shown["media"] == "video/mp4" and data[0][4:8] == b"ftyp"
+        obama = _id(lib, "obama2.jpg")
+        app.show_photo(obama)
+        shown, _ = sent.last("show")
+        assert [f["name"] for f in shown["faces"]] == ["Barack Obama"]
+        assert 0 < shown["faces"][0]["width"] < 1 and "Barack Obama" in shown["details"]
+        # next and previous follow the timeline
+        i = app.timeline.ids.index(obama)
+        app._action("next", {})
+        assert sent.last("show")[0]["id"] == app.timeline.ids[i + 1]
+        app._action("prev", {})
+        assert sent.last("show")[0]["id"] == obama
+        # favourite and rate from the viewer are decisions
+        app._action("favorite", {})
+        assert sent.last("show")[0]["notice"] == "added to favourites"
+        app._action("rate", {"stars": 4})
+        row = lib.photos(photo_ids=[obama]).row(0, named=True)
+        assert row["favorite"] and row["rating"] == 4
+        assert lib.photos().filter(pl.col("photo_id") == obama)["favorite"][0]
+        app._action("close", {})
+        assert sent.messages[-1][0] == {"type": "close"} and app.current is None
+    with Library(app_lib, read_only=True) as guest:
+        app = PhotosApp(guest)
+        sent = Sent(app)
+        app.show_photo(obama)
+        app._action("favorite", {})
+        assert sent.last("notice")[0]["text"].startswith("View only")
+
+
+@pytest.mark.slow
+def test_the_photos_page_in_chromium(app_lib: Path, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from .test_dashboards import CHROMIUM, CHROMIUM_ARGS, shot
+
+    with Library(app_lib) as lib:
+        video = _id(lib, "fr_short_hamilton_clip.mp4")
+        motion = _id(lib, "PXL_20200710_061629144.MP.jpg")
+        gps = _id(lib, "ianare_gps_DSCN0010.jpg")
+        n = lib.count_recent()
+    timings = {}
+    for read_only in (False, True):
+        port = free_port()
+        proc = subprocess.Popen(
+            [*PHOTOLAB, "serve", "--library", str(app_lib), "--port", str(port), "--token",
+             "t", *(["--read-only"] if read_only else [])], env=env(),
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for_port(port, proc)
+            url = f"http://127.0.0.1:{port}/voila/render/photos.ipynb?token=t"
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                for name, size in (("desktop", (1300, 900)), ("phone", (390, 844))):
+                    page = browser.new_context(viewport=dict(zip(("width", "height"), size,
+                                                                 strict=True))).new_page()
+                    t = time.monotonic()
+                    page.goto(url)
+                    page.locator(".photolab-tile").first.wait_for(timeout=120_000)
+                    timings[f"{name}{' read-only' if read_only else ''}"] = \
+                        time.monotonic() - t
+                    page.wait_for_function(
+                        f"document.querySelectorAll('.photolab-tile').length == {n}",
+                        timeout=30_000)
+                    assert page.locator(".photolab-day").count() >= 2
+                    if name == "phone":  # room for two or three thumbnails a row, not one
+                        widths = [page.locator(".photolab-tile").nth(i).bounding_box()["width"]
+                                  for i in range(n)]
+                        assert max(widths) < 390 / 2, widths
+                    page.screenshot(path=str(shot(f"photos-{name}-{read_only}.png")),
+                                    full_page=True)
+                    page.get_by_alt_text(f"photo {gps}").click()
+                    viewer = page.locator(".photolab-viewer")
+                    viewer.wait_for(state="visible", timeout=30_000)
+                    page.wait_for_function(
+                        f"document.querySelector('.photolab-viewer').dataset.photo == '{gps}'")
+                    page.get_by_text("Italy").first.wait_for(timeout=30_000)
+                    page.screenshot(path=str(shot(f"photos-viewer-{name}-{read_only}.png")))
+                    page.keyboard.press("ArrowRight")
+                    page.wait_for_function(
+                        f"document.querySelector('.photolab-viewer').dataset.photo != '{gps}'")
+                    for clip in (video, motion):  # both play: their time advances
+                        page.keyboard.press("Escape")
+                        viewer.wait_for(state="hidden", timeout=30_000)
+                        page.get_by_alt_text(f"photo {clip}").click()
+                        page.wait_for_function(
+                            "(() => { const v = document.querySelector('.photolab-video');"
+                            " return v && v.currentTime > 0.3; })()", timeout=60_000)
+                    page.keyboard.press("Escape")
+                    viewer.wait_for(state="hidden", timeout=30_000)
+                    page.get_by_alt_text(f"photo {gps}").click()
+                    viewer.wait_for(state="visible", timeout=30_000)
+                    page.locator(".pv-fav").click()
+                    expect = "View only" if read_only else (
+                        "added to favourites" if name == "desktop" else "taken out of")
+                    page.locator(".pv-notice", has_text=expect).wait_for(timeout=30_000)
+                browser.close()
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    with Library(app_lib) as lib:
+        mine = lib.decisions("favorite").filter(pl.col("photo_id") == gps)
+        assert mine.height == 2  # desktop on, phone off; none read-only
+    print("first thumbnails after the request (kernel start included):",
+          {k: round(v, 2) for k, v in timings.items()})
+    assert max(timings.values()) < 30
