@@ -191,3 +191,72 @@ def test_the_photos_page_in_chromium(app_lib: Path, tmp_path: Path) -> None:
     print("first thumbnails after the request (kernel start included):",
           {k: round(v, 2) for k, v in timings.items()})
     assert max(timings.values()) < 30
+
+
+def test_album_and_people_pages_open_timelines(app_lib: Path, tmp_path: Path) -> None:
+    from photolab.widgets import AlbumsPage, PeoplePage
+
+    from .conftest import private_copy
+
+    with Library(app_lib) as shared, private_copy(shared, tmp_path / "lib") as lib:
+        album = lib.create_album("Trip", [_id(lib, "ianare_gps_DSCN0010.jpg"),
+                                          _id(lib, "obama.jpg")])
+        page = AlbumsPage(lib)
+        items = page._items()
+        trip = next(it for it in items if it["key"] == f"album:{album}")
+        assert trip["title"] == "Trip" and trip["subtitle"].startswith("2 photos")
+        assert trip["image"][:4] == b"RIFF"
+        assert any(it["key"].startswith("event:") for it in items)
+        page._open(f"album:{album}")
+        assert page.opened is not None and page.opened.timeline.total == 2
+        page.close()
+        assert page.children == (page.covers,)
+        people = PeoplePage(lib)
+        [obama] = people._items()
+        assert obama["title"] == "Barack Obama" and obama["image"][:2] == b"\xff\xd8"
+        assert obama["subtitle"] == "3 photos"
+        people._open(obama["key"])
+        assert people.opened is not None and people.opened.timeline.total == 3
+
+
+@pytest.mark.slow
+def test_album_and_people_pages_in_chromium(app_lib: Path, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from .conftest import private_copy
+    from .test_dashboards import CHROMIUM, CHROMIUM_ARGS, shot
+
+    with Library(app_lib) as shared, private_copy(shared, tmp_path / "lib") as lib:
+        lib.create_album("Trip", [_id(lib, "ianare_gps_DSCN0010.jpg"), _id(lib, "obama.jpg")])
+        libdir = lib.root
+    port = free_port()
+    proc = subprocess.Popen([*PHOTOLAB, "serve", "--library", str(libdir), "--port", str(port),
+                             "--token", "t"], env=env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_port(port, proc)
+        base = f"http://127.0.0.1:{port}/voila/render"
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            for size in ((1300, 900), (390, 844)):
+                page = browser.new_context(
+                    viewport={"width": size[0], "height": size[1]}).new_page()
+                page.goto(f"{base}/albums.ipynb?token=t")
+                page.locator(".photolab-album[title='Trip']").wait_for(timeout=120_000)
+                assert page.locator(".photolab-album").count() >= 2  # the album and events
+                page.screenshot(path=str(shot(f"albums-{size[0]}.png")), full_page=True)
+                page.locator(".photolab-album[title='Trip']").click()
+                page.wait_for_function(
+                    "document.querySelectorAll('.photolab-tile').length == 2", timeout=60_000)
+                page.locator(".photolab-back").click()
+                page.locator(".photolab-album").first.wait_for(timeout=30_000)
+                page.goto(f"{base}/people.ipynb?token=t")
+                page.locator(".photolab-person[title='Barack Obama']").click(
+                    timeout=120_000)
+                page.wait_for_function(
+                    "document.querySelectorAll('.photolab-tile').length == 3", timeout=60_000)
+                page.screenshot(path=str(shot(f"person-{size[0]}.png")), full_page=True)
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -3,11 +3,13 @@
 Each widget takes a Library, shows it, and calls Library verbs from its callbacks.
 """
 
+from .covers import AlbumsPage, PeoplePage
 from .duplicates import DuplicateReview
 from .people import ClusterReview, PersonLabeller, embedding_view
 from .photos import PhotosApp, Timeline
 from .places import PlaceSunburst, place_map
 from .search import SearchBox
 
-__all__ = ["ClusterReview", "DuplicateReview", "PersonLabeller", "PhotosApp", "PlaceSunburst",
-           "SearchBox", "Timeline", "embedding_view", "place_map"]
+__all__ = ["AlbumsPage", "ClusterReview", "DuplicateReview", "PeoplePage", "PersonLabeller",
+           "PhotosApp", "PlaceSunburst", "SearchBox", "Timeline", "embedding_view",
+           "place_map"]

@@ -1,0 +1,217 @@
+"""Pages of covers that open a timeline: `AlbumsPage` (albums people made, Takeout's and
+folders', and the events photolab found) and `PeoplePage` (the people named so far, each
+with a face). Each cover opens its photos as a `PhotosApp` timeline; "back" returns.
+
+Stable class names: `photolab-album` (an album or event cover), `photolab-person` (a person
+cover), `photolab-back`.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import anywidget
+import ipywidgets as w
+import polars as pl
+import traitlets
+
+from ..errors import PhotolabError
+from ..media.thumbnails import thumb_path
+from ._children import close_tree
+from .photos import PhotosApp
+from .search import NO_PREVIEW
+
+if TYPE_CHECKING:
+    from ..library import Library
+
+COVERS_ESM = r"""
+function render({ model, el }) {
+  const grid = document.createElement("div");
+  grid.className = "photolab-covers";
+  el.append(grid);
+  const urls = [];
+  model.on("msg:custom", (msg, buffers) => {
+    if (msg.type !== "covers") return;
+    urls.splice(0).forEach((u) => URL.revokeObjectURL(u));
+    grid.innerHTML = "";
+    if (!msg.items.length) { grid.textContent = msg.empty; return; }
+    msg.items.forEach((it, i) => {
+      const card = document.createElement("figure");
+      card.className = `photolab-cover photolab-${it.kind}`;
+      card.title = it.title;
+      const img = document.createElement("img");
+      const url = URL.createObjectURL(new Blob([buffers[i]], { type: it.type }));
+      urls.push(url);
+      img.src = url; img.alt = it.title;
+      const cap = document.createElement("figcaption");
+      cap.innerHTML = "<b></b><br><small></small>";
+      cap.querySelector("b").textContent = it.title;
+      cap.querySelector("small").textContent = it.subtitle;
+      card.append(img, cap);
+      card.addEventListener("click", () => model.send({ type: "open", key: it.key }));
+      grid.append(card);
+    });
+  });
+  model.send({ type: "ready" });
+}
+export default { render };
+"""
+COVERS_CSS = """
+.photolab-covers { display: grid; gap: 10px; font-family: sans-serif;
+                   grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); }
+.photolab-cover { margin: 0; cursor: pointer; }
+.photolab-cover img { width: 100%; aspect-ratio: 1; object-fit: cover; border-radius: 6px;
+                      display: block; background: #eee; }
+.photolab-person img { border-radius: 50%; }
+.photolab-cover figcaption { font-size: 13px; margin-top: 4px; line-height: 1.3; }
+@media (max-width: 600px) {
+  .photolab-covers { grid-template-columns: repeat(auto-fill, minmax(110px, 1fr)); }
+}
+"""
+
+
+class Covers(anywidget.AnyWidget):
+    """A grid of covers (`items`: key, title, subtitle, kind, image bytes and type);
+    `on_open(key)` when one is clicked."""
+
+    _esm = COVERS_ESM
+    _css = COVERS_CSS
+    kind = traitlets.Unicode("album").tag(sync=True)
+
+    def __init__(self, load: Callable[[], list[dict[str, Any]]],
+                 on_open: Callable[[str], None], empty: str = "nothing yet"):
+        super().__init__()
+        self.load, self.on_open, self.empty = load, on_open, empty
+        self.on_msg(self._message)
+
+    def _message(self, _: Any, content: dict[str, Any], buffers: list[bytes]) -> None:
+        if content.get("type") == "ready":
+            self.refresh()
+        elif content.get("type") == "open":
+            self.on_open(str(content["key"]))
+
+    def refresh(self) -> None:
+        items = self.load()
+        buffers = [it.pop("image") or NO_PREVIEW for it in items]
+        for it, data in zip(items, buffers, strict=True):
+            it.setdefault("type", "image/webp" if data is not NO_PREVIEW else "image/svg+xml")
+        self.send({"type": "covers", "items": items, "empty": self.empty}, buffers)
+
+
+class _CoverPage(w.VBox):
+    """Covers, and the timeline of the one opened, with a way back."""
+
+    def __init__(self, library: Library, empty: str):
+        self.lib = library
+        self.covers = Covers(self._items, self._open, empty)
+        self.back = w.Button(description="◀ back", layout=w.Layout(width="100px"))
+        self.back.add_class("photolab-back")
+        self.back.on_click(lambda _: self.close())
+        self.title = w.HTML()
+        self.header = w.HBox([self.back, self.title])
+        self.opened: PhotosApp | None = None
+        super().__init__([self.covers])
+
+    def _thumb(self, content_hash: str | None) -> bytes | None:
+        if not content_hash:
+            return None
+        path = thumb_path(self.lib.thumbs_dir, content_hash, "small")
+        return path.read_bytes() if path.exists() else None
+
+    def _items(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def _filters(self, key: str) -> tuple[str, dict[str, Any]]:
+        raise NotImplementedError
+
+    def _open(self, key: str) -> None:
+        try:
+            title, filters = self._filters(key)
+        except PhotolabError as e:
+            self.title.value = str(e)
+            return
+        self._drop()
+        self.opened = PhotosApp(self.lib, **filters)
+        self.title.value = f"<h2 style='margin:4px 0'>{html.escape(title)}</h2>"
+        self.children = (self.header, self.opened)
+
+    def close(self) -> None:
+        """Back to the covers (the timeline that was open is closed: its memory goes)."""
+        self.children = (self.covers,)
+        self._drop()
+
+    def _drop(self) -> None:
+        if self.opened is not None:
+            close_tree(self.opened)
+            self.opened = None
+
+
+class AlbumsPage(_CoverPage):
+    """Albums (made here, from Takeout, from folders) and events, newest first; one opens
+    as its own timeline."""
+
+    def __init__(self, library: Library):
+        super().__init__(library, "no albums or events yet")
+
+    def _items(self) -> list[dict[str, Any]]:
+        albums = self.lib.albums()
+        events = self.lib.events()
+        hashes = dict(self.lib.tiles(
+            pl.concat([albums["cover_photo_id"], events["cover_photo_id"]]).drop_nulls()
+            .to_list()).select("photo_id", "content_hash").iter_rows())
+        items = [{"key": f"album:{a['album_id']}", "kind": "album", "title": a["name"],
+                  "subtitle": f"{_photos(a['n_photos'])} · {a['source']}",
+                  "image": self._thumb(hashes.get(a["cover_photo_id"]))}
+                 for a in albums.iter_rows(named=True)]
+        items += [{"key": f"event:{e['event_id']}", "kind": "album", "title": e["title"],
+                   "subtitle": f"{_photos(e['n_photos'])} · {'trip' if e['trip'] else 'event'}",
+                   "image": self._thumb(hashes.get(e["cover_photo_id"]))}
+                  for e in events.iter_rows(named=True)]
+        return items
+
+    def _filters(self, key: str) -> tuple[str, dict[str, Any]]:
+        kind, _, value = key.partition(":")
+        if kind == "album":
+            a = self.lib.album(int(value))
+            return a["name"], {"photo_ids": self.lib.album_photos(a["album_id"])["photo_id"]
+                               .to_list()}
+        e = self.lib.event(int(value))
+        return e["title"], {"photo_ids": self.lib.event_photos(e["event_id"])["photo_id"]
+                            .to_list()}
+
+
+class PeoplePage(_CoverPage):
+    """The people named so far, most photographed first, each with a face; one opens as
+    the timeline of their photos."""
+
+    def __init__(self, library: Library):
+        super().__init__(library, "nobody is named yet: name faces below")
+
+    def _items(self) -> list[dict[str, Any]]:
+        people = self.lib.people().filter(pl.col("n_faces") > 0)
+        labels = self.lib.labels()
+        face_of: dict[int, int] = {}
+        for face, person in labels.person_of.items():
+            face_of.setdefault(labels.root(person), face)
+        items = []
+        for p in people.iter_rows(named=True):
+            try:
+                crop = self.lib.face_crop(face_of[p["person_id"]], 220)
+            except (KeyError, PhotolabError):
+                crop = None
+            items.append({"key": str(p["person_id"]), "kind": "person", "title": p["name"],
+                          "subtitle": _photos(p["n_photos"]), "image": crop,
+                          "type": "image/jpeg" if crop else "image/svg+xml"})
+        return items
+
+    def _filters(self, key: str) -> tuple[str, dict[str, Any]]:
+        name = self.lib.labels().names.get(int(key))
+        if not name:
+            raise PhotolabError("that person is no longer named")
+        return name, {"person": name}
+
+
+def _photos(n: int) -> str:
+    return f"{n} photo{'' if n == 1 else 's'}"
