@@ -190,6 +190,22 @@ class Library(IngestVerbs, DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs,
         return motion.extract_motion_video(p["path_raw"], p["motion_offset"],
                                            p["motion_length"], dest)
 
+    def previews(self, photo_ids: Sequence[int]) -> pl.DataFrame:
+        """What a browser plays for these photos (the previews stage): `photo_id`, `playable`
+        (`as stored`, `preview`, null for a still), `mp4` (the H.264 preview's path, null
+        when the file plays as stored) and `webp` (the animated tile preview's path)."""
+        f = self.catalog.frame_in(
+            "SELECT v.photo_id, v.playable, v.mp4, v.webp, p.content_hash FROM previews v "
+            "JOIN photos p USING (photo_id) WHERE v.photo_id IN ({ids})", photo_ids,
+            schema={"photo_id": pl.Int64, "playable": pl.String, "mp4": pl.String,
+                    "webp": pl.String, "content_hash": pl.String})
+        where = str(self.root / "previews") + os.sep
+        folder = pl.col("content_hash").str.slice(0, 2)
+        return f.select("photo_id", "playable", *[
+            pl.when(pl.col(c).is_not_null()).then(pl.concat_str([pl.lit(where), folder,
+                                                                  pl.lit(os.sep), c]))
+            .alias(c) for c in ("mp4", "webp")])
+
     # -- decisions --------------------------------------------------------------------------
 
     @writes

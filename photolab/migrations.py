@@ -229,4 +229,13 @@ MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX members_active ON members(name) WHERE removed_at IS NULL;
     CREATE INDEX decisions_who ON decisions(who, decision_id)
     """,
+    # 15: what a browser plays for each video and motion photo (photolab.media.previews)
+    """
+    CREATE TABLE previews (
+        photo_id INTEGER PRIMARY KEY REFERENCES photos ON DELETE CASCADE,
+        playable TEXT,                           -- 'as stored', 'preview', null: a still
+        mp4      TEXT,                           -- file name under previews/, when made
+        webp     TEXT                            -- the animated tile preview's file name
+    )
+    """,
 ]

@@ -237,8 +237,9 @@ class RayEngine:
         batches = list(todo.iter_slices(size))
         if not batches:
             return []
-        # a stage that reads the catalog's vectors runs here when workers cannot see them
-        if not self.shared and stage.spec.reads_vectors:
+        # a stage that reads the catalog's vectors, or writes files into the library, runs
+        # here when workers cannot see the library
+        if not self.shared and (stage.spec.reads_vectors or stage.spec.makes_files):
             outs = []
             for batch in batches:
                 out = stage.run(batch, tick)

@@ -19,7 +19,7 @@ def folder(kind: str) -> Path:
     """The folder of shipped `kind` ("notebooks" or "dashboards").
 
     >>> sorted(p.name for p in folder("dashboards").glob("*.ipynb"))[:2]
-    ['duplicates.ipynb', 'home.ipynb']
+    ['albums.ipynb', 'duplicates.ipynb']
     """
     if kind not in KINDS:
         raise PhotolabError(f"{kind!r}: one of {KINDS}")

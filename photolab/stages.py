@@ -26,7 +26,7 @@ import polars as pl
 from .dedupe import hashing
 from .faces import store as face_store
 from .media import dates as dates_stage
-from .media import metadata, motion, thumbnails
+from .media import metadata, motion, previews, thumbnails
 
 if TYPE_CHECKING:
     from .ingest import IngestReport
@@ -58,6 +58,8 @@ class StageSpec:
     model : it loads a model (Ray keeps it on actors that load it once).
     reads_vectors : it reads the catalog's vectors (Ray runs it on the driver when workers
         cannot see the library).
+    makes_files : it writes files of its own into the library folder (previews: Ray runs it
+        on the driver when workers cannot see the library).
     inputs : (library, batch) -> batch with what the stage needs from the catalog (people's
         decisions); the driver adds it, so workers never read the catalog for it.
     prepare : library -> loads the stage's model; a `PhotolabError` skips the stage (and the
@@ -81,6 +83,7 @@ class StageSpec:
     makes_thumbnails: bool = False
     model: bool = False
     reads_vectors: bool = False
+    makes_files: bool = False
     inputs: Callable[[Library, pl.DataFrame], pl.DataFrame] | None = None
     prepare: Callable[[Library], object] | None = None
     step: Callable[[Library, list[str], IngestReport, bool], None] | None = None
@@ -92,6 +95,24 @@ def _user_dates(lib: Library, batch: pl.DataFrame) -> pl.DataFrame:
     if "user_date" in batch.columns:
         return batch
     return batch.join(lib.user_dates(), on="photo_id", how="left")
+
+
+def _motion_facts(lib: Library, batch: pl.DataFrame) -> pl.DataFrame:
+    """Where each photo's embedded clip is (`has_motion_video`, `motion_offset`,
+    `motion_length`), from what the motion stage stored, and whether the thumbnails stage
+    could not read the file (`unreadable`: a failure is told once, by the stage that met it)."""
+    if "has_motion_video" in batch.columns:
+        return batch
+    facts = lib.catalog.frame_in(
+        "SELECT p.photo_id, mo.has_motion_video, mo.motion_offset, mo.motion_length, "
+        "t.error IS NOT NULL AND t.error NOT LIKE 'damaged image data, thumbnail shows%' "
+        "AS unreadable FROM photos p LEFT JOIN motion mo USING (photo_id) "
+        "LEFT JOIN stage_runs t ON t.photo_id = p.photo_id AND t.stage = ? "
+        "WHERE p.photo_id IN ({ids})", batch["photo_id"], [THUMBNAILS.name],
+        schema={"photo_id": pl.Int64, "has_motion_video": pl.Int64, "motion_offset": pl.Int64,
+                "motion_length": pl.Int64, "unreadable": pl.Int64})
+    return batch.join(facts, on="photo_id", how="left").with_columns(
+        pl.col("has_motion_video", "unreadable").cast(pl.Boolean).fill_null(False))
 
 
 def _dates(lib: Library, frame: pl.DataFrame, tick: Tick) -> pl.DataFrame:
@@ -128,6 +149,10 @@ HASHES = StageSpec(
                                                     tick))
 MOTION = StageSpec("motion", table="motion", batch=lambda lib: lib.settings.batch_size * 4,
                    run=lambda lib, f, tick: motion.find_motion_videos(f, tick))
+PREVIEWS = StageSpec(
+    "previews", table="previews", depends_on=("metadata", "motion"), makes_files=True,
+    batch=lambda lib: lib.settings.batch_size, inputs=_motion_facts,
+    run=lambda lib, f, tick: previews.make_previews(f, lib.root / "previews", tick))
 PLACES = StageSpec(
     "places", table="places", depends_on=("metadata",), reads_tags=True,
     version=lambda lib: f"1:{lib.settings.city_radius_km}:{lib.settings.geocoder}",
@@ -152,8 +177,8 @@ CAPTIONS = StageSpec(
     prepare=lambda lib: lib.captioner(), run=lambda lib, f, tick: lib._run_captions(f, tick))
 
 #: every stage and step, in the order ingest runs them
-STAGES: tuple[StageSpec, ...] = (SCAN, METADATA, DATES, THUMBNAILS, HASHES, MOTION, PLACES,
-                                 FACES, PEOPLE, SEMANTIC, TAGS, CAPTIONS)
+STAGES: tuple[StageSpec, ...] = (SCAN, METADATA, DATES, THUMBNAILS, HASHES, MOTION, PREVIEWS,
+                                 PLACES, FACES, PEOPLE, SEMANTIC, TAGS, CAPTIONS)
 STAGE_ORDER: tuple[str, ...] = tuple(s.name for s in STAGES)
 BY_NAME: dict[str, StageSpec] = {s.name: s for s in STAGES}
 

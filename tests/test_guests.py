@@ -89,6 +89,7 @@ VERBS: dict[str, Callable[[Library, dict[str, int]], Any]] = {
                                         album=i["album"]),
     "members": lambda lib, i: lib.members(),
     "photo_details": lambda lib, i: lib.photo_details(i["photo"]),
+    "previews": lambda lib, i: lib.previews([i["motion"]]),
     "tiles": lambda lib, i: lib.tiles([i["photo"], i["motion"]]),
     "timeline_months": lambda lib, i: lib.timeline_months(),
     "named_by": lambda lib, i: lib.named_by(),

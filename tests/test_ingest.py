@@ -36,7 +36,7 @@ def assert_complete(lib: Library, n: int) -> None:
     assert photos.height == n and photos["path"].is_unique().all()
     assert photos["error"].is_null().all()
     assert stage_counts(lib) == {s: n for s in ("metadata", "dates", "thumbnails", "hashes",
-                                                "motion", "places", "faces")}
+                                                "motion", "previews", "places", "faces")}
 
 
 @pytest.mark.slow

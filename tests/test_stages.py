@@ -16,7 +16,7 @@ def test_every_stage_is_declared_once_and_depends_on_earlier_ones() -> None:
     for i, s in enumerate(STAGES):
         assert (s.run is None) != (s.step is None), s.name
         assert all(STAGE_ORDER.index(d) < i for d in s.depends_on), s.name
-    assert dependents("metadata") == ("dates", "places", "faces")
+    assert dependents("metadata") == ("dates", "previews", "places", "faces")
     assert dependents("semantic") == ("tags",)
     assert spec("captions").full_text == ("captions_fts", "caption")
 

@@ -84,6 +84,12 @@ class Timeline(anywidget.AnyWidget):
             self.reset(date(y, m, calendar.monthrange(y, m)[1]))
         elif kind == "open" and self.on_open is not None:
             self.on_open(int(content["id"]))
+        elif kind == "animate":
+            pid = int(content["id"])
+            made = self.lib.previews([pid])
+            webp = made["webp"][0] if made.height else None
+            if webp and Path(webp).exists():
+                self.send({"type": "animation", "id": pid}, [Path(webp).read_bytes()])
 
     def reset(self, before: date | None = None) -> None:
         """Start again from the newest photo (or from the last day of a month)."""
@@ -191,7 +197,10 @@ class PhotosApp(w.VBox):
         motion photo's clip, the original on request, else the big thumbnail."""
         mime, size = d["mime"] or "", d["size_bytes"] or 0
         path = Path(d["path"])
+        made = self.lib.previews([d["photo_id"]])
         try:
+            if made.height and made["mp4"][0]:  # the previews stage's H.264 copy or clip
+                return "video/mp4", Path(made["mp4"][0]).read_bytes()
             if mime in BROWSER_VIDEOS and size <= MAX_ORIGINAL_BYTES:
                 return mime, self._original(d["photo_id"], path)
             if d["has_motion_video"]:

@@ -36,12 +36,20 @@ function render({ model, el }) {
   el.append(bar, body, more);
   let lastDay = null, lastMonth = null, grid = null, busy = true, done = false;
   const urls = [];
+  const animated = {}, tiles = {};
   const request = () => {
     if (busy || done) return;
     busy = true;
     model.send({ type: "more" });
   };
   model.on("msg:custom", (msg, buffers) => {
+    if (msg.type === "animation") {
+      const u = URL.createObjectURL(new Blob([buffers[0]], { type: "image/webp" }));
+      animated[msg.id] = u; urls.push(u);
+      const img = tiles[msg.id];
+      if (img) { img.src = u; img.classList.add("photolab-animated"); }
+      return;
+    }
     if (msg.type === "reset") {
       urls.splice(0).forEach((u) => URL.revokeObjectURL(u));
       body.innerHTML = ""; lastDay = null; lastMonth = null; done = false;
@@ -71,6 +79,17 @@ function render({ model, el }) {
       urls.push(url);
       img.src = url;
       img.addEventListener("click", () => model.send({ type: "open", id: t.id }));
+      if (t.badge) {  // a video or motion photo: its animated preview while pointed at
+        const still = url;
+        const animate = () => {
+          if (animated[t.id]) { img.src = animated[t.id]; return; }
+          tiles[t.id] = img;
+          model.send({ type: "animate", id: t.id });
+        };
+        img.addEventListener("mouseenter", animate);
+        img.addEventListener("touchstart", animate, { passive: true });
+        img.addEventListener("mouseleave", () => { img.src = still; });
+      }
       box.append(img);
       if (t.badge) {
         const b = document.createElement("span");
