@@ -44,7 +44,7 @@ def test_wheel_install_serves_a_dashboard(tmp_path: Path) -> None:
     assert all(w.startswith(str(site)) for w in where), where
     copied = subprocess.run([venv / "bin" / "photolab", "notebooks", str(tmp_path / "nb")],
                             capture_output=True, text=True, cwd=tmp_path, env=clean)
-    assert copied.returncode == 0 and len(copied.stdout.split()) == 6
+    assert copied.returncode == 0 and len(copied.stdout.split()) == 7
     copy_files(tmp_path / "p", ["dupes/fr_obama-1080p.jpg", "dupes/fr_obama-720p.jpg"])
     with Library(tmp_path / "lib") as lib:
         lib.ingest([tmp_path / "p"], show_progress=False, skip=["faces", "people"])
