@@ -211,7 +211,7 @@ class AlbumVerbs:
         members = self.album_members()
         a = self._resolve(album, members)
         ids = members.filter(pl.col("album_id") == a["album_id"])["photo_id"]
-        photos = self.photos().filter(pl.col("photo_id").is_in(ids.implode()))
+        photos = self.photos(photo_ids=ids.to_list())
         if a["source"] == "takeout":  # Takeout keeps one copy of a photo per album
             photos = photos.unique("content_hash", keep="first", maintain_order=True)
         return (photos.select("photo_id", "path", "taken_at", "favorite", "rating", "people",
@@ -305,21 +305,20 @@ class AlbumVerbs:
             raise PhotolabError("export one of: album=, event=, person=, photo_ids=")
         target = Path(dest).expanduser().resolve()
         check_destination(target)
-        photos = self.photos()
         if album is not None:
             ids = self.album_photos(album)["photo_id"]
         elif event is not None:
             ids = self.event_photos(event)["photo_id"]
         elif person is not None:
             name = person.strip()
-            ids = photos.filter(pl.col("people").list.contains(name))["photo_id"]
+            ids = self.photos().filter(pl.col("people").list.contains(name))["photo_id"]
             if ids.len() == 0:
                 raise PersonNotFoundError(f"nobody called {name!r} is named in a photo")
         else:
             ids = pl.Series(self.catalog.require_photos(photo_ids or []), dtype=pl.Int64)
         if ids.len() == 0:
             raise PhotolabError("nothing to export: no photos there")
-        rows = (photos.filter(pl.col("photo_id").is_in(ids.implode()))
+        rows = (self.photos(photo_ids=ids.to_list())
                 .join(self.places(ids.to_list()).select("photo_id", "country", "region", "city"),
                       on="photo_id", how="left")
                 .sort("taken_at", "photo_id", nulls_last=True))

@@ -56,16 +56,15 @@ class EventVerbs:
         `photo_id`, `path`, `taken_at`, `taken_at_source`, `mime`, `width`, `height`,
         `size_bytes`, `favorite`, `rating`, `people`, `n_faces`, `n_named`, `phash`,
         `pixel_hash`, `sharpness`, `kept` (a person chose it among its duplicates)."""
-        f = self.photos()
-        if photo_ids is not None:
-            f = f.filter(pl.col("photo_id").is_in(pl.Series(photo_ids, dtype=pl.Int64)
-                                                  .implode()))
-        hashes = self.catalog.frame(
-            "SELECT h.photo_id, h.phash, h.pixel_hash, h.sharpness, "
-            "(SELECT count(*) FROM faces x WHERE x.photo_id = h.photo_id) AS n_faces "
-            "FROM hashes h JOIN photos p USING (photo_id) WHERE p.status = 'present'",
-            schema={"photo_id": pl.Int64, "phash": pl.Int64, "pixel_hash": pl.String,
-                    "sharpness": pl.Float64, "n_faces": pl.Int64})
+        f = self.photos(photo_ids=photo_ids)
+        sql = ("SELECT h.photo_id, h.phash, h.pixel_hash, h.sharpness, "
+               "(SELECT count(*) FROM faces x WHERE x.photo_id = h.photo_id) AS n_faces "
+               "FROM hashes h JOIN photos p USING (photo_id) WHERE p.status = 'present'")
+        schema = {"photo_id": pl.Int64, "phash": pl.Int64, "pixel_hash": pl.String,
+                  "sharpness": pl.Float64, "n_faces": pl.Int64}
+        hashes = (self.catalog.frame(sql, schema=schema) if photo_ids is None else
+                  self.catalog.frame_in(sql + " AND h.photo_id IN ({ids})", photo_ids,
+                                        schema=schema))
         kept = self.catalog.active_decisions("keep")["photo_id"]
         return (f.select("photo_id", "path", "taken_at", "taken_at_source", "mime", "width",
                          "height", "size_bytes", "favorite", "rating", "people",

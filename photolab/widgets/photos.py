@@ -244,7 +244,7 @@ class PhotosApp(w.VBox):
         assert pid is not None
         try:
             if kind == "favorite":
-                on = not self.lib.photo_details(pid)["favorite"]
+                on = not self.lib.photos(photo_ids=[pid])["favorite"][0]
                 self.lib.favorite([pid], on=on)
                 done = "added to favourites" if on else "taken out of favourites"
             else:
