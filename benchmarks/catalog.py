@@ -198,11 +198,25 @@ VERBS = {
 }
 
 
-def child(verb: str, root: Path) -> None:
+#: how a verb finds its answer (this checkout; photolab.materialised)
+MODES = {
+    "computed": "computed from the catalog's tables (nothing kept)",
+    "first": "computed and kept (the first read after a change)",
+    "kept": "read from what the first read kept, in another process",
+}
+
+
+def child(verb: str, root: Path, mode: str = "computed") -> None:
     """Run one verb in this process and print seconds and peak memory as JSON."""
     from photolab import Library
 
     lib = Library(root / "lib")
+    kept = getattr(lib, "materialised", None)
+    if kept is not None:
+        kept.enabled = mode != "computed"
+        kept.disk_min_seconds = 0.0
+        if mode == "first":
+            kept.clear()
     # as in a kernel that has been open a moment: the columnar helper is up (about 0.5 s)
     ready = getattr(lib.catalog, "columnar_ready", lambda wait_s: False)(10.0)
     before = peak_mb()
@@ -246,10 +260,11 @@ def peak_mb() -> float:
     return float("nan")
 
 
-def run_child(src: Path, verb: str, root: Path, timeout: float) -> dict:
+def run_child(src: Path, verb: str, root: Path, timeout: float, mode: str = "computed") -> dict:
     env = {**os.environ, "PYTHONPATH": str(src)}
     try:
-        p = subprocess.run([sys.executable, __file__, "--child", verb, str(root)], env=env,
+        p = subprocess.run([sys.executable, __file__, "--child", verb, str(root), mode],
+                           env=env,
                            capture_output=True, text=True, timeout=timeout, cwd=src)
     except subprocess.TimeoutExpired:
         return {"s": float("inf"), "peak_mb": float("nan"), "note": f">{timeout:.0f} s"}
@@ -274,10 +289,11 @@ def main() -> None:
                     help="git ref to compare with ('' for none)")
     ap.add_argument("--timeout", type=float, default=600, help="seconds per verb")
     ap.add_argument("--verbs", nargs="*", default=list(VERBS))
-    ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--modes", nargs="*", default=list(MODES), choices=list(MODES))
+    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        return child(args.child[0], Path(args.child[1]))
+        return child(args.child[0], Path(args.child[1]), args.child[2])
     sources = {"now": REPO}
     if args.baseline:
         sources = {"baseline": worktree(args.baseline), "now": REPO}
@@ -298,17 +314,22 @@ def main() -> None:
         db = root / "lib" / "catalog.sqlite"
         print(f"\n== {n:,} photos: catalog {db.stat().st_size / 1e6:.0f} MB, "
               f"{db.stat().st_size / n / 1024:.2f} KB per photo")
-        print(f"{'verb':<24}" + "".join(f"{k + ' s':>12}{k + ' MB':>13}" for k in sources)
+        runs = [(k, src, "computed") for k, src in sources.items() if k != "now"] + [
+            ("now" if m == "computed" else m, REPO, m) for m in args.modes]
+        print("; ".join(f"{m}: {MODES[m]}" for m in args.modes))
+        print(f"{'verb':<24}" + "".join(f"{k + ' s':>12}{k + ' MB':>10}" for k, _, _ in runs)
               + f"{'x':>7}")
         for verb in args.verbs:
-            got = {k: run_child(src, verb, root, args.timeout) for k, src in sources.items()}
+            got = {k: run_child(src, verb, root, args.timeout, m) for k, src, m in runs}
             line = f"{verb:<24}"
             for g in got.values():
                 s = g.get("note") or f"{g['s']:.3f}"
-                line += f"{s:>12}{g['peak_mb']:>13.0f}"
-            if "baseline" in got and got["now"]["s"] > 0:
+                line += f"{s:>12}{g['peak_mb']:>10.0f}"
+            if "baseline" in got and "now" in got and got["now"]["s"] > 0:
                 line += f"{got['baseline']['s'] / got['now']['s']:>6.1f}x"
-            extra = got["now"].get("restaged")
+            if "kept" in got and "now" in got and got["kept"]["s"] > 0:
+                line += f"  computed/kept {got['now']['s'] / got['kept']['s']:.1f}x"
+            extra = next(iter(got.values())).get("restaged")
             print(line + (f"  restaged {extra}" if extra else ""), flush=True)
 
 

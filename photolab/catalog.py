@@ -38,6 +38,9 @@ __all__ = ["NOT_UNDONE", "Catalog", "display_path", "now_iso"]
 #: catalogs of at least this many photos read through the columnar helper
 #: (`photolab.columnar`); smaller ones read as fast through sqlite3's rows
 COLUMNAR_MIN_PHOTOS = 20_000
+#: the last statement of each write transaction (migration 16)
+GENERATION_ALL = "UPDATE generation SET computed = computed + 1, decided = decided + 1"
+GENERATION_DECIDED = "UPDATE generation SET decided = decided + 1"
 
 
 def display_path(raw: bytes) -> str:
@@ -135,9 +138,12 @@ class Catalog:
             self.conn.close()
 
     @contextmanager
-    def transaction(self, wait_s: float | None = None) -> Iterator[sqlite3.Connection]:
+    def transaction(self, wait_s: float | None = None,
+                    decisions_only: bool = False) -> Iterator[sqlite3.Connection]:
         """A write transaction; commits on success, rolls back on any exception. Waits for
-        another writer up to the busy timeout (or `wait_s`), then `LibraryLockedError`."""
+        another writer up to the busy timeout (or `wait_s`), then `LibraryLockedError`.
+        It moves the catalog's `generation` on; `decisions_only`: the caller writes nothing
+        but rows of `decisions` (what computed tables hold stays current)."""
         if self.read_only:
             raise ReadOnlyError(READ_ONLY_MESSAGE)
         wait = self.busy_timeout_s if wait_s is None else wait_s
@@ -157,6 +163,7 @@ class Catalog:
                         f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
             try:
                 yield self.conn
+                self.conn.execute(GENERATION_DECIDED if decisions_only else GENERATION_ALL)
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
@@ -176,6 +183,13 @@ class Catalog:
                     if statement.strip():
                         c.execute(statement)
                 c.execute(f"PRAGMA user_version = {number}")
+
+    def generation(self) -> tuple[int, int]:
+        """(computed, decided): how many write transactions changed more than decisions, and
+        how many changed anything, since the catalog was made (`photolab.materialised`)."""
+        with self._lock:
+            row = self._fresh().execute("SELECT computed, decided FROM generation").fetchone()
+        return int(row[0]), int(row[1])
 
     def schema_version(self) -> int:
         return self._fresh().execute("PRAGMA user_version").fetchone()[0]
@@ -396,7 +410,7 @@ class Catalog:
     def add_decisions(self, kind: str, rows: Sequence[tuple[int | None, Any]], who: str,
                       ) -> list[int]:
         """Several decisions of one kind (photo_id, value) in one transaction."""
-        with self.transaction() as c:
+        with self.transaction(decisions_only=True) as c:
             return [ledger.record(c, kind, pid, value, who) for pid, value in rows]
 
     def geocode_cached(self, provider: str, keys: list[str]) -> dict[str, str]:
@@ -433,7 +447,7 @@ class Catalog:
     # -- decisions ------------------------------------------------------------------------
 
     def add_decision(self, kind: str, photo_id: int | None, value: Any, who: str) -> int:
-        with self.transaction() as c:
+        with self.transaction(decisions_only=True) as c:
             return ledger.record(c, kind, photo_id, value, who)
 
     def decisions(self, kind: str | None = None, who: str | None = None) -> pl.DataFrame:

@@ -4,8 +4,8 @@ It opens a library folder (settings, catalog, thumbnails), reads photos, and com
 verbs each domain owns: ingest (`photolab.ingest`), duplicates (`photolab.dedupe.verbs`),
 people (`photolab.faces.verbs`), places (`photolab.places.verbs`), search
 (`photolab.semantic.verbs`), browsing (`photolab.browse`), curation
-(`photolab.curation.verbs`), albums and export (`photolab.albums`) and events and memories
-(`photolab.events`).
+(`photolab.curation.verbs`), albums and export (`photolab.albums`), events and memories
+(`photolab.events`) and words (`photolab.words`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from .events.verbs import EventVerbs
 from .faces.verbs import PeopleVerbs
 from .ingest import IngestVerbs
 from .loaded import Loaded
+from .materialised import Materialised
 from .media import dates as dates_stage
 from .media import motion, thumbnails
 from .members import MemberVerbs
@@ -39,12 +40,13 @@ from .places.verbs import PlaceVerbs
 from .semantic.verbs import SearchVerbs
 from .settings import Settings
 from .stages import DATES
+from .words import WordVerbs
 
 CATALOG_FILE = "catalog.sqlite"
 
 
 class Library(IngestVerbs, DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs, BrowseVerbs,
-              CurationVerbs, AlbumVerbs, EventVerbs, MemberVerbs):
+              CurationVerbs, AlbumVerbs, EventVerbs, MemberVerbs, WordVerbs):
     """A photo library folder: `photolab.toml`, `catalog.sqlite`, `thumbs/`.
 
     Parameters
@@ -79,6 +81,8 @@ class Library(IngestVerbs, DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs,
             raise PhotolabError(f"no library at {self.root}")
         self.settings = Settings.load(self.root)
         self.catalog = Catalog(self.root / CATALOG_FILE, read_only=read_only)
+        #: verbs' results kept for the catalog's generation (`photolab.materialised`)
+        self.materialised = Materialised(self.catalog, self.root, writable=not read_only)
         self.thumbs_dir = self.root / "thumbs"
         self.member = member or os.environ.get("PHOTOLAB_MEMBER") or None
         self.who = who or self.member or getpass.getuser()
@@ -111,6 +115,18 @@ class Library(IngestVerbs, DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs,
         on screen), with media facts, dates, motion, curation (`keywords`, `rating`,
         `title`, `description`, `favorite`, `albums`, `people`: what the file and its sidecar
         say, with people's decisions applied) and `error` (null when fine)."""
+        if photo_ids is not None:
+            return self.curation(self._photo_rows(include_missing, photo_ids))
+        # the tables' part kept while nothing but decisions is written; the decisions applied
+        # again only when one was recorded (photolab.materialised)
+        return self.materialised.get("photos", include_missing, self.settings, lambda: (
+            self.curation(self.materialised.get(
+                "photo-rows", include_missing, None,
+                lambda: self._photo_rows(include_missing, None), depends="computed"))))
+
+    def _photo_rows(self, include_missing: bool,
+                    photo_ids: Sequence[int] | None) -> pl.DataFrame:
+        """`photos()` before people's decisions: the catalog's tables joined."""
         conds = ([] if include_missing else ["p.status = 'present'"]) + (
             [] if photo_ids is None else ["p.photo_id IN (SELECT value FROM json_each(?))"])
         where = f"WHERE {' AND '.join(conds)}" if conds else ""
@@ -139,7 +155,7 @@ class Library(IngestVerbs, DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs,
             has_motion_video=pl.col("has_motion_video").cast(pl.Boolean),
             error=pl.concat_str([pl.format("scan: {}", "scan_error"), "stage_errors"],
                                 separator="; ", ignore_nulls=True).replace("", None),
-        ).drop("scan_error", "stage_errors").pipe(self.curation)
+        ).drop("scan_error", "stage_errors")
 
     def tags(self, photo_ids: Sequence[int] | None = None) -> pl.DataFrame:
         """Every exiftool tag per photo: `photo_id`, `tags` (JSON). Query one with

@@ -238,4 +238,15 @@ MIGRATIONS: list[str] = [
         webp     TEXT                            -- the animated tile preview's file name
     )
     """,
+    # 16: the catalog's generation (photolab.materialised): every write transaction adds one
+    # to `decided`, and each that writes more than decisions to `computed`, so a verb's
+    # result kept for one generation is known to be current without reading its tables
+    """
+    CREATE TABLE generation (
+        only     INTEGER PRIMARY KEY CHECK (only = 1),
+        computed INTEGER NOT NULL,
+        decided  INTEGER NOT NULL
+    );
+    INSERT INTO generation VALUES (1, 0, 0)
+    """,
 ]

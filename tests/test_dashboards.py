@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
+from PIL import Image
 
 from photolab import Library
+from photolab.widgets.places import MAP_GROUND, MAP_POINTS
 
 from .conftest import PHOTOLAB, copy_files, env, free_port, wait_for_port
 
@@ -144,17 +149,35 @@ def test_places_dashboard_filters_by_a_click_and_maps_without_tiles(tmp_path: Pa
         page.locator("select").first.select_option(label="Italy")  # any level, from the list
         page.locator(".widget-html", has_text="Italy").wait_for(timeout=30_000)
         page.locator(".widget-html", has_text="2 photos").wait_for(timeout=30_000)
-        page.locator(".maplibregl-canvas, .maplibregl-map canvas").first.wait_for(
-            timeout=30_000)
-        page.wait_for_timeout(2000)
+        canvas = page.locator(".maplibregl-canvas, .maplibregl-map canvas").first
+        canvas.wait_for(timeout=30_000)
         page.screenshot(path=str(shot("places.png")), full_page=True)
+        # with no tile to be had the map still shows its ground and draws its points
+        deadline = time.monotonic() + 30
+        while True:
+            shown = np.asarray(Image.open(io.BytesIO(canvas.screenshot())).convert("RGB"))
+            points = color_share(shown, MAP_POINTS)
+            ground = color_share(shown, MAP_GROUND)
+            if (points > 0.0005 and ground > 0.5) or time.monotonic() > deadline:
+                break
+            page.wait_for_timeout(250)
+        Image.fromarray(shown).save(shot("places-map.png"))
+        assert ground > 0.5, f"the map area is {ground:.0%} ground: blank or black"
+        assert points > 0.0005, f"no points drawn ({points:.4%} of the map)"
         browser.close()
 
 
-def test_search_dashboard_finds_photos_and_more_like_this(tmp_path: Path, tiny_clip: str
-                                                          ) -> None:
-    """Words in the box give a grid of thumbnails; "More like this" finds the same frame at
-    other sizes (the tiny model the tests build: no real CLIP weights can be had here)."""
+def color_share(rgb: np.ndarray, hex_color: str, tol: int = 24) -> float:
+    """The share of pixels within `tol` of a colour."""
+    want = np.array([int(hex_color[i:i + 2], 16) for i in (1, 3, 5)])
+    return float((np.abs(rgb.astype(int) - want).max(axis=2) <= tol).mean())
+
+
+def test_home_page_searches_above_the_timeline_and_more_like_this(tmp_path: Path,
+                                                                  tiny_clip: str) -> None:
+    """The home page: the timeline under the search box; words in what is known of a photo
+    (its camera), a description (CLIP, the tiny model the tests build: no real weights can be
+    had here), and the viewer's "More like this" finding the same frame at other sizes."""
     from playwright.sync_api import sync_playwright
 
     src = tmp_path / "p"
@@ -166,35 +189,46 @@ def test_search_dashboard_finds_photos_and_more_like_this(tmp_path: Path, tiny_c
         lib.settings.clip_model = tiny_clip
         lib.settings.save(libdir)
         lib.ingest([src], show_progress=False, skip=["faces", "people"])
-        obama = lib.photos().filter(pl.col("path").str.ends_with("obama-240p.jpg"))
-        obama_id = int(obama["photo_id"][0])
+        photos = lib.photos()
+        obama_id = int(photos.filter(pl.col("path").str.ends_with("obama-240p.jpg"))
+                       ["photo_id"][0])
+        iphone_id = int(photos.filter(pl.col("path").str.ends_with("iPhone_4.jpg"))
+                        ["photo_id"][0])
     with voila("home.ipynb", libdir) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1300, "height": 1000})
         page.goto(url)
-        box = page.get_by_placeholder("describe a photo: a dog on the beach")
+        box = page.get_by_placeholder("a person, a place, a year, or describe a photo")
         box.wait_for(timeout=90_000)
+        tiles = page.locator(".photolab-tile")
+        page.wait_for_function("document.querySelectorAll('.photolab-tile').length == 6",
+                               timeout=60_000)
+        assert page.locator(".photolab-day").count() >= 1  # every photo, day by day
+        page.screenshot(path=str(shot("home-timeline.png")), full_page=True)
+        box.fill("iphone")  # a word of the camera's name: no model needed
+        box.press("Enter")
+        page.get_by_text("1 result for").first.wait_for(timeout=30_000)
+        page.wait_for_function("document.querySelectorAll('.photolab-tile').length == 1")
+        assert tiles.first.get_attribute("alt") == f"photo {iphone_id}"
+        assert page.locator(".photolab-day").count() == 0  # results: in their order
         box.fill("a man in a suit")
         box.press("Enter")
-        page.get_by_text("6 results for").wait_for(timeout=30_000)
-        page.wait_for_timeout(1000)
-        assert page.locator(".widget-image").count() == 6
-        assert page.locator(".photolab-result").count() == 6
+        page.get_by_text("6 results for").first.wait_for(timeout=30_000)
+        page.wait_for_function("document.querySelectorAll('.photolab-tile').length == 6")
         page.screenshot(path=str(shot("home-1.png")), full_page=True)
-        card = page.locator(".widget-vbox", has=page.locator(".photolab-result")).filter(
-            has_text="#")
-        order = [t.split("#")[1].split(" ")[0] for t in
-                 page.locator(".photolab-result").all_inner_texts()]
-        assert order == ["1", "2", "3", "4", "5", "6"]
-        assert card.count() >= 6
-        # "More like this" under each result: press the one of the 240p Obama
-        page.get_by_role("button", name="More like this").nth(0).click()
-        page.get_by_text("5 results for photos like #").wait_for(timeout=30_000)
+        page.locator(f".photolab-tile[alt='photo {obama_id}']").click()
+        page.locator(".photolab-viewer").wait_for(state="visible", timeout=30_000)
+        page.get_by_role("button", name="More like this").click()
+        page.get_by_text("5 results for photos like #").first.wait_for(timeout=30_000)
+        page.wait_for_function("document.querySelectorAll('.photolab-tile').length == 5")
         page.screenshot(path=str(shot("home-2.png")), full_page=True)
+        shown = [int(a.split()[1]) for a in
+                 tiles.evaluate_all("(ts) => ts.map((t) => t.alt)")]
         browser.close()
     with Library(libdir) as lib:
-        assert set(lib.similar(obama_id, 2)["path"].str.extract(r"obama-(\d+p)")) == {
-            "480p", "720p"}
+        near = lib.similar(obama_id, 2)
+        assert set(near["path"].str.extract(r"obama-(\d+p)")) == {"480p", "720p"}
+        assert shown[:2] == near["photo_id"].to_list()
 
 
 @pytest.fixture

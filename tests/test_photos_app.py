@@ -115,6 +115,90 @@ def test_timeline_pages_by_day_and_the_viewer_shows_what_a_photo_is(app_lib: Pat
         assert sent.last("notice")[0]["text"].startswith("View only")
 
 
+def test_the_viewer_tags_files_dates_places_and_downloads(app_lib: Path,
+                                                        tmp_path: Path) -> None:
+    from .conftest import private_copy
+
+    with Library(app_lib) as shared, private_copy(shared, tmp_path / "lib") as lib:
+        app = PhotosApp(lib)
+        sent = Sent(app)
+        gps, obama = _id(lib, "ianare_gps_DSCN0010.jpg"), _id(lib, "obama.jpg")
+        app.show_photo(gps)
+        assert sent.last("show")[0]["albums"] == [] and not sent.last("show")[0]["similar"]
+        app._action("tag", {"text": "beach, summer "})
+        assert sent.last("show")[0]["notice"] == "tagged beach, summer"
+        app._action("album", {"name": "Seaside"})
+        assert sent.last("show")[0]["notice"] == "album “Seaside” made with 1 photo"
+        assert sent.last("show")[0]["albums"] == ["Seaside"]
+        app._action("date", {"value": "2011-08-07T15:04:05"})
+        app._action("place", {"text": "Lyon, Auvergne-Rhône-Alpes, France"})
+        row = lib.photos(photo_ids=[gps]).row(0, named=True)
+        assert {"beach", "summer"} <= set(row["keywords"]) and row["albums"] == ["Seaside"]
+        assert row["taken_at"].isoformat() == "2011-08-07T15:04:05"
+        place = lib.places([gps]).row(0, named=True)
+        assert (place["city"], place["region"], place["country"]) == (
+            "Lyon", "Auvergne-Rhône-Alpes", "France")
+        assert "Lyon" in sent.last("show")[0]["details"]
+        # a second photo into the same album, from the timeline's selection
+        app.timeline._message(None, {"type": "album", "ids": [obama], "name": "Seaside"}, [])
+        assert sent.last("notice")[0]["text"] == "1 photo added to the album “Seaside”"
+        assert lib.album("Seaside")["n_photos"] == 2
+        app.timeline._message(None, {"type": "album", "ids": [], "name": "Empty"}, [])
+        assert sent.last("notice")[0]["text"] == "no photos chosen"
+        app._action("place", {"text": " , "})
+        assert sent.last("notice")[0]["text"].startswith("write the place as")
+        # the words find it now, without any model
+        assert lib.search_words("summer lyon")["photo_id"].to_list() == [gps]
+        assert lib.search_words("seaside")["photo_id"].sort().to_list() == sorted([gps, obama])
+        # download: the original's bytes under its own name, never the server's folders
+        app._action("download", {})
+        msg, data = sent.last("download")
+        original = Path(lib.photos(photo_ids=[gps])["path"][0])
+        assert msg["name"] == original.name and data[0] == original.read_bytes()
+        n = lib.decisions().height
+    with Library(tmp_path / "lib", read_only=True) as guest:
+        app = PhotosApp(guest)
+        sent = Sent(app)
+        app.show_photo(gps)
+        for kind, content in (("tag", {"text": "x"}), ("album", {"name": "Guest"}),
+                              ("date", {"value": "2000-01-01T00:00:00"}),
+                              ("place", {"text": "Paris, France"}), ("rate", {"stars": 2})):
+            app._action(kind, content)
+            assert sent.last("notice")[0]["text"].startswith("View only"), kind
+        app.timeline._message(None, {"type": "album", "ids": [gps], "name": "G"}, [])
+        assert sent.last("notice")[0]["text"].startswith("View only")
+        app._action("download", {})  # reading is allowed
+        assert sent.last("download")[1][0] == original.read_bytes()
+        assert guest.decisions().height == n
+
+
+def test_home_page_puts_the_search_above_the_timeline(app_lib: Path) -> None:
+    from photolab.widgets import HomePage
+
+    with Library(app_lib) as lib:
+        home = HomePage(lib)
+        sent = Sent(home.app)
+        home.app.timeline._message(None, {"type": "ready"}, [])
+        assert home.app.timeline.results is None and home.app.timeline.total == len(FILES)
+        assert home.app.on_similar is None  # no vectors here: no "More like this"
+        home.text.value = "Canon"  # the camera's make: the Obama portraits' too
+        assert len(home.app.timeline.results) == 4
+        home.text.value = "eos 40d"  # its model
+        assert home.app.timeline.results == [_id(lib, "ianare_Canon_40D.jpg")]
+        page, _ = sent.last("page")
+        assert [t["id"] for t in page["tiles"]] == home.app.timeline.results
+        assert home.status.value.startswith("1 result for")
+        assert page["tiles"][0]["day_label"] == page["tiles"][0]["month_label"] == ""
+        assert home.app.timeline.months == []
+        home.text.value = "barack"  # a person's name
+        assert sorted(home.app.timeline.results) == sorted(
+            _id(lib, f) for f in ("obama.jpg", "obama2.jpg", "obama3.jpg"))
+        home.text.value = ""
+        assert home.app.timeline.results is None and home.app.timeline.months
+        home.person.value = "Barack Obama"  # a filter alone: that person's timeline
+        assert home.app.timeline.total == 3 and home.app.timeline.results is None
+
+
 @pytest.mark.slow
 def test_the_photos_page_in_chromium(app_lib: Path, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
@@ -125,6 +209,7 @@ def test_the_photos_page_in_chromium(app_lib: Path, tmp_path: Path) -> None:
         video = _id(lib, "fr_short_hamilton_clip.mp4")
         motion = _id(lib, "PXL_20200710_061629144.MP.jpg")
         gps = _id(lib, "ianare_gps_DSCN0010.jpg")
+        original = Path(lib.photos(photo_ids=[gps])["path"][0]).read_bytes()
         n = lib.count_recent()
     timings = {}
     for read_only in (False, True):
@@ -181,6 +266,8 @@ def test_the_photos_page_in_chromium(app_lib: Path, tmp_path: Path) -> None:
                     expect = "View only" if read_only else (
                         "added to favourites" if name == "desktop" else "taken out of")
                     page.locator(".pv-notice", has_text=expect).wait_for(timeout=30_000)
+                    if name == "desktop":
+                        viewer_edits(page, read_only, original, video, gps)
                 browser.close()
         finally:
             proc.terminate()
@@ -188,9 +275,40 @@ def test_the_photos_page_in_chromium(app_lib: Path, tmp_path: Path) -> None:
     with Library(app_lib) as lib:
         mine = lib.decisions("favorite").filter(pl.col("photo_id") == gps)
         assert mine.height == 2  # desktop on, phone off; none read-only
+        assert lib.decisions("keywords").height == 1  # tagged once, refused read-only
+        assert lib.album("Picked")["n_photos"] == 2
+        assert sorted(lib.album_photos("Picked")["photo_id"]) == sorted([gps, video])
     print("first thumbnails after the request (kernel start included):",
           {k: round(v, 2) for k, v in timings.items()})
     assert max(timings.values()) < 30
+
+
+def viewer_edits(page: Any, read_only: bool, original: bytes, video: int, gps: int) -> None:
+    """Tag and download from the viewer, then make an album of two photos chosen on the
+    timeline (refused, with the same words, on a read-only library)."""
+    from .test_dashboards import shot
+
+    page.locator(".pv-tag").fill("beach")
+    page.locator(".pv-tag-go").click()
+    page.locator(".pv-notice", has_text="View only" if read_only else "tagged beach").wait_for(
+        timeout=30_000)
+    with page.expect_download() as got:
+        page.locator(".pv-download").click()
+    assert got.value.suggested_filename == "ianare_gps_DSCN0010.jpg"
+    assert Path(got.value.path()).read_bytes() == original
+    page.keyboard.press("Escape")
+    page.locator(".photolab-viewer").wait_for(state="hidden", timeout=30_000)
+    page.locator(".photolab-select").click()
+    page.get_by_alt_text(f"photo {gps}").click()
+    page.get_by_alt_text(f"photo {video}").click()
+    page.locator(".photolab-chosen", has_text="2 chosen").wait_for(timeout=30_000)
+    assert page.locator(".photolab-picked").count() == 2
+    page.locator(".photolab-album-name").fill("Picked")
+    page.locator(".photolab-album-add").click()
+    page.locator(".photolab-notice", has_text="View only" if read_only else
+                 "album “Picked” made with 2 photos").wait_for(timeout=30_000)
+    page.screenshot(path=str(shot(f"photos-select-{read_only}.png")))
+    page.locator(".photolab-select").click()  # "Done": back to opening photos
 
 
 def test_album_and_people_pages_open_timelines(app_lib: Path, tmp_path: Path) -> None:

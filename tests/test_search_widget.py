@@ -108,6 +108,7 @@ def test_a_gallery_of_ten_thousand_photos_pages_quickly_in_bounded_memory(
 def test_search_box_shows_a_missing_model_as_an_error(tmp_path: Path) -> None:
     with library_without_weights(tmp_path, ["dupes/fr_obama-240p.jpg"]) as lib:
         box = SearchBox(lib)
-        box.text.value = "a face"
+        box.text.value = "a face"  # no photo has the word; describing one needs CLIP
+        assert box.status.value.startswith("No photo has every word of “a face”.")
         assert "hf download" in box.status.value and "color:#b00" in box.status.value
         assert box.grid.children == ()

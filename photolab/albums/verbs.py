@@ -24,6 +24,7 @@ from ..progress import progress
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
+    from ..materialised import Materialised
     from ..settings import Settings
 
 ALBUM = "album"
@@ -107,6 +108,7 @@ class AlbumVerbs:
 
     catalog: Catalog
     settings: Settings
+    materialised: Materialised
     who: str
     photos: Callable[..., pl.DataFrame]
     places: Callable[..., pl.DataFrame]
@@ -145,6 +147,9 @@ class AlbumVerbs:
         """Every album: `album_id`, `name`, `source` (`photolab`: made by a person,
         `takeout`, `folder`), `n_photos`, `cover_photo_id`, `start`, `end` (the dates of its
         photos), `created_by`, `created_at`, `updated_at`; newest first."""
+        return self.materialised.get("albums", None, self.settings, self._albums)
+
+    def _albums(self) -> pl.DataFrame:
         albums, _ = self._decided()
         members = self.album_members()
         photos = self.best_photos(members["photo_id"].unique().to_list())

@@ -18,6 +18,7 @@ from .groups import group_duplicates, rank_keepers
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
+    from ..materialised import Materialised
     from ..settings import Settings
 
 TRASH = "trash"
@@ -29,6 +30,7 @@ class DuplicateVerbs:
 
     catalog: Catalog
     settings: Settings
+    materialised: Materialised
     root: Path
     who: str
     embedding_pairs: Callable[..., pl.DataFrame]
@@ -70,6 +72,15 @@ class DuplicateVerbs:
         `path`, `size_bytes`, `width`, `height`, `taken_at` joined for display. Every "not a
         duplicate" and "keep this one" decision is applied.
         """
+        if keeper_rule is rank_keepers:  # the default rule: kept for the generation
+            return self.materialised.get(
+                "duplicates", (threshold, clip_distance), self.settings,
+                lambda: self._duplicates(threshold, keeper_rule, clip_distance))
+        return self._duplicates(threshold, keeper_rule, clip_distance)
+
+    def _duplicates(self, threshold: int | None,
+                    keeper_rule: Callable[[pl.DataFrame], pl.DataFrame],
+                    clip_distance: float | None) -> pl.DataFrame:
         t = self.settings.dupe_threshold if threshold is None else threshold
         photos = self.duplicate_candidates()
         pairs, singles = [], []

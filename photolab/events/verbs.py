@@ -23,6 +23,7 @@ from .titles import TitleModel, TitleParams, event_title, title_prompt
 if TYPE_CHECKING:
     from ..catalog import Catalog
     from ..loaded import Loaded
+    from ..materialised import Materialised
     from ..settings import Settings
 
 EVENT_TITLE = "event_title"
@@ -42,12 +43,12 @@ class EventVerbs:
     settings: Settings
     who: str
     loaded: Loaded
+    materialised: Materialised
     photos: Callable[..., pl.DataFrame]
     places: Callable[..., pl.DataFrame]
     scene_tags: Callable[..., pl.DataFrame]
     captions: Callable[..., pl.DataFrame]
     create_album: Callable[..., int]
-    _events_memo: tuple[tuple[Any, ...], dict[str, Any]] | None = None
 
     # -- what ranks photos ------------------------------------------------------------------
 
@@ -77,32 +78,37 @@ class EventVerbs:
 
     def _event_state(self) -> dict[str, Any]:
         """Every event and its photos, recomputed when the catalog or the settings changed
-        since the last call (kept in memory, not in the catalog: a guest computes them too)."""
+        (kept for the catalog's generation, `photolab.materialised`; a guest reads what the
+        curator's process kept, or computes them in memory)."""
+        computed: dict[str, pl.DataFrame] = {}
+
+        def part(name: str) -> pl.DataFrame:
+            def make() -> pl.DataFrame:
+                if not computed:
+                    computed.update(self._compute_events())
+                return computed[name]
+            return self.materialised.get(f"events-{name}", None, self.settings, make)
+
+        left_out = part("left_out")
+        return {"events": part("events"), "members": part("members"),
+                "left_out": left_out.row(0, named=True) if left_out.height else {}}
+
+    def _compute_events(self) -> dict[str, pl.DataFrame]:
         s = self.settings
-        c = self.catalog
-        stamp = (c.frame("SELECT (SELECT max(rowid) FROM stage_runs) AS r, "
-                         "(SELECT count(*) FROM photos WHERE status = 'present') AS n").row(0),
-                 c.last_decision_id(), s.event_gap_hours, s.event_jump_km, s.home,
-                 s.dupe_threshold, s.folder_albums)
-        if self._events_memo is not None and self._events_memo[0] == stamp:
-            return self._events_memo[1]
         photos = self.best_photos()
         places = self.places().select("photo_id", "lat", "lon", "country", "region", "city")
         trusted = ~pl.col("taken_at_source").fill_null("").is_in(UNTRUSTED_SOURCES)
         dated = photos.filter(pl.col("taken_at").is_not_null() & trusted)
-        left_out = {"file_time_only": int(photos.filter(pl.col("taken_at").is_not_null()
-                                                        & ~trusted).height),
-                    "undated": int(photos["taken_at"].null_count())}
+        left_out = pl.DataFrame({"file_time_only": [int(photos.filter(
+            pl.col("taken_at").is_not_null() & ~trusted).height)],
+            "undated": [int(photos["taken_at"].null_count())]})
         groups = group_events(dated.select("photo_id", "taken_at").join(
             places, on="photo_id", how="left"),
             s.event_gap_hours, s.event_jump_km, s.home or None)
         members = (groups.join(dated, on="photo_id").join(places.drop("lat", "lon"),
                                                            on="photo_id", how="left")
                    .with_columns(event_id=pl.col("photo_id").min().over("event")))
-        events = self._summarise(members)
-        state = {"events": events, "members": members, "left_out": left_out}
-        self._events_memo = (stamp, state)
-        return state
+        return {"events": self._summarise(members), "members": members, "left_out": left_out}
 
     def _summarise(self, members: pl.DataFrame) -> pl.DataFrame:
         ordered = members.sort("taken_at", "photo_id")

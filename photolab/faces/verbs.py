@@ -27,6 +27,7 @@ from .labels import LabelMemo, Labels
 if TYPE_CHECKING:
     from ..catalog import Catalog
     from ..loaded import Loaded
+    from ..materialised import Materialised
     from ..settings import Settings
 
 #: an ingest reclusters everything when this share of the faces is new, else it places the
@@ -46,6 +47,7 @@ class PeopleVerbs:
     last_decisions: list[int]
 
     loaded: Loaded
+    materialised: Materialised
     cpu_limit: int | None
     _labels: LabelMemo | None = None
 
@@ -92,6 +94,10 @@ class PeopleVerbs:
         the pixels the encoder saw, `sharpness`, `detector_score`) and `low_quality` (under
         the floor: never clustered nor suggested, only named by a person).
         """
+        return self.materialised.get("faces", encodings, self.settings,
+                                     lambda: self._faces(encodings))
+
+    def _faces(self, encodings: bool) -> pl.DataFrame:
         rows = store.face_rows(self.catalog, encodings)
         labels = self.labels()
         ignored = pl.col("face_id").is_in(list(labels.ignored))
@@ -134,7 +140,10 @@ class PeopleVerbs:
     def people(self, faces: pl.DataFrame | None = None) -> pl.DataFrame:
         """`person_id`, `name`, `n_faces` (named by people), `n_suggested`, `n_photos`;
         counted from `faces` when the caller has just read `faces()` (a widget does)."""
-        f = self.faces(encodings=False) if faces is None else faces
+        if faces is None:
+            return self.materialised.get("people", None, self.settings,
+                                         lambda: self.people(self.faces(encodings=False)))
+        f = faces
         counts = (f.filter(pl.col("person_id").is_not_null()).group_by("person_id").agg(
             n_faces=(pl.col("assigned_by") == "user").sum(),
             n_suggested=(pl.col("assigned_by") != "user").sum(),

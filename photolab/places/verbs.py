@@ -14,6 +14,7 @@ from .online import OnlineGeocoder
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
+    from ..materialised import Materialised
     from ..settings import Settings
 
 PLACE_FIELDS = ("country", "region", "subregion", "city")
@@ -24,6 +25,7 @@ class PlaceVerbs:
 
     catalog: Catalog
     settings: Settings
+    materialised: Materialised
     who: str
 
     def _run_places(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
@@ -45,6 +47,11 @@ class PlaceVerbs:
 
         A person's correction (`set_place`) wins over what was computed, field by field.
         """
+        if photo_ids is None:
+            return self.materialised.get("places", None, None, lambda: self._places(None))
+        return self._places(photo_ids)
+
+    def _places(self, photo_ids: Sequence[int] | None) -> pl.DataFrame:
         cols = [c for c in PLACES_SCHEMA if c not in ("photo_id", "error")]
         sql = (f"SELECT p.photo_id, {', '.join('pl.' + c for c in cols)} FROM photos p "
                "LEFT JOIN places pl USING (photo_id) WHERE p.status = 'present'")
@@ -85,12 +92,13 @@ class PlaceVerbs:
 
     def place_hierarchy(self) -> pl.DataFrame:
         """Country > region > city with photo counts (photos without a place left out)."""
-        return (self.places().filter(pl.col("country").is_not_null())
+        return self.materialised.get("place_hierarchy", None, None, lambda: (
+            self.places().filter(pl.col("country").is_not_null())
                 .with_columns(pl.col("region", "city").fill_null("(unknown)"))
                 .group_by("country", "region", "city").agg(n_photos=pl.len(),
                                                            photo_ids=pl.col("photo_id"))
                 .sort(["country", "region", "n_photos", "city"],
-                      descending=[False, False, True, False]))
+                      descending=[False, False, True, False])))
 
     @writes
     def set_place(self, photo_ids: Sequence[int], city: str | None = None,

@@ -5,11 +5,12 @@ Each widget takes a Library, shows it, and calls Library verbs from its callback
 
 from .covers import AlbumsPage, PeoplePage
 from .duplicates import DuplicateReview
+from .home import HomePage
 from .people import ClusterReview, PersonLabeller, embedding_view
 from .photos import PhotosApp, Timeline
 from .places import PlaceSunburst, place_map
 from .search import SearchBox
 
-__all__ = ["AlbumsPage", "ClusterReview", "DuplicateReview", "PeoplePage", "PersonLabeller",
-           "PhotosApp", "PlaceSunburst", "SearchBox", "Timeline", "embedding_view",
-           "place_map"]
+__all__ = ["AlbumsPage", "ClusterReview", "DuplicateReview", "HomePage", "PeoplePage",
+           "PersonLabeller", "PhotosApp", "PlaceSunburst", "SearchBox", "Timeline",
+           "embedding_view", "place_map"]

@@ -24,6 +24,7 @@ import traitlets
 from ..access import shown_path
 from ..errors import PhotolabError, ReadOnlyError
 from ..media.thumbnails import thumb_path
+from .photo_actions import ACTIONS, add_to_named_album, decide, own_albums
 from .photos_front import TIMELINE_CSS, TIMELINE_ESM, VIEWER_CSS, VIEWER_ESM
 from .search import NO_PREVIEW
 
@@ -51,6 +52,8 @@ class Timeline(anywidget.AnyWidget):
     page_size : photos per page.
     thumb_size : the thumbnails the tiles show.
     on_open : called with a photo id when a tile is clicked.
+    on_album : called with the chosen photo ids and an album name when a person adds a
+        selection to an album; returns what to tell them.
     filters : `Library.recent` filters (dates, person, place, camera, tag).
     """
 
@@ -59,24 +62,42 @@ class Timeline(anywidget.AnyWidget):
     months = traitlets.List().tag(sync=True)
 
     def __init__(self, library: Library, page_size: int = 60, thumb_size: str = "tiny",
-                 on_open: Callable[[int], None] | None = None, **filters: Any):
+                 on_open: Callable[[int], None] | None = None,
+                 on_album: Callable[[list[int], str], str] | None = None, **filters: Any):
         super().__init__()
         self.lib, self.page_size, self.thumb_size = library, page_size, thumb_size
-        self.on_open, self.filters = on_open, filters
+        self.on_open, self.on_album = on_open, on_album
         #: the photos loaded so far, in the order shown
         self.ids: list[int] = []
         self.done = False
         self._before: date | None = None
-        self.total = library.count_recent(**filters)
-        self.months = [{"month": m, "n": n,
-                        "label": f"{MONTHS[int(m[5:7])]} {m[:4]}"}
-                       for m, n in library.timeline_months().iter_rows() if m]
+        self._ready = False
+        self.set_source(filters)
         self.on_msg(self._message)
+
+    def set_source(self, filters: dict[str, Any] | None = None,
+                   photo_ids: list[int] | None = None, heading: str = "") -> None:
+        """Show the photos `recent` lists with `filters` (day by day), or these photos in
+        their order under one `heading` (a search's results); start again at the top."""
+        self.filters, self.results, self.heading = dict(filters or {}), photo_ids, heading
+        if photo_ids is None:
+            self.total = self.lib.count_recent(**self.filters)
+            self.months = [{"month": m, "n": n, "label": f"{MONTHS[int(m[5:7])]} {m[:4]}"}
+                           for m, n in self.lib.timeline_months().iter_rows() if m]
+        else:
+            self.total, self.months = len(photo_ids), []
+        if self._ready:
+            self.reset()
 
     def _message(self, _: Any, content: dict[str, Any], buffers: list[bytes]) -> None:
         kind = content.get("type")
         if kind == "ready":
+            self._ready = True
             self.reset()
+        elif kind == "album" and self.on_album is not None:
+            text = self.on_album([int(i) for i in content.get("ids", [])],
+                                 str(content.get("name", "")))
+            self.send({"type": "notice", "text": text})
         elif kind == "more":
             self.send_page()
         elif kind == "jump":
@@ -101,6 +122,8 @@ class Timeline(anywidget.AnyWidget):
         """The next page's tiles (and remember their ids); [] when every photo is loaded."""
         if self.done:
             return []
+        if self.results is not None:
+            return self._result_page()
         filters = dict(self.filters)
         if self._before is not None:
             filters["before"] = self._before
@@ -128,6 +151,27 @@ class Timeline(anywidget.AnyWidget):
         self.ids += [t["id"] for t in tiles]
         return tiles
 
+    def _result_page(self) -> list[dict[str, Any]]:
+        assert self.results is not None
+        page = self.results[len(self.ids):len(self.ids) + self.page_size]
+        self.done = len(self.ids) + len(page) >= len(self.results)
+        if not page:
+            return []
+        facts = {r["photo_id"]: r for r in self.lib.tiles(page).iter_rows(named=True)}
+        tiles = []
+        for pid in page:
+            r = facts.get(pid) or {"taken_at": None, "mime": None, "has_motion_video": False,
+                                   "content_hash": None}
+            t: datetime | None = r["taken_at"]
+            video = (r["mime"] or "").startswith("video/")
+            tiles.append({"id": int(pid), "day": "results", "day_label": "",
+                          "month": "results", "month_label": self.heading,
+                          "label": t.strftime("%Y-%m-%d %H:%M") if t else "no date",
+                          "badge": "▶" if video else ("◉" if r["has_motion_video"] else ""),
+                          "hash": r["content_hash"]})
+        self.ids += page
+        return tiles
+
     def send_page(self) -> None:
         """Send the next page to the page in the browser."""
         tiles = self.load_page()
@@ -137,8 +181,10 @@ class Timeline(anywidget.AnyWidget):
             data = path.read_bytes() if path.exists() else b""
             t["type"] = "image/webp" if data else "image/svg+xml"
             buffers.append(data or NO_PREVIEW)
-        self.send({"type": "page", "tiles": tiles, "done": self.done,
-                   "count": f"{self.total} photos"}, buffers)
+        count = (f"{self.total} photo{'s' if self.total != 1 else ''}"
+                 if self.results is None else "")
+        self.send({"type": "page", "tiles": tiles, "done": self.done, "count": count},
+                  buffers)
 
 
 class Viewer(anywidget.AnyWidget):
@@ -160,6 +206,8 @@ class PhotosApp(w.VBox):
     ----------
     library : the Library to show.
     page_size : photos per timeline page.
+    on_similar : called with the open photo's id by the viewer's "More like this" (shown
+        only when it is given: `HomePage` gives it where the library has CLIP vectors).
     **filters : `Library.recent` filters.
 
     Example (the cell's output in a notebook)::
@@ -167,10 +215,13 @@ class PhotosApp(w.VBox):
         PhotosApp(Library("~/Pictures/photolab"))
     """
 
-    def __init__(self, library: Library, page_size: int = 60, **filters: Any):
+    def __init__(self, library: Library, page_size: int = 60,
+                 on_similar: Callable[[int], None] | None = None, **filters: Any):
         self.lib = library
         self.current: int | None = None
-        self.timeline = Timeline(library, page_size, on_open=self.show_photo, **filters)
+        self.on_similar = on_similar
+        self.timeline = Timeline(library, page_size, on_open=self.show_photo,
+                                 on_album=self._album, **filters)
         self.viewer = Viewer(self._action)
         super().__init__([self.timeline, self.viewer])
 
@@ -190,7 +241,10 @@ class PhotosApp(w.VBox):
         self.viewer.send({"type": "show", "id": int(photo_id), "media": media,
                           "details": details_html(d), "faces": faces,
                           "favorite": bool(d["favorite"]), "notice": notice,
-                          "original": still and not original}, [data])
+                          "original": still and not original, "albums": own_albums(self.lib),
+                          "taken_at": d["taken_at"].isoformat(timespec="seconds")
+                          if d["taken_at"] is not None else "",
+                          "similar": self.on_similar is not None}, [data])
 
     def _media(self, d: dict[str, Any], original: bool) -> tuple[str, bytes]:
         """What the viewer plays or shows: a video as stored (when browsers play it), a
@@ -227,7 +281,13 @@ class PhotosApp(w.VBox):
             self.step(-1 if kind == "prev" else 1)
         elif kind == "original":
             self.show_photo(self.current, original=True)
-        elif kind in ("favorite", "rate"):
+        elif kind == "download":
+            self.download(self.current)
+        elif kind == "similar" and self.on_similar is not None:
+            pid, self.current = self.current, None
+            self.viewer.send({"type": "close"})
+            self.on_similar(pid)
+        elif kind in ACTIONS:
             self._decide(kind, content)
 
     def step(self, by: int) -> None:
@@ -239,26 +299,43 @@ class PhotosApp(w.VBox):
         if 0 <= i < len(ids):
             self.show_photo(ids[i])
 
+    def download(self, photo_id: int) -> None:
+        """Send the original file to the page, which saves it under its own name."""
+        d = self.lib.photos(photo_ids=[int(photo_id)]).row(0, named=True)
+        if (d["size_bytes"] or 0) > MAX_ORIGINAL_BYTES:
+            self.viewer.send({"type": "notice", "text": "This file is too big to download "
+                              "from here; ask the library's owner for it."})
+            return
+        try:
+            data = self._original(int(photo_id), Path(d["path"]))
+        except OSError:
+            self.viewer.send({"type": "notice", "text": "The original file cannot be read."})
+            return
+        self.viewer.send({"type": "download", "name": shown_path(d["path"], guest=True),
+                          "mime": d["mime"] or "application/octet-stream"}, [data])
+
+    def _refused(self, call: Callable[[], str]) -> tuple[bool, str]:
+        """Run a change; (done, what to tell the person)."""
+        try:
+            return True, call()
+        except ReadOnlyError:
+            return False, ("View only: this library is shared read-only, so nothing here "
+                           "can be changed.")
+        except PhotolabError as e:
+            return False, str(e)
+
     def _decide(self, kind: str, content: dict[str, Any]) -> None:
         pid = self.current
         assert pid is not None
-        try:
-            if kind == "favorite":
-                on = not self.lib.photos(photo_ids=[pid])["favorite"][0]
-                self.lib.favorite([pid], on=on)
-                done = "added to favourites" if on else "taken out of favourites"
-            else:
-                stars = int(content.get("stars", 0))
-                self.lib.rate([pid], stars)
-                done = f"rated {stars} star{'s' if stars != 1 else ''}"
-        except ReadOnlyError:
-            self.viewer.send({"type": "notice", "text": "View only: this library is shared "
-                              "read-only, so nothing here can be changed."})
-            return
-        except PhotolabError as e:
-            self.viewer.send({"type": "notice", "text": str(e)})
-            return
-        self.show_photo(pid, notice=done)
+        done, text = self._refused(lambda: decide(self.lib, kind, pid, content))
+        if done:
+            self.show_photo(pid, notice=text)
+        else:
+            self.viewer.send({"type": "notice", "text": text})
+
+    def _album(self, photo_ids: list[int], name: str) -> str:
+        """The timeline's selection added to an album."""
+        return self._refused(lambda: add_to_named_album(self.lib, name, photo_ids))[1]
 
 
 def details_html(d: dict[str, Any]) -> str:

@@ -3,7 +3,8 @@ modules (JavaScript and CSS), kept apart from the Python that feeds them.
 
 Stable class names for tests and styling: `photolab-tile` (a thumbnail; its alt text says
 "photo ID"), `photolab-day` (a day heading), `photolab-month`, `photolab-viewer` (the open
-photo), `photolab-video` (the playing element), `photolab-badge` (a video or motion photo).
+photo), `photolab-video` (the playing element), `photolab-badge` (a video or motion photo),
+`photolab-select` (the timeline's Select button), `photolab-picked` (a chosen tile).
 """
 
 TIMELINE_ESM = r"""
@@ -28,7 +29,36 @@ function render({ model, el }) {
   model.on("change:months", fill);
   const count = document.createElement("span");
   count.className = "photolab-count";
-  bar.append(jump, count);
+  const pick = document.createElement("button");
+  pick.className = "photolab-select"; pick.textContent = "Select";
+  const chosen = new Set();
+  const sel = document.createElement("span");
+  sel.className = "photolab-selection"; sel.style.display = "none";
+  sel.innerHTML = `<span class="photolab-chosen">0 chosen</span>
+    <input class="photolab-album-name" placeholder="album name">
+    <button class="photolab-album-add">Add to album</button>`;
+  const note = document.createElement("span");
+  note.className = "photolab-notice";
+  bar.append(jump, count, pick, sel, note);
+  const selecting = () => pick.classList.contains("photolab-on");
+  const tally = () => {
+    sel.querySelector(".photolab-chosen").textContent = `${chosen.size} chosen`;
+  };
+  pick.addEventListener("click", () => {
+    const on = !selecting();
+    pick.classList.toggle("photolab-on", on);
+    pick.textContent = on ? "Done" : "Select";
+    sel.style.display = on ? "" : "none";
+    if (!on) {
+      chosen.clear();
+      el.querySelectorAll(".photolab-picked").forEach((b) => b.classList.remove("photolab-picked"));
+    }
+    tally();
+  });
+  sel.querySelector(".photolab-album-add").addEventListener("click", () => {
+    const name = sel.querySelector(".photolab-album-name").value;
+    model.send({ type: "album", ids: [...chosen], name });
+  });
   const body = document.createElement("div");
   const more = document.createElement("div");
   more.className = "photolab-more";
@@ -50,9 +80,12 @@ function render({ model, el }) {
       if (img) { img.src = u; img.classList.add("photolab-animated"); }
       return;
     }
+    if (msg.type === "notice") { note.textContent = msg.text; return; }
     if (msg.type === "reset") {
       urls.splice(0).forEach((u) => URL.revokeObjectURL(u));
       body.innerHTML = ""; lastDay = null; lastMonth = null; done = false;
+      chosen.clear(); tally();
+      jump.style.display = model.get("months").length ? "" : "none";
       return;
     }
     if (msg.type !== "page") return;
@@ -60,14 +93,16 @@ function render({ model, el }) {
       if (t.month !== lastMonth) {
         const h = document.createElement("h2");
         h.className = "photolab-month"; h.textContent = t.month_label;
-        body.append(h); lastMonth = t.month; lastDay = null;
+        if (t.month_label) body.append(h);
+        lastMonth = t.month; lastDay = null;
       }
-      if (t.day !== lastDay) {
+      if (t.day !== lastDay) {  // a day's heading (none over a search's results)
         const h = document.createElement("h3");
         h.className = "photolab-day"; h.textContent = t.day_label;
         grid = document.createElement("div");
         grid.className = "photolab-grid";
-        body.append(h, grid); lastDay = t.day;
+        if (t.day_label) body.append(h);
+        body.append(grid); lastDay = t.day;
       }
       const box = document.createElement("figure");
       box.className = "photolab-tilebox";
@@ -78,7 +113,12 @@ function render({ model, el }) {
       const url = URL.createObjectURL(new Blob([buffers[i]], { type: t.type }));
       urls.push(url);
       img.src = url;
-      img.addEventListener("click", () => model.send({ type: "open", id: t.id }));
+      img.addEventListener("click", () => {
+        if (!selecting()) { model.send({ type: "open", id: t.id }); return; }
+        if (chosen.has(t.id)) chosen.delete(t.id); else chosen.add(t.id);
+        box.classList.toggle("photolab-picked", chosen.has(t.id));
+        tally();
+      });
       if (t.badge) {  // a video or motion photo: its animated preview while pointed at
         const still = url;
         const animate = () => {
@@ -128,6 +168,13 @@ TIMELINE_CSS = """
                   background: rgba(0,0,0,.55); border-radius: 10px; padding: 0 7px;
                   font-size: 13px; pointer-events: none; }
 .photolab-more { color: #888; padding: 12px 0; }
+.photolab-bar { flex-wrap: wrap; }
+.photolab-bar button, .photolab-bar input { padding: 4px 9px; border-radius: 4px;
+                                            border: 1px solid #bbb; background: #fafafa; }
+.photolab-on { background: #1976d2 !important; color: #fff; }
+.photolab-notice { color: #2e7d32; }
+.photolab-picked .photolab-tile { outline: 5px solid #1976d2; outline-offset: -5px;
+                                  opacity: .8; }
 @media (max-width: 600px) {
   .photolab-tilebox, .photolab-tile { height: 96px; }
 }
@@ -149,8 +196,20 @@ function render({ model, el }) {
       <select class="pv-rate"><option value="">rate…</option>
         <option>0</option><option>1</option><option>2</option><option>3</option>
         <option>4</option><option>5</option></select>
-      <button class="pv-full">Original</button></div>
-      <div class="pv-notice"></div><div class="pv-details"></div></div>`;
+      <button class="pv-full">Original</button>
+      <button class="pv-download">Download</button>
+      <button class="pv-similar">More like this</button></div>
+      <div class="pv-notice"></div>
+      <div class="pv-edit">
+        <div class="pv-field"><input class="pv-tag" placeholder="tag: beach, summer">
+          <button class="pv-tag-go">Tag</button></div>
+        <div class="pv-field"><input class="pv-album" placeholder="album name">
+          <button class="pv-album-go">Add to album</button></div>
+        <div class="pv-field"><input class="pv-date" type="datetime-local" step="1">
+          <button class="pv-date-go">Set date</button></div>
+        <div class="pv-field"><input class="pv-place" placeholder="city, region, country">
+          <button class="pv-place-go">Set place</button></div></div>
+      <div class="pv-details"></div></div>`;
   el.append(root);
   const frame = root.querySelector(".pv-frame");
   const send = (type, extra) => model.send(Object.assign({ type }, extra || {}));
@@ -161,8 +220,23 @@ function render({ model, el }) {
   root.querySelector(".pv-full").onclick = () => send("original");
   const rate = root.querySelector(".pv-rate");
   rate.onchange = () => { if (rate.value !== "") send("rate", { stars: +rate.value }); };
+  root.querySelector(".pv-download").onclick = () => send("download");
+  root.querySelector(".pv-similar").onclick = () => send("similar");
+  const list = document.createElement("datalist");
+  list.id = `pv-albums-${Math.random().toString(36).slice(2)}`;
+  root.append(list);
+  root.querySelector(".pv-album").setAttribute("list", list.id);
+  for (const [field, kind, key] of [["tag", "tag", "text"], ["album", "album", "name"],
+                                    ["date", "date", "value"], ["place", "place", "text"]]) {
+    const input = root.querySelector(`.pv-${field}`);
+    const go = () => send(kind, { [key]: input.value });
+    root.querySelector(`.pv-${field}-go`).onclick = go;
+    input.addEventListener("keydown", (e) => { if (e.key === "Enter") go(); });
+  }
   document.addEventListener("keydown", (e) => {
     if (root.style.display === "none") return;
+    const typing = e.target.closest && e.target.closest("input, select, textarea");
+    if (typing && e.key !== "Escape") return;  // arrows move the caret there
     if (e.key === "ArrowLeft") send("prev");
     else if (e.key === "ArrowRight") send("next");
     else if (e.key === "Escape") send("close");
@@ -174,6 +248,14 @@ function render({ model, el }) {
     const notice = root.querySelector(".pv-notice");
     if (msg.type === "close") { root.style.display = "none"; frame.innerHTML = ""; return; }
     if (msg.type === "notice") { notice.textContent = msg.text; return; }
+    if (msg.type === "download") {  // the original, saved under its own file name
+      const a = document.createElement("a");
+      const u = URL.createObjectURL(new Blob([buffers[0]], { type: msg.mime }));
+      a.href = u; a.download = msg.name; a.className = "pv-saving";
+      root.append(a); a.click(); a.remove();
+      setTimeout(() => URL.revokeObjectURL(u), 60000);
+      return;
+    }
     if (msg.type !== "show") return;
     if (url) URL.revokeObjectURL(url);
     url = URL.createObjectURL(new Blob([buffers[0]], { type: msg.media }));
@@ -211,6 +293,13 @@ function render({ model, el }) {
     root.querySelector(".pv-details").innerHTML = msg.details;
     root.querySelector(".pv-fav").textContent = msg.favorite ? "★ Favourite" : "☆ Favourite";
     root.querySelector(".pv-full").style.display = msg.original ? "" : "none";
+    root.querySelector(".pv-similar").style.display = msg.similar ? "" : "none";
+    list.innerHTML = "";
+    for (const name of msg.albums) {
+      const o = document.createElement("option"); o.value = name; list.append(o);
+    }
+    for (const field of ["tag", "album", "place"]) root.querySelector(`.pv-${field}`).value = "";
+    root.querySelector(".pv-date").value = msg.taken_at;
     rate.value = "";
     root.dataset.photo = msg.id;
     root.style.display = "flex";
@@ -242,6 +331,11 @@ VIEWER_CSS = """
 .pv-actions button, .pv-actions select { background: #333; color: #eee; border: 1px solid #555;
                                          padding: 5px 9px; border-radius: 4px; }
 .pv-notice { color: #ffab91; min-height: 1em; margin-bottom: 6px; }
+.pv-field { display: flex; gap: 6px; margin-bottom: 6px; }
+.pv-field input { flex: 1; min-width: 0; background: #262626; color: #eee;
+                  border: 1px solid #555; border-radius: 4px; padding: 4px 6px; }
+.pv-field button { background: #333; color: #eee; border: 1px solid #555;
+                   border-radius: 4px; padding: 4px 9px; white-space: nowrap; }
 .pv-row { margin-top: 7px; }
 .pv-label { color: #999; font-size: 12px; }
 .pv-value { word-break: break-word; }

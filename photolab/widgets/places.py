@@ -94,6 +94,11 @@ class PlaceSunburst(w.VBox):
         return self.photo_ids
 
 
+#: the map's colour where no tile has loaded, and its points' colour
+MAP_GROUND = "#dfe7ec"
+MAP_POINTS = "#d81b60"
+
+
 def place_map(library: Library, tiles: str | None = None) -> Any:
     """A plotly map of every photo with a place, nearby points clustered.
 
@@ -110,12 +115,15 @@ def place_map(library: Library, tiles: str | None = None) -> Any:
         lat=p["lat"].to_list(), lon=p["lon"].to_list(), mode="markers",
         text=p.select(label)["city"].to_list(), customdata=p["photo_id"].to_list(),
         hovertemplate="%{text}<extra>photo %{customdata}</extra>",
-        cluster=dict(enabled=True, maxzoom=12, step=[20, 100], size=[18, 26, 34]),
-        marker=dict(size=10)))
-    if "{z}" in tiles:
+        cluster=dict(enabled=True, maxzoom=12, step=[20, 100], size=[18, 26, 34],
+                     color=MAP_POINTS),
+        marker=dict(size=10, color=MAP_POINTS)))
+    if "{z}" in tiles:  # under the tiles a plain ground: the points show where none load
         style: Any = dict(version=8, sources={"tiles": {"type": "raster", "tiles": [tiles],
                                                          "tileSize": 256}},
-                          layers=[{"id": "tiles", "type": "raster", "source": "tiles"}])
+                          layers=[{"id": "ground", "type": "background",
+                                   "paint": {"background-color": MAP_GROUND}},
+                                  {"id": "tiles", "type": "raster", "source": "tiles"}])
     else:
         style = tiles
     center = dict(lat=float(p["lat"].mean() or 0), lon=float(p["lon"].mean() or 0))

@@ -1,4 +1,5 @@
-"""`SearchBox`: find photos by describing them, or like a photo, with filters and paging."""
+"""`SearchBox`: find photos by words or by describing them, or like a photo, with filters and
+paging (`HomePage` puts the same box above the photos app's timeline)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,8 @@ class SearchBox(w.VBox):
                  thumb_size: str = "tiny"):
         self.lib, self.page_size, self.limit, self.thumb_size = (library, page_size, limit,
                                                                  thumb_size)
+        #: "More like this" where there are vectors to compare
+        self.vectors = library.has_vectors()
         #: the results shown: every hit of a search, or the page on screen when browsing
         self.results = pl.DataFrame()
         #: how many photos or hits there are in all
@@ -56,7 +59,9 @@ class SearchBox(w.VBox):
         self._keys: list[int | None] = []  # the photo before each page browsed so far
         self.like: int | None = None
         self._header = ""
-        self.text = w.Text(placeholder="describe a photo: a dog on the beach",
+        self.text = w.Text(placeholder=("a person, a place, a year, or describe a photo"
+                                        if self.vectors else
+                                        "a person, a place, a camera, a year, a word"),
                            continuous_update=False, layout=w.Layout(width="420px"))
         self.go = Button(description="Search", icon="search", button_style="primary")
         self.in_captions = w.Checkbox(description="words in captions", indent=False,
@@ -127,7 +132,8 @@ class SearchBox(w.VBox):
                 self._browse = self._resolved(self.filters())  # pages read by key
                 self.total = self.lib.count_recent(**self._browse)
                 self._keys = [None]
-                self._header = f"{self.total} photos, newest first"
+                self._header = (f"{self.total} photo{'s' if self.total != 1 else ''}, "
+                                "newest first")
                 self.show(0)
                 return
             self._browse = None
@@ -135,17 +141,31 @@ class SearchBox(w.VBox):
                 self.results = self.lib.similar(like, self.limit, **self.filters())
             elif self.in_captions.value:
                 self.results = self.lib.search_captions(words, self.limit, **self.filters())
-            else:
-                self.results = self.lib.search(words, self.limit, **self.filters())
+            else:  # words in what is known of each photo, then (with CLIP) its looks
+                self.results = self.lib.find(words, self.limit, **self.filters())
         except PhotolabError as e:
             self.results, self.total, self._browse = pl.DataFrame(), 0, None
             self.status.value = error_html(e, self.lib.read_only)
             replace_children(self.grid, ())
             return
         what = f"photos like #{like}" if like is not None else f"“{html.escape(words)}”"
-        self.total = self.results.height
-        self._header = f"{self.results.height} results for {what}"
+        self.total = n = self.results.height
+        self._header = f"{n} result{'s' if n != 1 else ''} for {what}"
+        if n == 0 and like is None:
+            self._header = self._nothing_found(words)
         self.show(0)
+
+    def _nothing_found(self, words: str) -> str:
+        """What to say when no photo has the words: and, where there are no CLIP vectors,
+        what a search by the looks of photos needs."""
+        said = f"No photo has every word of “{html.escape(words)}”."
+        if self.in_captions.value or self.vectors:
+            return said
+        try:
+            self.lib.clip_model()
+        except PhotolabError as e:
+            return f"{said} To find photos by what they show: {error_html(e, self.lib.read_only)}"
+        return f"{said} (Photos are found by what they show once the ingest has run CLIP.)"
 
     def _refilter(self) -> None:
         self.run(self.like)
@@ -162,9 +182,8 @@ class SearchBox(w.VBox):
             rows = self.results = self._browse_page(self.page)
         else:
             rows = self.results.slice(self.page * self.page_size, self.page_size)
-        if n:
-            self.status.value = self._header + (f" · page {self.page + 1} of {pages}"
-                                                if pages > 1 else "")
+        self.status.value = self._header + (f" · page {self.page + 1} of {pages}"
+                                            if pages > 1 else "")
         if not rows.height:
             replace_children(self.grid, ())
             return
@@ -212,9 +231,10 @@ class SearchBox(w.VBox):
         more = Button(description="More like this", layout=w.Layout(width="150px"))
         pid = int(r["photo_id"])
         more.on_click(lambda _: self.run(like=pid))
-        card = w.VBox([img, info, more], layout=w.Layout(width="200px", margin="4px",
-                                                         padding="4px",
-                                                         border="1px solid #ccc"))
+        card = w.VBox([img, info, *([more] if self.vectors else [])],
+                      layout=w.Layout(width="200px", margin="4px", padding="4px",
+                                      border="1px solid #ccc"))
         card.photo_id = pid  # type: ignore[attr-defined]
         card.more_button = more  # type: ignore[attr-defined]
         return card
+

@@ -1,0 +1,126 @@
+"""The photos app as a family member meets it: `photolab serve`, the timeline page in headless
+Chromium, the time until the first thumbnails show and the time each next page of tiles takes
+to appear as the page is scrolled to its end.
+
+    .venv/bin/python benchmarks/photos_app.py [--library DIR ...] [--pages 10]
+
+Default libraries: `benchmarks/out/corpus` (../shared/corpus ingested once, kept) and
+`benchmarks/out/catalog-100000/lib` when `benchmarks/catalog.py` built it. Baseline, measured
+in the same run on the same library: the kernel's own work for one page (`Timeline.load_page`
+and reading its thumbnails, no browser); the ratio says what the round trip through Voilà,
+the widget messages and the browser's layout add.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+CORPUS = REPO.parent / "shared" / "corpus"
+CHROMIUM = "/usr/bin/chromium"
+PHOTOLAB = [sys.executable, "-m", "photolab.cli"]
+
+
+def corpus_library() -> Path:
+    from photolab import Library
+
+    lib = HERE / "out" / "corpus"
+    if not (lib / "built").exists():
+        with Library(lib) as made:
+            made.ingest([CORPUS], show_progress=False, skip=["semantic", "tags", "captions"])
+        (lib / "built").write_text("corpus")
+    return lib
+
+
+def kernel_page_s(library: Path, pages: int) -> float:
+    """The median seconds of one page read in the kernel: tiles and their thumbnails."""
+    from photolab import Library
+    from photolab.media.thumbnails import thumb_path
+    from photolab.widgets.photos import Timeline
+
+    with Library(library, read_only=True) as lib:
+        t = Timeline(lib)
+        times = []
+        for _ in range(pages):
+            s = time.perf_counter()
+            tiles = t.load_page()
+            for tile in tiles:
+                p = thumb_path(lib.thumbs_dir, tile["hash"] or "", "tiny")
+                if p.exists():
+                    p.read_bytes()
+            times.append(time.perf_counter() - s)
+            if t.done:
+                break
+        return statistics.median(times)
+
+
+def browser(library: Path, pages: int) -> dict[str, float]:
+    from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(REPO))
+    from tests.conftest import free_port, wait_for_port
+
+    port = free_port()
+    proc = subprocess.Popen([*PHOTOLAB, "serve", "--library", str(library), "--port",
+                             str(port), "--token", "t", "--read-only"], cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_port(port, proc, 120)
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path=CHROMIUM,
+                                  args=["--no-sandbox", "--disable-dev-shm-usage"])
+            page = b.new_page(viewport={"width": 1300, "height": 900})
+            t = time.monotonic()
+            page.goto(f"http://127.0.0.1:{port}/voila/render/photos.ipynb?token=t")
+            page.locator(".photolab-tile").first.wait_for(timeout=180_000)
+            first = time.monotonic() - t
+            count = "document.querySelectorAll('.photolab-tile').length"
+            page.wait_for_function(f"{count} >= 60 || "
+                                   "!document.querySelector('.photolab-more').textContent")
+            paging = []
+            for _ in range(pages):
+                n = page.evaluate(count)
+                if not page.evaluate("document.querySelector('.photolab-more').textContent"):
+                    break  # every photo is on the page
+                t = time.monotonic()
+                page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+                page.wait_for_function(f"{count} > {n}", timeout=60_000)
+                paging.append(time.monotonic() - t)
+            b.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    return {"first": first, "paging": statistics.median(paging) if paging else float("nan"),
+            "pages": len(paging)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--library", nargs="*", type=Path)
+    ap.add_argument("--pages", type=int, default=10)
+    args = ap.parse_args()
+    libs = args.library or [corpus_library()] + [
+        p for p in [HERE / "out" / "catalog-100000" / "lib"] if p.exists()]
+    print(f"{'library':<40}{'photos':>9}{'first tiles s':>15}{'page s':>9}"
+          f"{'kernel page s':>15}{'x':>7}")
+    from photolab import Library
+
+    for lib in libs:
+        with Library(lib, read_only=True) as opened:
+            n = opened.count_recent()
+        got = browser(lib, args.pages)
+        base = kernel_page_s(lib, args.pages)
+        name = str(lib.relative_to(REPO) if lib.is_relative_to(REPO) else lib)
+        print(f"{name:<40}{n:>9}"
+              f"{got['first']:>15.2f}{got['paging']:>9.3f}{base:>15.3f}"
+              f"{got['paging'] / base:>6.1f}x  ({got['pages']} pages scrolled)", flush=True)
+
+
+if __name__ == "__main__":
+    main()

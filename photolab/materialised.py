@@ -1,0 +1,119 @@
+"""Verb results kept for the catalog generation they were computed at.
+
+Reading a large library is mostly the same answer again: a dashboard kernel asks `photos()`
+on every page, five family members open the same pages, a notebook re-runs its cells. Each
+write transaction moves the catalog's `generation` on (`Catalog.transaction`; migration 16):
+`computed` when it wrote more than decisions, `decided` every time. A result is kept under a
+key made of the verb, its arguments, the library's settings, photolab's own source and the
+generation it depends on, in memory and (read/write libraries) as an Arrow file under
+`<library>/cache/` that another process memory-maps instead of recomputing. A verb that only
+needs computed tables (the SQL part of `photos()`) keys on `computed`, so recording a
+decision keeps it and only the decisions are applied again.
+
+Nothing here can serve a stale answer through photolab: every write goes through
+`Catalog.transaction`. A result is only kept when the generation did not move while it was
+computed. Writers outside photolab (the sqlite3 shell) are not seen; delete `cache/` after
+one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+
+from .catalog import Catalog
+
+#: results bigger than this stay in memory only (a million faces' encodings are 0.8 GB)
+DISK_MAX_BYTES = 512 * 2**20
+#: results computed faster than this stay in memory only (a small library's: reading them
+#: back would save nothing)
+DISK_MIN_SECONDS = 0.25
+CACHE_DIR = "cache"
+
+
+@cache
+def code_key() -> str:
+    """A digest of photolab's own source: a result kept by other code is never read."""
+    h = hashlib.blake2b(digest_size=8)
+    root = Path(__file__).resolve().parent
+    for f in sorted(root.rglob("*.py")):
+        h.update(f.relative_to(root).as_posix().encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _digest(value: Any) -> str:
+    return hashlib.blake2b(repr(value).encode(), digest_size=8).hexdigest()
+
+
+class Materialised:
+    """Results of one library's verbs, by name, arguments and generation."""
+
+    def __init__(self, catalog: Catalog, root: Path, writable: bool):
+        self.catalog = catalog
+        self.folder = root / CACHE_DIR
+        self.writable = writable
+        #: set False to compute every answer afresh (benchmarks, debugging)
+        self.enabled = True
+        self.disk_min_seconds = DISK_MIN_SECONDS
+        self._memory: dict[str, tuple[str, pl.DataFrame]] = {}
+
+    def get(self, name: str, args: Any, settings: Any, make: Callable[[], pl.DataFrame],
+            depends: Literal["computed", "decided"] = "decided") -> pl.DataFrame:
+        """`make()`'s result for the current generation: kept in memory, read from
+        `cache/`, or computed (and kept when nothing was written meanwhile)."""
+        if not self.enabled:
+            return make()
+        gen = self.catalog.generation()
+        stamp = gen[0] if depends == "computed" else gen
+        slot = f"{name}-{_digest((args, repr(settings), code_key()))}"
+        key = _digest(stamp)
+        held = self._memory.get(slot)
+        if held is not None and held[0] == key:
+            return held[1]
+        path = self.folder / f"{slot}-{key}.arrow"
+        try:  # Polars maps the file: its columns are read as they are used
+            result = pl.read_ipc(path)
+        except (OSError, pl.exceptions.PolarsError):  # none kept (or a damaged one)
+            t = time.perf_counter()
+            result = make()
+            if self.catalog.generation() != gen:
+                return result  # written meanwhile: this answer is of no one generation
+            if time.perf_counter() - t >= self.disk_min_seconds:
+                self._store(slot, path, result)
+        self._memory[slot] = (key, result)
+        return result
+
+    def _store(self, slot: str, path: Path, result: pl.DataFrame) -> None:
+        """Write the result beside (then over) the older ones of its slot (verb and
+        arguments); a library whose folder cannot be written keeps it in memory only."""
+        if not self.writable or result.estimated_size() > DISK_MAX_BYTES:
+            return
+        tmp: str | None = None
+        try:
+            self.folder.mkdir(exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+            os.close(fd)
+            result.write_ipc(tmp)
+            os.replace(tmp, path)
+            for old in self.folder.glob(f"{slot}-*.arrow"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+        except OSError:  # a full or read-only disk: the answer stays in memory
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+
+    def clear(self) -> None:
+        """Forget every kept result (memory and `cache/`)."""
+        self._memory.clear()
+        if self.writable and self.folder.exists():
+            for f in self.folder.glob("*.arrow"):
+                f.unlink(missing_ok=True)

@@ -1,0 +1,37 @@
+"""`HomePage`: the home page of `photolab serve`, the search box and its filters above the
+photos app's timeline."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .photos import PhotosApp
+from .search import SearchBox
+
+if TYPE_CHECKING:
+    from ..library import Library
+
+
+class HomePage(SearchBox):
+    """The home page of `photolab serve`: the search box and filters above the timeline
+    (`PhotosApp`). Nothing typed: every photo the filters admit, day by day; words: the
+    results in their order. The viewer's "More like this" shows where there are vectors.
+
+    Example::
+
+        HomePage(Library("~/Pictures/photolab"))
+    """
+
+    def __init__(self, library: Library, page_size: int = 60, limit: int = 240):
+        self.app = PhotosApp(library, page_size, on_similar=(
+            (lambda pid: self.run(like=pid)) if library.has_vectors() else None))
+        super().__init__(library, page_size=page_size, limit=limit)
+        self.children = (*self.children[:3], self.status, self.app)
+
+    def show(self, page: int) -> None:
+        """Hand what the box and the filters found to the timeline."""
+        self.status.value = self._header  # says what the timeline holds: no heading there
+        if self._browse is not None:
+            self.app.timeline.set_source(self._browse)
+        else:
+            self.app.timeline.set_source(photo_ids=self.results["photo_id"].to_list())
