@@ -90,6 +90,8 @@ def build(n: int, root: Path, tree: Path) -> None:
         "thumbnails": pl.DataFrame({"photo_id": ids}),
         "motion": pl.DataFrame({"photo_id": ids, "has_motion_video": 0}).with_columns(
             motion_offset=None, motion_length=None, motion_method=none),
+        "previews": pl.DataFrame({"photo_id": ids}).with_columns(playable=none, mp4=none,
+                                                                 webp=none),
     }
     # duplicates: 5% of the photos are the second copy of another photo
     phash = rng.integers(-2**62, 2**62, n)

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -139,11 +139,13 @@ class Catalog:
 
     @contextmanager
     def transaction(self, wait_s: float | None = None,
-                    decisions_only: bool = False) -> Iterator[sqlite3.Connection]:
+                    moves: Literal["all", "decided", "nothing"] = "all",
+                    ) -> Iterator[sqlite3.Connection]:
         """A write transaction; commits on success, rolls back on any exception. Waits for
         another writer up to the busy timeout (or `wait_s`), then `LibraryLockedError`.
-        It moves the catalog's `generation` on; `decisions_only`: the caller writes nothing
-        but rows of `decisions` (what computed tables hold stays current)."""
+        It moves the catalog's `generation` on (`photolab.materialised`): `decided` when the
+        caller writes nothing but rows of `decisions`, `nothing` when it writes only what no
+        verb's answer depends on (the jobs log, the times files were last seen)."""
         if self.read_only:
             raise ReadOnlyError(READ_ONLY_MESSAGE)
         wait = self.busy_timeout_s if wait_s is None else wait_s
@@ -163,7 +165,9 @@ class Catalog:
                         f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
             try:
                 yield self.conn
-                self.conn.execute(GENERATION_DECIDED if decisions_only else GENERATION_ALL)
+                if moves != "nothing":
+                    self.conn.execute(GENERATION_DECIDED if moves == "decided"
+                                      else GENERATION_ALL)
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
@@ -245,15 +249,20 @@ class Catalog:
         return dict(f.iter_rows())
 
     def mark_missing(self, photo_ids: Sequence[int]) -> int:
+        if not photo_ids:
+            return 0
         with self.transaction() as c:
             c.executemany("UPDATE photos SET status = 'missing' WHERE photo_id = ?",
                           [(int(i),) for i in photo_ids])
         return len(photo_ids)
 
     def touch(self, photo_ids: Sequence[int]) -> None:
-        """Record that unchanged files were seen by this scan."""
+        """Record that unchanged files were seen by this scan (a file that was missing and
+        is back is a change; the times it was seen are none)."""
         at = now_iso()
-        with self.transaction() as c:
+        back = self.frame_in("SELECT photo_id FROM photos WHERE status != 'present' AND "
+                             "photo_id IN ({ids})", photo_ids).height
+        with self.transaction(moves="all" if back else "nothing") as c:
             c.executemany("UPDATE photos SET last_seen = ?, status = 'present' WHERE photo_id = ?",
                           [(at, int(i)) for i in photo_ids])
 
@@ -410,7 +419,7 @@ class Catalog:
     def add_decisions(self, kind: str, rows: Sequence[tuple[int | None, Any]], who: str,
                       ) -> list[int]:
         """Several decisions of one kind (photo_id, value) in one transaction."""
-        with self.transaction(decisions_only=True) as c:
+        with self.transaction(moves="decided") as c:
             return [ledger.record(c, kind, pid, value, who) for pid, value in rows]
 
     def geocode_cached(self, provider: str, keys: list[str]) -> dict[str, str]:
@@ -447,7 +456,7 @@ class Catalog:
     # -- decisions ------------------------------------------------------------------------
 
     def add_decision(self, kind: str, photo_id: int | None, value: Any, who: str) -> int:
-        with self.transaction(decisions_only=True) as c:
+        with self.transaction(moves="decided") as c:
             return ledger.record(c, kind, photo_id, value, who)
 
     def decisions(self, kind: str | None = None, who: str | None = None) -> pl.DataFrame:
@@ -502,7 +511,7 @@ class Catalog:
 
     def start_job(self, kind: str, params: dict[str, Any]) -> int:
         self.reap_jobs()
-        with self.transaction() as c:
+        with self.transaction(moves="nothing") as c:
             cur = c.execute(
                 "INSERT INTO jobs (kind, status, started_at, host, pid, params) "
                 "VALUES (?, 'running', ?, ?, ?, ?)",
@@ -511,7 +520,7 @@ class Catalog:
 
     def finish_job(self, job_id: int, status: str, counts: dict[str, Any], n_errors: int,
                    seconds: dict[str, float]) -> None:
-        with self.transaction() as c:
+        with self.transaction(moves="nothing") as c:
             c.execute("UPDATE jobs SET status=?, finished_at=?, counts=?, n_errors=?, seconds=? "
                       "WHERE job_id=?", (status, now_iso(), json.dumps(counts), n_errors,
                                          json.dumps(seconds), job_id))
@@ -526,7 +535,7 @@ class Catalog:
         ).fetchall()
         dead = [job_id for job_id, pid in rows if not _pid_alive(pid)]
         if dead:
-            with self.transaction() as c:
+            with self.transaction(moves="nothing") as c:
                 c.executemany("UPDATE jobs SET status = 'interrupted' WHERE job_id = ?",
                               [(j,) for j in dead])
 

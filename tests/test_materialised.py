@@ -166,3 +166,30 @@ def test_source_and_settings_are_part_of_the_key(small: Library) -> None:
     lib.photos()
     after = {p.name.rsplit("-", 1)[0] for p in (lib.root / "cache").glob("photos-*")}
     assert len(after) == 2 and slots < after
+
+
+def test_an_unchanged_rescan_keeps_every_answer_and_ingest_keeps_the_first_reads(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import photolab.materialised as m
+
+    monkeypatch.setattr(m, "KEEP_AFTER_INGEST_PHOTOS", 0)  # as a large library would
+    monkeypatch.setattr(m, "DISK_MIN_SECONDS", 0.0)
+    lib = library_without_weights(tmp_path, RELS)
+    gen = lib.catalog.generation()
+    report = lib.ingest([tmp_path / "p"], show_progress=False, skip=["faces", "people"])
+    assert report.counts["unchanged"] == len(RELS)
+    assert lib.catalog.generation() == gen, "an unchanged rescan moved the generation"
+    assert report.kept_reads_s is not None and "first reads kept" in str(report)
+    lib.close()
+    # another process's first reads are the kept ones: computing any of them fails here
+    other = Library(tmp_path / "lib", read_only=True)
+
+    def refuse(*a: object, **k: object) -> None:
+        raise AssertionError("recomputed after the ingest kept it")
+
+    for name in ("_photo_rows", "curation", "_faces", "_places", "_duplicates",
+                 "_compute_events", "_albums"):
+        monkeypatch.setattr(other, name, refuse)
+    for name in m.DASHBOARD_READS:
+        getattr(other, name)(**({"encodings": False} if name == "faces" else {}))
+    other.close()
