@@ -174,6 +174,7 @@ def serve(library: str, port: int, ip: str, token: str | None, read_only: bool,
     """Become Voilà serving the dashboards folder for one library (signals reach it)."""
     import secrets
 
+    from .server.members import NO_MEMBERS_ENV
     from .server.voila import voila_command, voila_config_dir
 
     root = Path(library).expanduser().resolve()
@@ -182,16 +183,22 @@ def serve(library: str, port: int, ip: str, token: str | None, read_only: bool,
               file=sys.stderr)
         return EXIT_USAGE
     token = token or secrets.token_urlsafe(24)
-    env = {**os.environ, "PHOTOLAB_LIBRARY": str(root),
-           "PHOTOLAB_READONLY": "1" if read_only else ""}
-    cmd = voila_command(folder("dashboards"), port, ip, token, max_kernels,
-                        voila_config_dir()) + voila_args
     with Library(root, read_only=read_only) as lib:  # (read/write: brought up to date)
         members = lib.members()
+    # no members: the first pages' kernels run ahead (Voilà cannot also act for a member)
+    preheat = members.height == 0 and os.environ.get("PHOTOLAB_PREHEAT", "1") != "0"
+    env = {**os.environ, "PHOTOLAB_LIBRARY": str(root),
+           "PHOTOLAB_READONLY": "1" if read_only else "",
+           NO_MEMBERS_ENV: "1" if preheat else ""}
+    cmd = voila_command(folder("dashboards"), port, ip, token, max_kernels,
+                        voila_config_dir(preheat)) + voila_args
     mode = "read-only" if read_only else "read/write"
     if members.height:
         print(f"photolab: {members.height} members can come in through their own links "
               "(photolab members list)", file=sys.stderr)
+    else:
+        print("photolab: the home and photos pages are run ahead (no members: a member "
+              "added now comes in once photolab serve is started again)", file=sys.stderr)
     print(f"photolab: serving {root} ({mode}) at "
           f"http://{ip}:{port}/voila/render/home.ipynb?token={token} (every page: "
           f"http://{ip}:{port}/?token={token})", file=sys.stderr, flush=True)

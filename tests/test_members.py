@@ -151,3 +151,23 @@ def test_widgets_say_who_named_a_person(libdir: Path) -> None:
         review.refresh()
         review.show(0)
         assert "Barack (named by Alice, " in review.position.value
+
+
+def test_a_server_started_without_members_lets_none_in(libdir: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """`photolab serve` for a library with no members runs its first pages ahead as the
+    owner's; a member added meanwhile must not get the owner's page: their link works once
+    the server is started again."""
+    from photolab.server import members as served
+    from photolab.server.voila import PREHEAT_CONFIG, voila_config_dir
+
+    with Library(libdir) as owner:
+        token = owner.add_member("Alice", "viewer")
+    monkeypatch.setenv("PHOTOLAB_LIBRARY", str(libdir))
+    monkeypatch.setattr(served, "_CATALOG", None)  # this library's, for this test only
+    monkeypatch.delenv(served.NO_MEMBERS_ENV, raising=False)
+    assert served._member_for(token)["name"] == "Alice"
+    monkeypatch.setenv(served.NO_MEMBERS_ENV, "1")
+    assert served._member_for(token) is None and not served.members_served()
+    assert (voila_config_dir(preheat=True) / "voila.py").read_text() == PREHEAT_CONFIG
+    assert "prelaunch_hook" in (voila_config_dir() / "voila.py").read_text()

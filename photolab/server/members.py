@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import inspect
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from ..catalog import Catalog
 from ..members import active_member, member_for_token
 
 PREFIX = "member:"
+#: set by `photolab serve` when it started for a library with no members (`members_served`)
+NO_MEMBERS_ENV = "PHOTOLAB_NO_MEMBERS"
 
 
 def _catalog() -> Catalog:
@@ -59,7 +62,7 @@ class MemberIdentityProvider(PasswordIdentityProvider):
     """The owner's token, or a member's own token, signs a browser in."""
 
     async def get_user_token(self, handler: Any) -> User | None:
-        member = member_for_token(_catalog(), self.get_token(handler))
+        member = _member_for(self.get_token(handler))
         if member is not None:
             return _user(member)
         return await super().get_user_token(handler)
@@ -68,15 +71,32 @@ class MemberIdentityProvider(PasswordIdentityProvider):
         user = super().get_user_cookie(handler)
         if inspect.isawaitable(user):
             user = await user
-        if user is not None and user.username.startswith(PREFIX) and member_of(user) is None:
-            return None  # removed: the login page again
+        if user is not None and user.username.startswith(PREFIX) and (
+                member_of(user) is None or not members_served()):
+            return None  # removed (or a server without members): the login page again
         return user
 
     def process_login_form(self, handler: Any) -> User | None:
-        member = member_for_token(_catalog(), handler.get_argument("password", default=""))
+        member = _member_for(handler.get_argument("password", default=""))
         if member is not None:
             return _user(member)
         return super().process_login_form(handler)
+
+
+def members_served() -> bool:
+    """Whether this server lets members in: one started for a library with no members
+    preheats its pages' kernels as the owner's, so it lets no member in until it restarts."""
+    return os.environ.get(NO_MEMBERS_ENV, "") == ""
+
+
+def _member_for(token: str | None) -> dict[str, Any] | None:
+    member = member_for_token(_catalog(), token) if token else None
+    if member is not None and not members_served():
+        logging.getLogger("photolab").warning(
+            "photolab: %s's link needs `photolab serve` started again: it was started when "
+            "the library had no members", member["name"])
+        return None
+    return member
 
 
 def banner(name: str, role: str) -> str:

@@ -88,14 +88,34 @@ class CappedKernelManager(AsyncMappingKernelManager):
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
         self._reclaiming = set()
+        #: kernels started ahead for a page to come (`PREHEATED`), until a page takes one
+        self._ahead: set[str] = set()
 
     def _live(self) -> int:
-        """Kernels running or starting (a starting one is not in the map yet)."""
-        return len(self.list_kernel_ids()) + self._starting
+        """Pages' kernels running or starting (a starting one is not in the map yet); the
+        few run ahead (`PREHEATED`) count once a page has connected to them."""
+        for kid in list(self._ahead):
+            if kid not in self or self._kernel_connections.get(kid, 0):
+                self._ahead.discard(kid)
+        return len(set(self.list_kernel_ids()) - self._ahead) + self._starting
+
+    def _pooled(self) -> set[str]:
+        """Preheated kernels waiting for a page (`preheat`): never reclaimed or culled."""
+        pools = getattr(self, "_pools", {})
+        return {item.result()["kernel_id"] for items in pools.values() for item in items
+                if item.done() and not item.cancelled() and item.exception() is None}
+
+    async def cull_kernel_if_idle(self, kernel_id: str) -> None:
+        if kernel_id not in self._pooled() | self._ahead:
+            await super().cull_kernel_if_idle(kernel_id)
 
     async def start_kernel(self, *args: Any, **kwargs: Any) -> str:
         if kwargs.get("kernel_id") is not None:  # a restart keeps its place
             return await super().start_kernel(*args, **kwargs)
+        if (kwargs.get("env") or {}).get("VOILA_PREHEAT") == "True":  # run ahead: no page yet
+            kid = await super().start_kernel(*args, **kwargs)
+            self._ahead.add(kid)
+            return kid
         if self._live() >= self.max_kernels:
             await self._reclaim()
         if self._live() >= self.max_kernels:  # no await between this check and the count
@@ -114,7 +134,8 @@ class CappedKernelManager(AsyncMappingKernelManager):
 
         now = utcnow()
         gone = []
-        for kid in self.list_kernel_ids():
+        pooled = self._pooled() | self._ahead
+        for kid in set(self.list_kernel_ids()) - pooled:
             idle = (now - self.get_kernel(kid).last_activity).total_seconds()
             if (self._kernel_connections.get(kid, 0) == 0 and idle >= self.reclaim_after_s
                     and kid not in self._reclaiming):
@@ -136,15 +157,28 @@ class LogoutHandler(_LogoutHandler):
         self.redirect(url_path_join(self.base_url, "login"))
 
 
-def voila_config_dir() -> Path:
-    """A folder with the Voilà configuration file that installs `member_hook` (a Python
-    function cannot be given on Voilà's command line)."""
+#: the pages a preheated server keeps a kernel ready for (each holds one kernel of the cap)
+PREHEATED = ("home.ipynb", "photos.ipynb")
+#: Voilà's configuration when the library has no members: the home and photos pages are run
+#: ahead, each in a kernel of its own, so a page shows as soon as it is asked for
+PREHEAT_CONFIG = (
+    "c.VoilaConfiguration.preheat_kernel = True\n"
+    "c.VoilaKernelManager.fill_delay = 0\n"
+    "c.VoilaKernelManager.kernel_pools_config = {'default': {'pool_size': 0}, "
+    + ", ".join(f"{name!r}: {{'pool_size': 1}}" for name in PREHEATED) + "}\n")
+
+
+def voila_config_dir(preheat: bool = False) -> Path:
+    """A folder with the Voilà configuration file: `member_hook` installed (a Python function
+    cannot be given on Voilà's command line), or, for a library with no members,
+    kernels preheated for the first pages (Voilà cannot do both: a preheated kernel runs
+    its notebook before anyone asks, so it cannot act for whoever asks)."""
     import tempfile
 
     from .members import VOILA_CONFIG
 
     where = Path(tempfile.mkdtemp(prefix="photolab-voila-"))
-    (where / "voila.py").write_text(VOILA_CONFIG)
+    (where / "voila.py").write_text(PREHEAT_CONFIG if preheat else VOILA_CONFIG)
     return where
 
 

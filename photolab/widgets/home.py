@@ -27,6 +27,8 @@ class HomePage(SearchBox):
             (lambda pid: self.run(like=pid)) if library.has_vectors() else None))
         super().__init__(library, page_size=page_size, limit=limit)
         self.children = (*self.children[:3], self.status, self.app)
+        # a preheated kernel built its choices before anyone asked: again for the page
+        self.app.timeline.on_ready = self.reload_options
 
     def show(self, page: int) -> None:
         """Hand what the box and the filters found to the timeline."""

@@ -67,6 +67,8 @@ class Timeline(anywidget.AnyWidget):
         super().__init__()
         self.lib, self.page_size, self.thumb_size = library, page_size, thumb_size
         self.on_open, self.on_album = on_open, on_album
+        #: called when a page in the browser shows the timeline
+        self.on_ready: Callable[[], None] | None = None
         #: the photos loaded so far, in the order shown
         self.ids: list[int] = []
         self.done = False
@@ -91,9 +93,11 @@ class Timeline(anywidget.AnyWidget):
 
     def _message(self, _: Any, content: dict[str, Any], buffers: list[bytes]) -> None:
         kind = content.get("type")
-        if kind == "ready":
+        if kind == "ready":  # a page opened: counted again (its kernel may have run ahead)
             self._ready = True
-            self.reset()
+            if self.on_ready is not None:
+                self.on_ready()
+            self.set_source(self.filters, self.results, self.heading)
         elif kind == "album" and self.on_album is not None:
             text = self.on_album([int(i) for i in content.get("ids", [])],
                                  str(content.get("name", "")))
