@@ -31,8 +31,9 @@ import polars as pl
 
 from .catalog import Catalog
 
-#: results bigger than this stay in memory only (a million faces' encodings are 0.8 GB)
-DISK_MAX_BYTES = 512 * 2**20
+#: results bigger than this stay in memory only (a million photos' faces with their
+#: encodings are 0.9 GB: kept, since computing them takes 15 s there)
+DISK_MAX_BYTES = 2 * 2**30
 #: results computed faster than this stay in memory only (a small library's: reading them
 #: back would save nothing)
 DISK_MIN_SECONDS = 0.25
@@ -42,7 +43,7 @@ CACHE_DIR = "cache"
 KEEP_AFTER_INGEST_PHOTOS = 20_000
 #: what the dashboards read first, in an order where each reads what the one before kept
 DASHBOARD_READS = ("photos", "places", "place_hierarchy", "faces", "people", "duplicates",
-                   "events", "albums")
+                   "best_photos", "events", "albums")
 
 
 @cache
@@ -128,6 +129,8 @@ class Materialised:
 def keep_reads(lib: Any) -> dict[str, float]:
     """Compute and keep what the dashboards read first (`DASHBOARD_READS`), so the first
     family member to open a page after an ingest waits for none of it; seconds per verb."""
+    if not lib.materialised.enabled:
+        return {}
     lib.nearest_people()  # the one read that writes (computed rows): before the others
     seconds = {}
     for name in DASHBOARD_READS:

@@ -32,6 +32,8 @@ VERBS = {
     "events": lambda lib: lib.events(),
     "events_left_out": lambda lib: pl.DataFrame(lib.events_left_out()),
     "albums": lambda lib: lib.albums(),
+    "best_photos": lambda lib: lib.best_photos(),
+    "on_this_day": lambda lib: lib.on_this_day("2020-07-10", window_days=30),
 }
 
 
@@ -188,7 +190,7 @@ def test_an_unchanged_rescan_keeps_every_answer_and_ingest_keeps_the_first_reads
         raise AssertionError("recomputed after the ingest kept it")
 
     for name in ("_photo_rows", "curation", "_faces", "_places", "_duplicates",
-                 "_compute_events", "_albums"):
+                 "_compute_events", "_albums", "_best_photos"):
         monkeypatch.setattr(other, name, refuse)
     for name in m.DASHBOARD_READS:
         getattr(other, name)(**({"encodings": False} if name == "faces" else {}))

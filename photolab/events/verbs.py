@@ -57,6 +57,12 @@ class EventVerbs:
         `photo_id`, `path`, `taken_at`, `taken_at_source`, `mime`, `width`, `height`,
         `size_bytes`, `favorite`, `rating`, `people`, `n_faces`, `n_named`, `phash`,
         `pixel_hash`, `sharpness`, `kept` (a person chose it among its duplicates)."""
+        if photo_ids is None:  # kept for the generation (photolab.materialised)
+            return self.materialised.get("best_photos", None, self.settings,
+                                         lambda: self._best_photos(None))
+        return self._best_photos(photo_ids)
+
+    def _best_photos(self, photo_ids: Sequence[int] | None) -> pl.DataFrame:
         f = self.photos(photo_ids=photo_ids)
         sql = ("SELECT h.photo_id, h.phash, h.pixel_hash, h.sharpness, "
                "(SELECT count(*) FROM faces x WHERE x.photo_id = h.photo_id) AS n_faces "
