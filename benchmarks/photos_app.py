@@ -20,6 +20,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+from photolab.server.voila import PREHEATED
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -65,24 +68,34 @@ def kernel_page_s(library: Path, pages: int) -> float:
         return statistics.median(times)
 
 
-def browser(library: Path, pages: int) -> dict[str, float]:
+def browser(library: Path, pages: int, only: list[str] | None = None) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     sys.path.insert(0, str(REPO))
     from tests.conftest import free_port, wait_for_port
 
     port = free_port()
-    proc = subprocess.Popen([*PHOTOLAB, "serve", "--library", str(library), "--port",
-                             str(port), "--token", "t", "--read-only"], cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = HERE / "out" / f"serve-{port}.log"
+    with log.open("w") as err:
+        proc = subprocess.Popen([*PHOTOLAB, "serve", "--library", str(library), "--port",
+                                 str(port), "--token", "t", "--read-only"], cwd=REPO,
+                                stdout=subprocess.DEVNULL, stderr=err, text=True)
     try:
         wait_for_port(port, proc, 120)
+        # "once the server is up": its preheated pages have run (Voilà logs each pool filled)
+        deadline = time.monotonic() + 300
+        while log.read_text().count("is filled with") < len(PREHEATED):
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise SystemExit(f"the preheated pages did not run: see {log}")
+            time.sleep(0.2)
         with sync_playwright() as p:
             b = p.chromium.launch(executable_path=CHROMIUM,
                                   args=["--no-sandbox", "--disable-dev-shm-usage"])
             base = f"http://127.0.0.1:{port}/voila/render"
             shown = {}
             for name, selector in FIRST.items():
+                if only and name not in only:
+                    continue
                 page = b.new_page(viewport={"width": 1300, "height": 900})
                 t = time.monotonic()
                 page.goto(f"{base}/{name}?token=t")
@@ -104,7 +117,7 @@ def browser(library: Path, pages: int) -> dict[str, float]:
                 if not page.evaluate("document.querySelector('.photolab-more').textContent"):
                     break  # every photo is on the page
                 t = time.monotonic()
-                page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+                page.evaluate("document.querySelector('.photolab-more').scrollIntoView()")
                 page.wait_for_function(f"{count} > {n}", timeout=60_000)
                 paging.append(time.monotonic() - t)
             b.close()
@@ -119,6 +132,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--library", nargs="*", type=Path)
     ap.add_argument("--pages", type=int, default=10)
+    ap.add_argument("--only", nargs="*", help="these dashboards only (home.ipynb ...)")
     args = ap.parse_args()
     libs = args.library or [corpus_library()] + [
         p for p in [HERE / "out" / "catalog-100000" / "lib"] if p.exists()]
@@ -127,7 +141,7 @@ def main() -> None:
     for lib in libs:
         with Library(lib, read_only=True) as opened:
             n = opened.count_recent()
-        got = browser(lib, args.pages)
+        got = browser(lib, args.pages, args.only)
         base = kernel_page_s(lib, args.pages)
         name = str(lib.relative_to(REPO) if lib.is_relative_to(REPO) else lib)
         print(f"\n{name}: {n:,} photos; seconds from the request to the first content:")

@@ -20,6 +20,7 @@ from .errors import PhotoNotFoundError
 
 if TYPE_CHECKING:
     from .catalog import Catalog
+    from .materialised import Materialised
 
 RESULT_SCHEMA = {"photo_id": pl.Int64, "score": pl.Float32, "rank": pl.Int64,
                  "path": pl.String, "taken_at": pl.Datetime("us"), "caption": pl.String}
@@ -30,6 +31,7 @@ class BrowseVerbs:
     `photos()`, `tags()`, `captions()`, `labels()`."""
 
     catalog: Catalog
+    materialised: Materialised
     faces: Callable[..., pl.DataFrame]
     places: Callable[..., pl.DataFrame]
     scene_tags: Callable[..., pl.DataFrame]
@@ -40,12 +42,13 @@ class BrowseVerbs:
 
     def timeline_months(self) -> pl.DataFrame:
         """`month` ("2019-05"), `n_photos`: the months with dated photos, newest first (a
-        timeline's jump list), counted on the date index."""
-        return self.catalog.frame(
+        timeline's jump list), counted on the date index (kept for the generation: a
+        million photos' months take 2 s to count)."""
+        return self.materialised.get("timeline_months", None, None, lambda: self.catalog.frame(
             "SELECT substr(d.taken_at, 1, 7) AS month, count(*) AS n_photos FROM dates d "
             "CROSS JOIN photos p ON p.photo_id = d.photo_id WHERE d.taken_at IS NOT NULL "
             "AND p.status = 'present' GROUP BY 1 ORDER BY 1 DESC",
-            schema={"month": pl.String, "n_photos": pl.Int64})
+            schema={"month": pl.String, "n_photos": pl.Int64}), depends="computed")
 
     def tiles(self, photo_ids: Sequence[int]) -> pl.DataFrame:
         """What a timeline tile needs, for these photos only: `photo_id`, `taken_at`,

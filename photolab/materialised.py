@@ -43,7 +43,7 @@ CACHE_DIR = "cache"
 KEEP_AFTER_INGEST_PHOTOS = 20_000
 #: what the dashboards read first, in an order where each reads what the one before kept
 DASHBOARD_READS = ("photos", "places", "place_hierarchy", "faces", "people", "duplicates",
-                   "best_photos", "events", "albums")
+                   "best_photos", "events", "albums", "timeline_months")
 
 
 @cache

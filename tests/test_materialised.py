@@ -27,6 +27,9 @@ VERBS = {
     "people": lambda lib: lib.people(),
     "duplicates": lambda lib: lib.duplicates(),
     "duplicates(8)": lambda lib: lib.duplicates(threshold=8),
+    "duplicates(the setting's radius)": lambda lib: lib.duplicates(
+        threshold=lib.settings.dupe_threshold),
+    "timeline_months": lambda lib: lib.timeline_months(),
     "places": lambda lib: lib.places(),
     "place_hierarchy": lambda lib: lib.place_hierarchy(),
     "events": lambda lib: lib.events(),
@@ -194,4 +197,5 @@ def test_an_unchanged_rescan_keeps_every_answer_and_ingest_keeps_the_first_reads
         monkeypatch.setattr(other, name, refuse)
     for name in m.DASHBOARD_READS:
         getattr(other, name)(**({"encodings": False} if name == "faces" else {}))
+    other.duplicates(threshold=other.settings.dupe_threshold)  # as the review asks
     other.close()

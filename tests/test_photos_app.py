@@ -323,15 +323,26 @@ def test_album_and_people_pages_open_timelines(app_lib: Path, tmp_path: Path) ->
         items = page._items()
         trip = next(it for it in items if it["key"] == f"album:{album}")
         assert trip["title"] == "Trip" and trip["subtitle"].startswith("2 photos")
-        assert trip["image"][:4] == b"RIFF"
+        assert page._image(trip["ref"])[0][:4] == b"RIFF"
         assert any(it["key"].startswith("event:") for it in items)
+        # covers go to the page a page at a time, their images read only for those sent
+        sent: list[tuple[dict[str, Any], list[bytes]]] = []
+        page.covers.send = lambda c, b=None: sent.append((c, b or []))  # type: ignore
+        page.covers.page_size = 2
+        page.covers._message(None, {"type": "ready"}, [])
+        assert sent[-1][0]["first"] and len(sent[-1][0]["items"]) == 2
+        while not sent[-1][0]["done"]:
+            page.covers._message(None, {"type": "more"}, [])
+            assert not sent[-1][0]["first"] and len(sent[-1][1]) == len(sent[-1][0]["items"])
+        assert [it["key"] for c, _ in sent for it in c["items"]] == [it["key"] for it in items]
         page._open(f"album:{album}")
         assert page.opened is not None and page.opened.timeline.total == 2
         page.close()
         assert page.children == (page.covers,)
         people = PeoplePage(lib)
         [obama] = people._items()
-        assert obama["title"] == "Barack Obama" and obama["image"][:2] == b"\xff\xd8"
+        assert obama["title"] == "Barack Obama"
+        assert people._image(obama["ref"])[0][:2] == b"\xff\xd8"
         assert obama["subtitle"] == "3 photos"
         people._open(obama["key"])
         assert people.opened is not None and people.opened.timeline.total == 3

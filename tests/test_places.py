@@ -208,10 +208,15 @@ def test_sunburst_data_matches_the_hierarchy(corpus_lib: Library) -> None:
 
 
 def test_map_has_every_located_photo_and_any_tiles(corpus_lib: Library) -> None:
+    from photolab.widgets.places import MAP_SPOT_DEGREES
+
     located = corpus_lib.places().filter(pl.col("lat").is_not_null())
     fig = place_map(corpus_lib, tiles="http://127.0.0.1:9/{z}/{x}/{y}.png")  # nothing there
     trace = fig.data[0]
-    assert len(trace.lat) == located.height and trace.cluster.enabled
+    # one point per spot, and every located photo counted in one
+    spots = located.select((pl.col("lat", "lon") / MAP_SPOT_DEGREES).round(0)).unique()
+    assert len(trace.lat) == spots.height < located.height and trace.cluster.enabled
+    assert sum(trace.customdata) == located.height
     assert fig.layout.map.style["sources"]["tiles"]["tiles"] == [
         "http://127.0.0.1:9/{z}/{x}/{y}.png"]
     assert place_map(corpus_lib).layout.map.style == corpus_lib.settings.map_tiles

@@ -73,8 +73,11 @@ class DuplicateVerbs:
         duplicate" and "keep this one" decision is applied.
         """
         if keeper_rule is rank_keepers:  # the default rule: kept for the generation
+            s = self.settings
+            key = (s.dupe_threshold if threshold is None else threshold,
+                   s.dupe_clip_distance if clip_distance is None else clip_distance)
             return self.materialised.get(
-                "duplicates", (threshold, clip_distance), self.settings,
+                "duplicates", key, self.settings,
                 lambda: self._duplicates(threshold, keeper_rule, clip_distance))
         return self._duplicates(threshold, keeper_rule, clip_distance)
 

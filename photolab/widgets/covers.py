@@ -26,17 +26,28 @@ from .search import NO_PREVIEW
 if TYPE_CHECKING:
     from ..library import Library
 
+#: covers sent at once (more as the page scrolls)
+COVERS_PAGE = 48
+
 COVERS_ESM = r"""
 function render({ model, el }) {
   const grid = document.createElement("div");
   grid.className = "photolab-covers";
-  el.append(grid);
+  const more = document.createElement("div");
+  more.className = "photolab-more";
+  el.append(grid, more);
   const urls = [];
+  let busy = true, done = false;
+  const request = () => { if (!busy && !done) { busy = true; model.send({ type: "more" }); } };
+  new IntersectionObserver((es) => { if (es.some((e) => e.isIntersecting)) request(); },
+                           { rootMargin: "400px" }).observe(more);
   model.on("msg:custom", (msg, buffers) => {
     if (msg.type !== "covers") return;
-    urls.splice(0).forEach((u) => URL.revokeObjectURL(u));
-    grid.innerHTML = "";
-    if (!msg.items.length) { grid.textContent = msg.empty; return; }
+    if (msg.first) {
+      urls.splice(0).forEach((u) => URL.revokeObjectURL(u));
+      grid.innerHTML = "";
+      if (!msg.items.length) grid.textContent = msg.empty;
+    }
     msg.items.forEach((it, i) => {
       const card = document.createElement("figure");
       card.className = `photolab-cover photolab-${it.kind}`;
@@ -53,6 +64,9 @@ function render({ model, el }) {
       card.addEventListener("click", () => model.send({ type: "open", key: it.key }));
       grid.append(card);
     });
+    done = msg.done; busy = false;
+    more.textContent = done ? "" : "loading…";
+    if (!done && more.getBoundingClientRect().top < window.innerHeight + 400) request();
   });
   model.send({ type: "ready" });
 }
@@ -73,31 +87,49 @@ COVERS_CSS = """
 
 
 class Covers(anywidget.AnyWidget):
-    """A grid of covers (`items`: key, title, subtitle, kind, image bytes and type);
-    `on_open(key)` when one is clicked."""
+    """A grid of covers, a page at a time as the page scrolls: `load()` lists them (key,
+    title, subtitle, kind, and `ref`: what `image(ref)` turns into the cover's bytes and
+    type, read only for the covers sent); `on_open(key)` when one is clicked."""
 
     _esm = COVERS_ESM
     _css = COVERS_CSS
     kind = traitlets.Unicode("album").tag(sync=True)
 
     def __init__(self, load: Callable[[], list[dict[str, Any]]],
-                 on_open: Callable[[str], None], empty: str = "nothing yet"):
+                 image: Callable[[Any], tuple[bytes | None, str]],
+                 on_open: Callable[[str], None], empty: str = "nothing yet",
+                 page_size: int = COVERS_PAGE):
         super().__init__()
-        self.load, self.on_open, self.empty = load, on_open, empty
+        self.load, self.image, self.on_open, self.empty = load, image, on_open, empty
+        self.page_size = page_size
+        self.items: list[dict[str, Any]] = []
+        self.sent = 0
         self.on_msg(self._message)
 
     def _message(self, _: Any, content: dict[str, Any], buffers: list[bytes]) -> None:
         if content.get("type") == "ready":
             self.refresh()
+        elif content.get("type") == "more":
+            self.send_page()
         elif content.get("type") == "open":
             self.on_open(str(content["key"]))
 
     def refresh(self) -> None:
-        items = self.load()
-        buffers = [it.pop("image") or NO_PREVIEW for it in items]
-        for it, data in zip(items, buffers, strict=True):
-            it.setdefault("type", "image/webp" if data is not NO_PREVIEW else "image/svg+xml")
-        self.send({"type": "covers", "items": items, "empty": self.empty}, buffers)
+        """List the covers again and send the first page."""
+        self.items, self.sent = self.load(), 0
+        self.send_page()
+
+    def send_page(self) -> None:
+        page = [dict(it) for it in self.items[self.sent:self.sent + self.page_size]]
+        first = self.sent == 0
+        self.sent += len(page)
+        buffers = []
+        for it in page:
+            data, kind = self.image(it.pop("ref", None))
+            buffers.append(data or NO_PREVIEW)
+            it["type"] = kind if data else "image/svg+xml"
+        self.send({"type": "covers", "items": page, "empty": self.empty, "first": first,
+                   "done": self.sent >= len(self.items)}, buffers)
 
 
 class _CoverPage(w.VBox):
@@ -105,7 +137,7 @@ class _CoverPage(w.VBox):
 
     def __init__(self, library: Library, empty: str):
         self.lib = library
-        self.covers = Covers(self._items, self._open, empty)
+        self.covers = Covers(self._items, self._image, self._open, empty)
         self.back = w.Button(description="◀ back", layout=w.Layout(width="100px"))
         self.back.add_class("photolab-back")
         self.back.on_click(lambda _: self.close())
@@ -114,11 +146,15 @@ class _CoverPage(w.VBox):
         self.opened: PhotosApp | None = None
         super().__init__([self.covers])
 
-    def _thumb(self, content_hash: str | None) -> bytes | None:
-        if not content_hash:
-            return None
-        path = thumb_path(self.lib.thumbs_dir, content_hash, "small")
-        return path.read_bytes() if path.exists() else None
+    def _image(self, ref: Any) -> tuple[bytes | None, str]:
+        """A cover's bytes (None: none to show) and type, from its `ref`: here a photo id
+        whose small thumbnail is the cover."""
+        if ref is None:
+            return None, ""
+        tile = self.lib.tiles([int(ref)])
+        content_hash = tile["content_hash"][0] if tile.height else None
+        path = thumb_path(self.lib.thumbs_dir, content_hash or "", "small")
+        return (path.read_bytes() if content_hash and path.exists() else None), "image/webp"
 
     def _items(self) -> list[dict[str, Any]]:
         raise NotImplementedError
@@ -158,16 +194,13 @@ class AlbumsPage(_CoverPage):
     def _items(self) -> list[dict[str, Any]]:
         albums = self.lib.albums()
         events = self.lib.events()
-        hashes = dict(self.lib.tiles(
-            pl.concat([albums["cover_photo_id"], events["cover_photo_id"]]).drop_nulls()
-            .to_list()).select("photo_id", "content_hash").iter_rows())
         items = [{"key": f"album:{a['album_id']}", "kind": "album", "title": a["name"],
                   "subtitle": f"{_photos(a['n_photos'])} · {a['source']}",
-                  "image": self._thumb(hashes.get(a["cover_photo_id"]))}
+                  "ref": a["cover_photo_id"]}
                  for a in albums.iter_rows(named=True)]
         items += [{"key": f"event:{e['event_id']}", "kind": "album", "title": e["title"],
                    "subtitle": f"{_photos(e['n_photos'])} · {'trip' if e['trip'] else 'event'}",
-                   "image": self._thumb(hashes.get(e["cover_photo_id"]))}
+                   "ref": e["cover_photo_id"]}
                   for e in events.iter_rows(named=True)]
         return items
 
@@ -195,16 +228,16 @@ class PeoplePage(_CoverPage):
         face_of: dict[int, int] = {}
         for face, person in labels.person_of.items():
             face_of.setdefault(labels.root(person), face)
-        items = []
-        for p in people.iter_rows(named=True):
-            try:
-                crop = self.lib.face_crop(face_of[p["person_id"]], 220)
-            except (KeyError, PhotolabError):
-                crop = None
-            items.append({"key": str(p["person_id"]), "kind": "person", "title": p["name"],
-                          "subtitle": _photos(p["n_photos"]), "image": crop,
-                          "type": "image/jpeg" if crop else "image/svg+xml"})
-        return items
+        return [{"key": str(p["person_id"]), "kind": "person", "title": p["name"],
+                 "subtitle": _photos(p["n_photos"]), "ref": face_of.get(p["person_id"])}
+                for p in people.iter_rows(named=True)]
+
+    def _image(self, ref: Any) -> tuple[bytes | None, str]:
+        """The person's face (`ref`: one of their faces), cut from its thumbnail."""
+        try:
+            return (self.lib.face_crop(int(ref), 220) if ref is not None else None), "image/jpeg"
+        except PhotolabError:
+            return None, ""
 
     def _filters(self, key: str) -> tuple[str, dict[str, Any]]:
         name = self.lib.labels().names.get(int(key))

@@ -97,24 +97,34 @@ class PlaceSunburst(w.VBox):
 #: the map's colour where no tile has loaded, and its points' colour
 MAP_GROUND = "#dfe7ec"
 MAP_POINTS = "#d81b60"
+#: photos this close (in degrees: about a kilometre) are one point on the map
+MAP_SPOT_DEGREES = 0.01
 
 
 def place_map(library: Library, tiles: str | None = None) -> Any:
-    """A plotly map of every photo with a place, nearby points clustered.
+    """A plotly map of the photos with a place: one point per spot (positions within about
+    a kilometre, `MAP_SPOT_DEGREES`, with their photo count), nearby points clustered, so a
+    million photos draw as the few thousand places they were taken at.
 
     `tiles` (default: the `map_tiles` setting) is a plotly map style or a raster tile URL
     template; the points are a layer of their own, drawn whether or not tiles load.
     """
     import plotly.graph_objects as go
 
-    p = library.places().filter(pl.col("lat").is_not_null())
-    tiles = tiles or library.settings.map_tiles
     label = pl.concat_str([pl.col("city").fill_null("?"), pl.col("country").fill_null("?")],
                           separator=", ")
-    fig = go.FigureWidget(go.Scattermap(
+    spot = [(pl.col(c) / MAP_SPOT_DEGREES).round(0) for c in ("lat", "lon")]
+    p = (library.places().filter(pl.col("lat").is_not_null())
+         .group_by(spot[0].alias("y"), spot[1].alias("x"))
+         .agg(pl.col("lat", "lon").mean(), label.first().alias("label"),
+              n=pl.len()).sort("n", descending=True))
+    tiles = tiles or library.settings.map_tiles
+    # a plain figure: pages draw it with plotly's own extension (cached by the browser),
+    # not as a widget whose whole plotly.js travels through the kernel's websocket
+    fig = go.Figure(go.Scattermap(
         lat=p["lat"].to_list(), lon=p["lon"].to_list(), mode="markers",
-        text=p.select(label)["city"].to_list(), customdata=p["photo_id"].to_list(),
-        hovertemplate="%{text}<extra>photo %{customdata}</extra>",
+        text=p["label"].to_list(), customdata=p["n"].to_list(),
+        hovertemplate="%{text}<extra>%{customdata} photos</extra>",
         cluster=dict(enabled=True, maxzoom=12, step=[20, 100], size=[18, 26, 34],
                      color=MAP_POINTS),
         marker=dict(size=10, color=MAP_POINTS)))
