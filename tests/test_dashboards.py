@@ -224,6 +224,17 @@ def test_home_page_searches_above_the_timeline_and_more_like_this(tmp_path: Path
         page.screenshot(path=str(shot("home-2.png")), full_page=True)
         shown = [int(a.split()[1]) for a in
                  tiles.evaluate_all("(ts) => ts.map((t) => t.alt)")]
+        # on a phone: the box, the filters and two or three thumbnails a row, nothing wider
+        phone = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        phone.goto(url)
+        phone.wait_for_function(
+            "document.querySelectorAll('.photolab-tile').length == 6", timeout=90_000)
+        box = phone.get_by_placeholder("a person, a place, a year, or describe a photo")
+        assert box.bounding_box()["x"] + box.bounding_box()["width"] <= 390
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        widths = [t.bounding_box()["width"] for t in phone.locator(".photolab-tile").all()]
+        assert max(widths) < 390 / 2, widths
+        phone.screenshot(path=str(shot("home-phone.png")), full_page=True)
         browser.close()
     with Library(libdir) as lib:
         near = lib.similar(obama_id, 2)

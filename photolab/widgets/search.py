@@ -62,7 +62,8 @@ class SearchBox(w.VBox):
         self.text = w.Text(placeholder=("a person, a place, a year, or describe a photo"
                                         if self.vectors else
                                         "a person, a place, a camera, a year, a word"),
-                           continuous_update=False, layout=w.Layout(width="420px"))
+                           continuous_update=False,
+                           layout=w.Layout(width="420px", max_width="calc(100vw - 40px)"))
         self.go = Button(description="Search", icon="search", button_style="primary")
         self.in_captions = w.Checkbox(description="words in captions", indent=False,
                                       layout=w.Layout(width="170px"))
@@ -89,7 +90,8 @@ class SearchBox(w.VBox):
         self.prev.on_click(lambda _: self.show(self.page - 1))
         self.next.on_click(lambda _: self.show(self.page + 1))
         super().__init__([
-            w.HBox([self.text, self.go, self.in_captions]),
+            w.HBox([self.text, self.go, self.in_captions],
+                   layout=w.Layout(flex_flow="row wrap")),
             w.HBox([self.person, self.place, self.tag], layout=w.Layout(flex_flow="row wrap")),
             w.HBox([self.camera, self.after, self.before],
                    layout=w.Layout(flex_flow="row wrap")),
