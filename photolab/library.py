@@ -122,7 +122,27 @@ class Library(IngestVerbs, DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs,
         return self.materialised.get("photos", include_missing, self.settings, lambda: (
             self.curation(self.materialised.get(
                 "photo-rows", include_missing, None,
-                lambda: self._photo_rows(include_missing, None), depends="computed"))))
+                lambda: self._photo_rows(include_missing, None), depends="computed"))),
+            refresh=lambda old, since: self._photos_since(include_missing, old, since))
+
+    def _photos_since(self, include_missing: bool, old: pl.DataFrame,
+                      since: int) -> pl.DataFrame | None:
+        """`photos()` as `old` was, with the decisions after `since` applied to the photos
+        they are about: ratings, favourites, keywords, titles, descriptions (and undoing
+        them). None when one is of another kind (an album, a name: computed again)."""
+        ids: set[int] = set()
+        for kind, pid, value in self.catalog.decisions_since(since).select(
+                "kind", "photo_id", "value").iter_rows():
+            if kind == "undo":
+                undone = self.catalog.decision(int(json.loads(value)["undoes"]))
+                kind, pid = (undone["kind"], undone["photo_id"]) if undone else ("", None)
+            if kind not in PHOTO_DECISIONS or pid is None:
+                return None
+            ids.add(int(pid))
+        if not ids:
+            return old
+        changed = self.curation(self._photo_rows(include_missing, sorted(ids)))
+        return old.update(changed, on="photo_id", include_nulls=True)
 
     def _photo_rows(self, include_missing: bool,
                     photo_ids: Sequence[int] | None) -> pl.DataFrame:
@@ -243,6 +263,9 @@ class Library(IngestVerbs, DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs,
         with who and when."""
         return self.catalog.decisions(kind, who)
 
+
+#: decisions about one photo's own curation, which `photos()` applies to that photo alone
+PHOTO_DECISIONS = frozenset({"rating", "favorite", "keywords", "title", "description"})
 
 PHOTO_SQL_SCHEMA = {
     "photo_id": pl.Int64, "path": pl.String, "size_bytes": pl.Int64, "mime": pl.String,

@@ -57,6 +57,10 @@ def code_key() -> str:
     return h.hexdigest()
 
 
+#: brings a kept result up to date with the decisions after a decision id (None: cannot)
+Refresh = Callable[[pl.DataFrame, int], "pl.DataFrame | None"]
+
+
 def _digest(value: Any) -> str:
     return hashlib.blake2b(repr(value).encode(), digest_size=8).hexdigest()
 
@@ -71,24 +75,43 @@ class Materialised:
         #: set False to compute every answer afresh (benchmarks, debugging)
         self.enabled = True
         self.disk_min_seconds = DISK_MIN_SECONDS
-        self._memory: dict[str, tuple[str, pl.DataFrame]] = {}
+        #: slot -> (key, result, the generation, the newest decision it includes or None)
+        self._memory: dict[str, tuple[str, pl.DataFrame, tuple[int, int], int | None]] = {}
 
     def get(self, name: str, args: Any, settings: Any, make: Callable[[], pl.DataFrame],
-            depends: Literal["computed", "decided"] = "decided") -> pl.DataFrame:
+            depends: Literal["computed", "decided"] = "decided",
+            refresh: Refresh | None = None) -> pl.DataFrame:
         """`make()`'s result for the current generation: kept in memory, read from
-        `cache/`, or computed (and kept when nothing was written meanwhile)."""
+        `cache/`, or computed (and kept when nothing was written meanwhile).
+
+        `refresh(result, decision_id)`, given, brings a result this process computed up to
+        date with the decisions recorded after `decision_id` while no computed table changed
+        (None: it cannot; then it is computed again)."""
         if not self.enabled:
             return make()
         gen = self.catalog.generation()
+        mark = self.catalog.last_decision_id() if refresh is not None else None
         stamp = gen[0] if depends == "computed" else gen
         slot = f"{name}-{_digest((args, repr(settings), code_key()))}"
         key = _digest(stamp)
         held = self._memory.get(slot)
         if held is not None and held[0] == key:
             return held[1]
-        path = self.folder / f"{slot}-{key}.arrow"
+        if refresh is not None and held is not None and held[3] is not None \
+                and held[2][0] == gen[0]:
+            updated = refresh(held[1], held[3])
+            if updated is not None and self.catalog.generation() == gen:
+                self._memory[slot] = (key, updated, gen, mark)
+                return updated
+        # a kept file's name ends with the newest decision it includes ("x": not known)
+        kept = sorted(self.folder.glob(f"{slot}-{key}-*.arrow")) if self.folder.is_dir() else []
+        path = self.folder / f"{slot}-{key}-{'x' if mark is None else mark}.arrow"
         try:  # Polars maps the file: its columns are read as they are used
-            result = pl.read_ipc(path)
+            if not kept:
+                raise FileNotFoundError(path)
+            result = pl.read_ipc(kept[0])
+            told = kept[0].stem.rsplit("-", 1)[1]
+            mark = int(told) if told.isdigit() else None
         except (OSError, pl.exceptions.PolarsError):  # none kept (or a damaged one)
             t = time.perf_counter()
             result = make()
@@ -96,7 +119,7 @@ class Materialised:
                 return result  # written meanwhile: this answer is of no one generation
             if time.perf_counter() - t >= self.disk_min_seconds:
                 self._store(slot, path, result)
-        self._memory[slot] = (key, result)
+        self._memory[slot] = (key, result, gen, mark)
         return result
 
     def _store(self, slot: str, path: Path, result: pl.DataFrame) -> None:

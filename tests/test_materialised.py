@@ -107,13 +107,20 @@ def test_a_decision_keeps_the_tables_part_and_a_stage_write_does_not(small: Libr
     pid = int(before["photo_id"][0])
     lib.rate([pid], 3)
     after = lib.photos()
-    assert len(calls) == 1, "a decision recomputed the catalog's tables part"
+    # a rating is applied to its photo alone: its rows read, not every photo's
+    assert [c[1] for c in calls[1:]] == [[pid]], "a decision recomputed every photo"
     assert after.filter(pl.col("photo_id") == pid)["rating"].item() == 3
+    assert after.drop("rating").equals(before.drop("rating"))
+    # an album is about many photos: the decisions applied again to the kept tables' part
+    lib.create_album("Kept", [pid])
+    assert lib.photos().filter(pl.col("photo_id") == pid)["albums"].item().to_list() == [
+        "Kept"]
+    assert len(calls) == 2, "an album's decision recomputed the catalog's tables part"
     # a stage's write (the dates stage run again for one photo) is a new computed generation
     lib.catalog.invalidate(DATES.name, [pid])
     lib.run_stage(DATES.name, [pid], show_progress=False)
     lib.photos()
-    assert len(calls) == 2
+    assert len(calls) == 3 and calls[2][1] is None
 
 
 def test_a_write_while_computing_keeps_nothing(small: Library) -> None:
