@@ -90,13 +90,14 @@ class Materialised:
         if not self.enabled:
             return make()
         gen = self.catalog.generation()
-        mark = self.catalog.last_decision_id() if refresh is not None else None
         stamp = gen[0] if depends == "computed" else gen
         slot = f"{name}-{_digest((args, repr(settings), code_key()))}"
         key = _digest(stamp)
         held = self._memory.get(slot)
         if held is not None and held[0] == key:
             return held[1]
+        # read after the generation: a decision between the two is caught by the check below
+        mark = self.catalog.last_decision_id() if refresh is not None else None
         if refresh is not None and held is not None and held[3] is not None \
                 and held[2][0] == gen[0]:
             updated = refresh(held[1], held[3])

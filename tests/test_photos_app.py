@@ -323,7 +323,7 @@ def test_album_and_people_pages_open_timelines(app_lib: Path, tmp_path: Path) ->
         items = page._items()
         trip = next(it for it in items if it["key"] == f"album:{album}")
         assert trip["title"] == "Trip" and trip["subtitle"].startswith("2 photos")
-        assert page._image(trip["ref"])[0][:4] == b"RIFF"
+        assert page._images([trip["ref"]])[0][0][:4] == b"RIFF"
         assert any(it["key"].startswith("event:") for it in items)
         # covers go to the page a page at a time, their images read only for those sent
         sent: list[tuple[dict[str, Any], list[bytes]]] = []
@@ -342,7 +342,7 @@ def test_album_and_people_pages_open_timelines(app_lib: Path, tmp_path: Path) ->
         people = PeoplePage(lib)
         [obama] = people._items()
         assert obama["title"] == "Barack Obama"
-        assert people._image(obama["ref"])[0][:2] == b"\xff\xd8"
+        assert people._images([obama["ref"]])[0][0][:2] == b"\xff\xd8"
         assert obama["subtitle"] == "3 photos"
         people._open(obama["key"])
         assert people.opened is not None and people.opened.timeline.total == 3

@@ -88,19 +88,20 @@ COVERS_CSS = """
 
 class Covers(anywidget.AnyWidget):
     """A grid of covers, a page at a time as the page scrolls: `load()` lists them (key,
-    title, subtitle, kind, and `ref`: what `image(ref)` turns into the cover's bytes and
-    type, read only for the covers sent); `on_open(key)` when one is clicked."""
+    title, subtitle, kind, and `ref`: what `images(refs)` turns into each cover's bytes and
+    type, read only for the covers sent, a page at once); `on_open(key)` when one is
+    clicked."""
 
     _esm = COVERS_ESM
     _css = COVERS_CSS
     kind = traitlets.Unicode("album").tag(sync=True)
 
     def __init__(self, load: Callable[[], list[dict[str, Any]]],
-                 image: Callable[[Any], tuple[bytes | None, str]],
+                 images: Callable[[list[Any]], list[tuple[bytes | None, str]]],
                  on_open: Callable[[str], None], empty: str = "nothing yet",
                  page_size: int = COVERS_PAGE):
         super().__init__()
-        self.load, self.image, self.on_open, self.empty = load, image, on_open, empty
+        self.load, self.images, self.on_open, self.empty = load, images, on_open, empty
         self.page_size = page_size
         self.items: list[dict[str, Any]] = []
         self.sent = 0
@@ -124,8 +125,8 @@ class Covers(anywidget.AnyWidget):
         first = self.sent == 0
         self.sent += len(page)
         buffers = []
-        for it in page:
-            data, kind = self.image(it.pop("ref", None))
+        for it, (data, kind) in zip(page, self.images([it.pop("ref", None) for it in page]),
+                                    strict=True):
             buffers.append(data or NO_PREVIEW)
             it["type"] = kind if data else "image/svg+xml"
         self.send({"type": "covers", "items": page, "empty": self.empty, "first": first,
@@ -137,7 +138,7 @@ class _CoverPage(w.VBox):
 
     def __init__(self, library: Library, empty: str):
         self.lib = library
-        self.covers = Covers(self._items, self._image, self._open, empty)
+        self.covers = Covers(self._items, self._images, self._open, empty)
         self.back = w.Button(description="◀ back", layout=w.Layout(width="100px"))
         self.back.add_class("photolab-back")
         self.back.on_click(lambda _: self.close())
@@ -146,15 +147,17 @@ class _CoverPage(w.VBox):
         self.opened: PhotosApp | None = None
         super().__init__([self.covers])
 
-    def _image(self, ref: Any) -> tuple[bytes | None, str]:
-        """A cover's bytes (None: none to show) and type, from its `ref`: here a photo id
-        whose small thumbnail is the cover."""
-        if ref is None:
-            return None, ""
-        tile = self.lib.tiles([int(ref)])
-        content_hash = tile["content_hash"][0] if tile.height else None
-        path = thumb_path(self.lib.thumbs_dir, content_hash or "", "small")
-        return (path.read_bytes() if content_hash and path.exists() else None), "image/webp"
+    def _images(self, refs: list[Any]) -> list[tuple[bytes | None, str]]:
+        """Covers' bytes (None: none to show) and type, from their `ref`s: here photo ids
+        whose small thumbnails are the covers (their content hashes read in one query)."""
+        hashes = dict(self.lib.tiles([int(r) for r in refs if r is not None])
+                      .select("photo_id", "content_hash").iter_rows())
+        out: list[tuple[bytes | None, str]] = []
+        for ref in refs:
+            path = thumb_path(self.lib.thumbs_dir, hashes.get(ref) or "", "small")
+            out.append((path.read_bytes() if hashes.get(ref) and path.exists() else None,
+                        "image/webp"))
+        return out
 
     def _items(self) -> list[dict[str, Any]]:
         raise NotImplementedError
@@ -232,8 +235,11 @@ class PeoplePage(_CoverPage):
                  "subtitle": _photos(p["n_photos"]), "ref": face_of.get(p["person_id"])}
                 for p in people.iter_rows(named=True)]
 
-    def _image(self, ref: Any) -> tuple[bytes | None, str]:
-        """The person's face (`ref`: one of their faces), cut from its thumbnail."""
+    def _images(self, refs: list[Any]) -> list[tuple[bytes | None, str]]:
+        """Each person's face (`ref`: one of their faces), cut from its thumbnail."""
+        return [self._face(ref) for ref in refs]
+
+    def _face(self, ref: Any) -> tuple[bytes | None, str]:
         try:
             return (self.lib.face_crop(int(ref), 220) if ref is not None else None), "image/jpeg"
         except PhotolabError:

@@ -34,6 +34,6 @@ class HomePage(SearchBox):
         """Hand what the box and the filters found to the timeline."""
         self.status.value = self._header  # says what the timeline holds: no heading there
         if self._browse is not None:
-            self.app.timeline.set_source(self._browse)
+            self.app.timeline.set_source(self._browse, total=self.total)  # counted by run()
         else:
             self.app.timeline.set_source(photo_ids=self.results["photo_id"].to_list())

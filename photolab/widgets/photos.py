@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import anywidget
 import ipywidgets as w
+import polars as pl
 import traitlets
 
 from ..access import shown_path
@@ -78,12 +79,14 @@ class Timeline(anywidget.AnyWidget):
         self.on_msg(self._message)
 
     def set_source(self, filters: dict[str, Any] | None = None,
-                   photo_ids: list[int] | None = None, heading: str = "") -> None:
-        """Show the photos `recent` lists with `filters` (day by day), or these photos in
-        their order under one `heading` (a search's results); start again at the top."""
+                   photo_ids: list[int] | None = None, heading: str = "",
+                   total: int | None = None) -> None:
+        """Show the photos `recent` lists with `filters` (day by day; `total`: how many,
+        when the caller has just counted them), or these photos in their order under one
+        `heading` (a search's results); start again at the top."""
         self.filters, self.results, self.heading = dict(filters or {}), photo_ids, heading
         if photo_ids is None:
-            self.total = self.lib.count_recent(**self.filters)
+            self.total = self.lib.count_recent(**self.filters) if total is None else total
             self.months = [{"month": m, "n": n, "label": f"{MONTHS[int(m[5:7])]} {m[:4]}"}
                            for m, n in self.lib.timeline_months().iter_rows() if m]
         else:
@@ -126,55 +129,41 @@ class Timeline(anywidget.AnyWidget):
         """The next page's tiles (and remember their ids); [] when every photo is loaded."""
         if self.done:
             return []
-        if self.results is not None:
-            return self._result_page()
-        filters = dict(self.filters)
-        if self._before is not None:
-            filters["before"] = self._before
-        rows = self.lib.recent(self.page_size, after_photo=self.ids[-1] if self.ids else None,
-                               **filters)
-        self.done = rows.height < self.page_size
-        if rows.height == 0:
+        if self.results is not None:  # a search's results, in their order
+            ids = self.results[len(self.ids):len(self.ids) + self.page_size]
+            self.done = len(self.ids) + len(ids) >= len(self.results)
+        else:
+            filters = dict(self.filters)
+            if self._before is not None:
+                filters["before"] = self._before
+            ids = self.lib.recent(self.page_size,
+                                  after_photo=self.ids[-1] if self.ids else None,
+                                  **filters)["photo_id"].to_list()
+            self.done = len(ids) < self.page_size
+        if not ids:
             return []
-        facts = self.lib.tiles(rows["photo_id"].to_list())
-        tiles = []
-        for r in rows.select("photo_id").join(facts, on="photo_id",
-                                               maintain_order="left").iter_rows(named=True):
-            t: datetime | None = r["taken_at"]
+        rows = pl.DataFrame({"photo_id": ids}, schema={"photo_id": pl.Int64}).join(
+            self.lib.tiles(ids), on="photo_id", how="left", maintain_order="left")
+        self.ids += ids
+        return [self._tile(r) for r in rows.iter_rows(named=True)]
+
+    def _tile(self, r: dict[str, Any]) -> dict[str, Any]:
+        """One tile: under its day's and month's headings, or under none (results)."""
+        t: datetime | None = r["taken_at"]
+        if self.results is not None:
+            where = {"day": "results", "day_label": "", "month": "results",
+                     "month_label": self.heading}
+        else:
             day = t.date() if t is not None else None
-            video = (r["mime"] or "").startswith("video/")
-            tiles.append({
-                "id": int(r["photo_id"]),
-                "day": day.isoformat() if day else "undated",
-                "day_label": _day_label(day) if day else "No date",
-                "month": day.isoformat()[:7] if day else "undated",
-                "month_label": f"{MONTHS[day.month]} {day.year}" if day else "Undated",
+            where = {"day": day.isoformat() if day else "undated",
+                     "day_label": _day_label(day) if day else "No date",
+                     "month": day.isoformat()[:7] if day else "undated",
+                     "month_label": f"{MONTHS[day.month]} {day.year}" if day else "Undated"}
+        video = (r["mime"] or "").startswith("video/")
+        return {"id": int(r["photo_id"]), **where,
                 "label": t.strftime("%Y-%m-%d %H:%M") if t else "no date",
                 "badge": "▶" if video else ("◉" if r["has_motion_video"] else ""),
-                "hash": r["content_hash"]})
-        self.ids += [t["id"] for t in tiles]
-        return tiles
-
-    def _result_page(self) -> list[dict[str, Any]]:
-        assert self.results is not None
-        page = self.results[len(self.ids):len(self.ids) + self.page_size]
-        self.done = len(self.ids) + len(page) >= len(self.results)
-        if not page:
-            return []
-        facts = {r["photo_id"]: r for r in self.lib.tiles(page).iter_rows(named=True)}
-        tiles = []
-        for pid in page:
-            r = facts.get(pid) or {"taken_at": None, "mime": None, "has_motion_video": False,
-                                   "content_hash": None}
-            t: datetime | None = r["taken_at"]
-            video = (r["mime"] or "").startswith("video/")
-            tiles.append({"id": int(pid), "day": "results", "day_label": "",
-                          "month": "results", "month_label": self.heading,
-                          "label": t.strftime("%Y-%m-%d %H:%M") if t else "no date",
-                          "badge": "▶" if video else ("◉" if r["has_motion_video"] else ""),
-                          "hash": r["content_hash"]})
-        self.ids += page
-        return tiles
+                "hash": r["content_hash"]}
 
     def send_page(self) -> None:
         """Send the next page to the page in the browser."""
