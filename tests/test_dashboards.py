@@ -143,12 +143,16 @@ def test_places_dashboard_filters_by_a_click_and_maps_without_tiles(tmp_path: Pa
         page.goto(url)
         page.locator("g.slice").first.wait_for(timeout=90_000)
         assert page.locator("g.slice").count() == 3 + 3 + 3  # countries, regions, cities
+        page.locator(".photolab-places.photolab-clickable").wait_for(timeout=30_000)
         page.locator("g.slice", has_text="Seattle").first.click()  # a city: a leaf
         page.locator(".widget-html", has_text="Seattle").wait_for(timeout=30_000)
-        assert page.locator(".widget-image").count() == 1
+        page.locator(".photolab-tile").first.wait_for(timeout=30_000)  # its timeline
+        assert page.locator(".photolab-tile").count() == 1
         page.locator("select").first.select_option(label="Italy")  # any level, from the list
         page.locator(".widget-html", has_text="Italy").wait_for(timeout=30_000)
         page.locator(".widget-html", has_text="2 photos").wait_for(timeout=30_000)
+        page.wait_for_function("document.querySelectorAll('.photolab-tile').length == 2",
+                               timeout=30_000)
         canvas = page.locator(".maplibregl-canvas, .maplibregl-map canvas").first
         canvas.wait_for(timeout=30_000)
         page.screenshot(path=str(shot("places.png")), full_page=True)

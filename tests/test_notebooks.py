@@ -96,7 +96,10 @@ def test_05_places(lib_copy: Library, tmp_path: Path) -> None:
     nb = run("05_places", tmp_path, library=str(lib_copy.root))
     placed = lib_copy.places().filter(pl.col("country").is_not_null()).height
     assert f"{placed} of {lib_copy.places().height} photos have a place" in text_of(nb)
-    assert len(outputs(nb, "text/html")) == 2 and len(outputs(nb, WIDGET)) >= 1  # sunburst
+    assert len(outputs(nb, "text/html")) == 2 and len(outputs(nb, WIDGET)) >= 1
+    [sunburst] = [o for o in outputs(nb, PLOTLY) if o["data"][0]["type"] == "sunburst"]
+    assert sum(v for v, p in zip(sunburst["data"][0]["values"], sunburst["data"][0]["parents"],
+                                 strict=True) if not p) == placed  # every placed photo
     [the_map] = [o for o in outputs(nb, PLOTLY) if o["data"][0]["type"] == "scattermap"]
     assert sum(the_map["data"][0]["customdata"]) == lib_copy.places().filter(
         pl.col("lat").is_not_null()).height  # every located photo, counted in its spot

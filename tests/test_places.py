@@ -199,11 +199,17 @@ def test_sunburst_data_matches_the_hierarchy(corpus_lib: Library) -> None:
     widget = PlaceSunburst(corpus_lib)
     fig = widget.figure.data[0]
     assert list(fig.ids) == s["id"].to_list() and list(fig.values) == s["value"].to_list()
-    # a click on a slice filters the gallery to that place's photos
-    points = type("Points", (), {"point_inds": [list(fig.ids).index("Italy/Lazio/Rome")]})()
-    widget._clicked(fig, points, None)
+    # drawn by plotly's extension (no FigureWidget: its 5 MB would travel with every page)
+    shown = widget.chart_bundle()["application/vnd.plotly.v1+json"]
+    assert shown["data"][0]["ids"] == s["id"].to_list()
+    # a click on a slice opens that place's photos as a timeline
+    widget.clicks._handle_custom_msg({"type": "place", "id": "Italy/Lazio/Rome"}, [])
     rome = corpus_lib.places().filter(pl.col("city") == "Rome")["photo_id"].sort().to_list()
-    assert widget.photo_ids == rome and len(widget.gallery.children) == len(rome)
+    assert widget.photo_ids == rome and widget.gallery.children == (widget.opened,)
+    assert sorted(t["id"] for t in widget.opened.timeline.load_page()) == rome
+    widget.clicks._handle_custom_msg({"type": "place", "id": "Atlantis"}, [])
+    assert "Atlantis" in widget.heading.value
+    widget.clicks._handle_custom_msg({"type": "place", "id": "Italy/Lazio/Rome"}, [])
     assert "Rome" in widget.heading.value
 
 
@@ -217,9 +223,15 @@ def test_map_has_every_located_photo_and_any_tiles(corpus_lib: Library) -> None:
     spots = located.select((pl.col("lat", "lon") / MAP_SPOT_DEGREES).round(0)).unique()
     assert len(trace.lat) == spots.height < located.height and trace.cluster.enabled
     assert sum(trace.customdata) == located.height
-    assert fig.layout.map.style["sources"]["tiles"]["tiles"] == [
-        "http://127.0.0.1:9/{z}/{x}/{y}.png"]
-    assert place_map(corpus_lib).layout.map.style == corpus_lib.settings.map_tiles
+    # the tiles a layer under the points, the style a plain ground: no tile can stop the
+    # points being drawn (plotly gives up on a map whose style's tiles fail to load)
+    [tiles] = fig.layout.map.layers
+    assert tiles.source == ("http://127.0.0.1:9/{z}/{x}/{y}.png",) and tiles.below == "traces"
+    assert fig.layout.map.style["sources"] == {}
+    assert corpus_lib.settings.map_tiles == "open-street-map"
+    [osm] = place_map(corpus_lib).layout.map.layers
+    assert osm.source == ("https://tile.openstreetmap.org/{z}/{x}/{y}.png",)
+    assert place_map(corpus_lib, "carto-positron").layout.map.style == "carto-positron"
 
 
 @pytest.mark.slow

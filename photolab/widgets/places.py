@@ -1,4 +1,5 @@
-"""Places widgets: `PlaceSunburst` (country > region > city; a click filters the gallery)
+"""Places widgets: `PlaceSunburst` (country > region > city; a click opens that place's
+timeline)
 and `place_map` (photo locations, nearby points clustered; renders with no tile server)."""
 
 from __future__ import annotations
@@ -6,18 +7,16 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
+import anywidget
 import ipywidgets as w
 import polars as pl
 
-from ..errors import PhotolabError, PlaceNotFoundError
-from ._children import replace_children
+from ..errors import PlaceNotFoundError
+from ._children import close_tree
+from .photos import PhotosApp
 
 if TYPE_CHECKING:
     from ..library import Library
-
-#: thumbnails the gallery shows at once
-PAGE = 48
-
 
 def sunburst_frame(hierarchy: pl.DataFrame) -> pl.DataFrame:
     """Plotly sunburst rows (`id`, `parent`, `label`, `value`, `photo_ids`) from
@@ -37,8 +36,63 @@ def sunburst_frame(hierarchy: pl.DataFrame) -> pl.DataFrame:
                      ).sort("id")
 
 
+#: the browser side of `PlaceSunburst`'s clicks: the sunburst is a plain figure drawn by
+#: plotly's own extension beside this element; a click on a slice comes back as its id
+#: (`photolab-clickable` on the places box once clicks are heard)
+CLICKS_ESM = r"""
+function render({ model, el }) {
+  const hook = () => {
+    const box = el.closest(".photolab-places");
+    const gd = [...document.querySelectorAll(".js-plotly-plot")].find(
+      (g) => g.data && g.data[0] && g.data[0].type === "sunburst");
+    if (!box || !gd || typeof gd.on !== "function") return false;
+    if (!gd.photolabHooked) {
+      gd.photolabHooked = true;
+      gd.on("plotly_sunburstclick", (e) => {
+        const p = e && e.points && e.points[0];
+        if (p && p.id) model.send({ type: "place", id: p.id });
+      });
+      box.classList.add("photolab-clickable");
+    }
+    return true;
+  };
+  if (!hook()) {  // not on the page yet, or the sunburst not drawn yet
+    const seen = new MutationObserver(() => { if (hook()) seen.disconnect(); });
+    seen.observe(document.body, { childList: true, subtree: true });
+  }
+}
+export default { render };
+"""
+
+
+#: the mime type plotly's extension draws
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+
+
+class _SliceClicks(anywidget.AnyWidget):
+    """Reports clicks on the sunburst drawn beside it (an element of no size)."""
+
+    _esm = CLICKS_ESM
+
+
+def place_sunburst(frame: pl.DataFrame) -> Any:
+    """A plain plotly sunburst of `sunburst_frame` rows (country > region > city)."""
+    import plotly.graph_objects as go
+
+    return go.Figure(go.Sunburst(
+        ids=frame["id"].to_list(), parents=frame["parent"].to_list(),
+        labels=frame["label"].to_list(), values=frame["value"].to_list(),
+        branchvalues="total", hovertemplate="%{label} · %{value}<extra></extra>"),
+        layout=go.Layout(width=520, height=520, margin=dict(t=10, l=10, r=10, b=10)))
+
+
 class PlaceSunburst(w.VBox):
-    """The place hierarchy as a sunburst; clicking a slice shows that place's photos.
+    """The place hierarchy as a sunburst; a click on a slice (or a place chosen from the
+    list, any level) opens that place's photos as a timeline with the viewer.
+
+    The sunburst is a plain figure drawn by plotly's own extension (its code cached by the
+    browser), not a `FigureWidget`, whose whole plotly.js (5 MB) would travel through the
+    kernel's websocket each time the page opens; `_SliceClicks` brings its clicks back.
 
     Parameters
     ----------
@@ -46,35 +100,44 @@ class PlaceSunburst(w.VBox):
     """
 
     def __init__(self, library: Library):
-        import plotly.graph_objects as go
-
         self.lib = library
         self.frame = sunburst_frame(library.place_hierarchy())
-        self.figure = go.FigureWidget(go.Sunburst(
-            ids=self.frame["id"].to_list(), parents=self.frame["parent"].to_list(),
-            labels=self.frame["label"].to_list(), values=self.frame["value"].to_list(),
-            branchvalues="total", hovertemplate="%{label} · %{value}<extra></extra>"),
-            layout=go.Layout(width=520, height=520, margin=dict(t=10, l=10, r=10, b=10)))
-        # plotly reports clicks on cities (leaves); a click on a country or region zooms in,
-        # and the place list below reaches every level
-        self.figure.data[0].on_click(self._clicked)
+        self.figure = place_sunburst(self.frame)
+        self.clicks = _SliceClicks()
+        self.clicks.on_msg(lambda _, m, __: m.get("type") == "place" and self._clicked(m["id"]))
         self.choice = w.Dropdown(
             options=[("all places", "")] + [(i.replace("/", " › "), i) for i in self.frame["id"]],
             description="place", layout=w.Layout(width="420px"))
         self.choice.observe(lambda c: c["new"] and self.select(c["new"]), names="value")
         self.heading = w.HTML()
-        self.gallery = w.Box(layout=w.Layout(flex_flow="row wrap"))
+        self.gallery = w.Box()
+        self.opened: PhotosApp | None = None
         self.photo_ids: list[int] = []
-        super().__init__([self.figure, self.choice, self.heading, self.gallery])
+        super().__init__([self.clicks, self.choice, self.heading, self.gallery])
+        self.add_class("photolab-places")
         if self.frame.height == 0:
             self.heading.value = "No photo has a place yet (no GPS, or not ingested)."
 
-    def _clicked(self, trace: Any, points: Any, _state: Any) -> None:
-        if points.point_inds:
-            self.select(str(trace.ids[points.point_inds[0]]))
+    def _ipython_display_(self) -> None:
+        """The sunburst, then the widget: a cell that shows it has these two outputs."""
+        from IPython.display import display
+
+        display(self.chart_bundle(), raw=True)
+        display(super()._repr_mimebundle_(), raw=True)
+
+    def chart_bundle(self) -> dict[str, Any]:
+        """The sunburst as the output plotly's extension draws."""
+        return {PLOTLY_MIME: {**self.figure.to_plotly_json(), "config": {"displaylogo": False}},
+                "text/plain": f"sunburst of {self.frame.height} places"}
+
+    def _clicked(self, place_id: str) -> None:
+        try:
+            self.select(place_id)
+        except PlaceNotFoundError as e:
+            self.heading.value = html.escape(str(e))
 
     def select(self, place_id: str) -> list[int]:
-        """Show the photos of a slice ("Italy", "Italy/Lazio", "Italy/Lazio/Rome")."""
+        """Open the photos of a slice ("Italy", "Italy/Lazio", "Italy/Lazio/Rome")."""
         row = self.frame.filter(pl.col("id") == place_id)
         if row.height == 0:
             raise PlaceNotFoundError(f"no place {place_id!r}")
@@ -82,21 +145,19 @@ class PlaceSunburst(w.VBox):
         n = len(self.photo_ids)
         self.heading.value = (f"<b>{html.escape(place_id.replace('/', ' › '))}</b>: "
                               f"{n} photo{'' if n == 1 else 's'}")
-        cards = []
-        for pid in self.photo_ids[:PAGE]:
-            try:
-                data = self.lib.thumbnail(pid, "tiny").read_bytes()
-            except PhotolabError:
-                continue
-            cards.append(w.Image(value=data, format="webp",
-                                 layout=w.Layout(max_width="160px", margin="2px")))
-        replace_children(self.gallery, cards)
+        if self.opened is not None:
+            close_tree(self.opened)
+        self.opened = PhotosApp(self.lib, photo_ids=self.photo_ids)
+        self.gallery.children = (self.opened,)
         return self.photo_ids
 
 
 #: the map's colour where no tile has loaded, and its points' colour
 MAP_GROUND = "#dfe7ec"
 MAP_POINTS = "#d81b60"
+#: plotly's map styles that are raster tiles, drawn as a layer of those tiles instead
+RASTER_STYLES = {"open-street-map": "https://tile.openstreetmap.org/{z}/{x}/{y}.png"}
+TILE_CREDITS = {RASTER_STYLES["open-street-map"]: "© OpenStreetMap contributors"}
 #: photos this close (in degrees: about a kilometre) are one point on the map
 MAP_SPOT_DEGREES = 0.01
 
@@ -128,15 +189,19 @@ def place_map(library: Library, tiles: str | None = None) -> Any:
         cluster=dict(enabled=True, maxzoom=12, step=[20, 100], size=[18, 26, 34],
                      color=MAP_POINTS),
         marker=dict(size=10, color=MAP_POINTS)))
-    if "{z}" in tiles:  # under the tiles a plain ground: the points show where none load
-        style: Any = dict(version=8, sources={"tiles": {"type": "raster", "tiles": [tiles],
-                                                         "tileSize": 256}},
-                          layers=[{"id": "ground", "type": "background",
-                                   "paint": {"background-color": MAP_GROUND}},
-                                  {"id": "tiles", "type": "raster", "source": "tiles"}])
+    tiles = RASTER_STYLES.get(tiles, tiles)
+    layers: list[dict[str, Any]] = []
+    if "{z}" in tiles:
+        # a style of a plain ground, the tiles a layer under the points: plotly stops drawing
+        # a map's points at the first tile that fails while the map is made, so no tile
+        # belongs to the style itself (offline, the points still show on the ground)
+        style: Any = dict(version=8, sources={}, layers=[
+            {"id": "ground", "type": "background", "paint": {"background-color": MAP_GROUND}}])
+        layers = [dict(sourcetype="raster", source=[tiles], below="traces",
+                       sourceattribution=TILE_CREDITS.get(tiles, ""))]
     else:
         style = tiles
     center = dict(lat=float(p["lat"].mean() or 0), lon=float(p["lon"].mean() or 0))
-    fig.update_layout(map=dict(style=style, center=center, zoom=1), height=500,
+    fig.update_layout(map=dict(style=style, layers=layers, center=center, zoom=1), height=500,
                       margin=dict(t=0, l=0, r=0, b=0))
     return fig
