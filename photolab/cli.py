@@ -175,7 +175,7 @@ def serve(library: str, port: int, ip: str, token: str | None, read_only: bool,
     import secrets
 
     from .server.members import NO_MEMBERS_ENV
-    from .server.voila import voila_command, voila_config_dir
+    from .server.voila import PREHEATED, voila_command, voila_config_dir
 
     root = Path(library).expanduser().resolve()
     if not (root / "catalog.sqlite").exists():
@@ -196,8 +196,9 @@ def serve(library: str, port: int, ip: str, token: str | None, read_only: bool,
     if members.height:
         print(f"photolab: {members.height} members can come in through their own links "
               "(photolab members list)", file=sys.stderr)
-    else:
-        print("photolab: the home and photos pages are run ahead (no members: a member "
+    elif preheat:
+        pages = ", ".join(name.removesuffix(".ipynb") for name in PREHEATED)
+        print(f"photolab: the {pages} pages are run ahead (no members: a member "
               "added now comes in once photolab serve is started again)", file=sys.stderr)
     print(f"photolab: serving {root} ({mode}) at "
           f"http://{ip}:{port}/voila/render/home.ipynb?token={token} (every page: "

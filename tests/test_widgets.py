@@ -69,6 +69,27 @@ def test_keep_and_not_duplicate_are_stored_decisions(lib: Library) -> None:
     assert lib.decisions("keep")["photo_id"].to_list() == [second.photo_id]
 
 
+def test_a_review_run_ahead_catches_up_when_its_page_opens(lib: Library) -> None:
+    """A preheated page's review, built before anyone asked, shows what was decided
+    elsewhere meanwhile once a page shows it; nothing changed: it reads nothing again."""
+    from photolab.widgets.opened import WhenOpened
+
+    review = DuplicateReview(lib)
+    [opened] = [c for c in review.children if isinstance(c, WhenOpened)]
+    reads = []
+    review.refresh = lambda real=review.refresh: (reads.append(1), real())[1]  # type: ignore
+    opened.refresh = review.refresh
+    opened._handle_custom_msg({"type": "opened"}, [])
+    assert reads == [] and len(review.group_ids) == 2
+    flower = lib.photos().filter(lib.photos()["path"].str.ends_with("flower2.webp"))
+    with Library(lib.root, who="bo") as elsewhere:  # another kernel, or the CLI
+        elsewhere.not_duplicate(int(flower["photo_id"][0]))
+    opened._handle_custom_msg({"type": "opened"}, [])
+    assert reads == [1] and len(review.group_ids) == 1
+    opened._handle_custom_msg({"type": "opened"}, [])
+    assert reads == [1]
+
+
 def test_resolve_and_undo_from_the_widget(lib: Library) -> None:
     review = DuplicateReview(lib)
     before = sorted(p.name for p in lib.src.iterdir())  # type: ignore[attr-defined]

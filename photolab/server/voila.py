@@ -157,10 +157,13 @@ class LogoutHandler(_LogoutHandler):
         self.redirect(url_path_join(self.base_url, "login"))
 
 
-#: the pages a preheated server keeps a kernel ready for (each holds one kernel of the cap)
-PREHEATED = ("home.ipynb", "photos.ipynb")
-#: Voilà's configuration when the library has no members: the home and photos pages are run
-#: ahead, each in a kernel of its own, so a page shows as soon as it is asked for
+#: the pages a preheated server keeps a kernel ready for (a kernel waiting for its page is
+#: not counted in the cap; the reviewers among them read the library again when shown if it
+#: was written meanwhile, `photolab.widgets.opened`). Places is run on request: the page is
+#: light, and its sunburst and map are plain figures a kernel run ahead could not redraw.
+PREHEATED = ("home.ipynb", "photos.ipynb", "albums.ipynb", "people.ipynb", "duplicates.ipynb")
+#: Voilà's configuration when the library has no members: those pages are run ahead, each
+#: in a kernel of its own, so a page shows as soon as it is asked for
 PREHEAT_CONFIG = (
     "c.VoilaConfiguration.preheat_kernel = True\n"
     "c.VoilaKernelManager.fill_delay = 0\n"

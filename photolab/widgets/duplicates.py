@@ -13,6 +13,7 @@ from ..errors import PhotolabError
 from ._children import replace_children
 from ._controls import Button, for_guests
 from ._html import error_html
+from .opened import WhenOpened
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -63,7 +64,7 @@ class DuplicateReview(w.VBox):
         self.guest_note = for_guests(library.read_only, self.resolve, self.undo)
         super().__init__([w.HBox([self.slider, self.prev, self.position, self.next]),
                           self.cards, w.HBox([self.resolve, self.undo]), self.status,
-                          self.guest_note])
+                          self.guest_note, WhenOpened(library, self.refresh)])
         self.refresh()
 
     # -- state ------------------------------------------------------------------------------

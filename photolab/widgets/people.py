@@ -14,6 +14,7 @@ from ..errors import PhotolabError
 from ._children import replace_children
 from ._controls import Button, for_guests
 from ._html import error_html
+from .opened import WhenOpened
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -159,7 +160,8 @@ class ClusterReview(w.VBox):
             w.HBox([self.prev, self.position, self.next]), self.grid,
             w.HBox([self.name, self.accept, self.split, self.merge_to, self.merge, self.reject,
                     self.undo]),
-            self.status, for_guests(library.read_only, *changing)])
+            self.status, for_guests(library.read_only, *changing),
+            WhenOpened(library, self.refresh)])
         self.refresh()
 
     # -- state ------------------------------------------------------------------------------
@@ -291,7 +293,8 @@ class PersonLabeller(w.VBox):
         self.save.on_click(lambda _: self._save())
         self.skip.on_click(lambda _: self._skip())
         super().__init__([self.heading, self.grid, w.HBox([self.name, self.save, self.skip]),
-                          self.status, for_guests(library.read_only, self.name, self.save)])
+                          self.status, for_guests(library.read_only, self.name, self.save),
+                          WhenOpened(library, self.refresh)])
         self.refresh()
 
     def unnamed(self) -> list[int]:

@@ -101,13 +101,9 @@ class PlaceSunburst(w.VBox):
 
     def __init__(self, library: Library):
         self.lib = library
-        self.frame = sunburst_frame(library.place_hierarchy())
-        self.figure = place_sunburst(self.frame)
         self.clicks = _SliceClicks()
         self.clicks.on_msg(lambda _, m, __: m.get("type") == "place" and self._clicked(m["id"]))
-        self.choice = w.Dropdown(
-            options=[("all places", "")] + [(i.replace("/", " › "), i) for i in self.frame["id"]],
-            description="place", layout=w.Layout(width="420px"))
+        self.choice = w.Dropdown(description="place", layout=w.Layout(width="420px"))
         self.choice.observe(lambda c: c["new"] and self.select(c["new"]), names="value")
         self.heading = w.HTML()
         self.gallery = w.Box()
@@ -115,8 +111,16 @@ class PlaceSunburst(w.VBox):
         self.photo_ids: list[int] = []
         super().__init__([self.clicks, self.choice, self.heading, self.gallery])
         self.add_class("photolab-places")
-        if self.frame.height == 0:
-            self.heading.value = "No photo has a place yet (no GPS, or not ingested)."
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Read the place hierarchy again (the list; the sunburst when next shown)."""
+        self.frame = sunburst_frame(self.lib.place_hierarchy())
+        self.figure = place_sunburst(self.frame)
+        self.choice.options = [("all places", "")] + [
+            (i.replace("/", " › "), i) for i in self.frame["id"]]
+        self.heading.value = ("No photo has a place yet (no GPS, or not ingested)."
+                              if self.frame.height == 0 else "")
 
     def _ipython_display_(self) -> None:
         """The sunburst, then the widget: a cell that shows it has these two outputs."""
