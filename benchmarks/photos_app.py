@@ -3,13 +3,17 @@ Chromium, the time from the request until its first content shows (the kernel's 
 included), and on the timeline the time each next page of tiles takes to appear as the page
 is scrolled to its end.
 
-    .venv/bin/python benchmarks/photos_app.py [--library DIR ...] [--pages 10]
+    .venv/bin/python benchmarks/photos_app.py [--library DIR ...] [--pages 10] [--baseline REF]
 
 Default libraries: `benchmarks/out/corpus` (../shared/corpus ingested once, kept) and
 `benchmarks/out/catalog-100000/lib` when `benchmarks/catalog.py` built it. Baseline, measured
 in the same run on the same library: the kernel's own work for one page (`Timeline.load_page`
 and reading its thumbnails, no browser); the ratio says what the round trip through Voilà,
-the widget messages and the browser's layout add.
+the widget messages and the browser's layout add. With `--baseline REF` (default
+`DEFAULT_BASELINE`, '' for none) each page is also opened, in the same run, on a server of
+that commit (a git worktree, its code first on the server's and kernels' path), and the
+table gives both and their ratio: this machine's speed varies from day to day by more than
+most changes do.
 """
 
 from __future__ import annotations
@@ -22,12 +26,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from photolab.server.voila import PREHEATED
-
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 CORPUS = REPO.parent / "shared" / "corpus"
 CHROMIUM = "/usr/bin/chromium"
+#: the commit before the places page lost its FigureWidget and more pages were run ahead
+DEFAULT_BASELINE = "8e4e11f"
 PHOTOLAB = [sys.executable, "-m", "photolab.cli"]
 #: each dashboard and what shows once its first content is on screen
 FIRST = {"home.ipynb": ".photolab-tile", "photos.ipynb": ".photolab-tile",
@@ -68,26 +72,67 @@ def kernel_page_s(library: Path, pages: int) -> float:
         return statistics.median(times)
 
 
-def browser(library: Path, pages: int, only: list[str] | None = None) -> dict[str, Any]:
+def preheated(code: Path) -> int:
+    """How many pages the server of this code runs ahead."""
+    out = subprocess.run([sys.executable, "-c", "from photolab.server.voila import PREHEATED;"
+                          "print(len(PREHEATED))"], env=_env(code), capture_output=True,
+                         text=True, check=True)
+    return int(out.stdout)
+
+
+def _env(code: Path) -> dict[str, str]:
+    import os
+
+    return {**os.environ, "PYTHONPATH": str(code)}
+
+
+def wait_idle(pid: int, timeout: float = 300) -> None:
+    """Wait until the server and its kernels have had a quiet second (under a tenth of a
+    core): the preheated pages have run their notebooks, not only started their kernels."""
+    import psutil
+
+    root = psutil.Process(pid)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        procs = [root, *root.children(recursive=True)]
+        before = sum(sum(p.cpu_times()[:2]) for p in procs if p.is_running())
+        time.sleep(1)
+        after = sum(sum(p.cpu_times()[:2]) for p in procs if p.is_running())
+        if after - before < 0.1:
+            return
+    raise SystemExit("the server did not settle")
+
+
+def browser(library: Path, pages: int, only: list[str] | None = None,
+            code: Path = REPO) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     sys.path.insert(0, str(REPO))
     from tests.conftest import free_port, wait_for_port
 
+    # as an ingest leaves the library: its first reads kept, by this code (a kept answer
+    # is tied to the code that made it)
+    subprocess.run([sys.executable, "-c", "import sys; from photolab import Library; "
+                    "from photolab.materialised import keep_reads; "
+                    "lib = Library(sys.argv[1]); keep_reads(lib); lib.close()", str(library)],
+                   env=_env(code), check=True)
     port = free_port()
     log = HERE / "out" / f"serve-{port}.log"
     with log.open("w") as err:
         proc = subprocess.Popen([*PHOTOLAB, "serve", "--library", str(library), "--port",
-                                 str(port), "--token", "t", "--read-only"], cwd=REPO,
-                                stdout=subprocess.DEVNULL, stderr=err, text=True)
+                                 str(port), "--token", "t", "--read-only"], cwd=code,
+                                env=_env(code), stdout=subprocess.DEVNULL, stderr=err,
+                                text=True)
     try:
         wait_for_port(port, proc, 120)
-        # "once the server is up": its preheated pages have run (Voilà logs each pool filled)
+        # "once the server is up": its preheated pages have run (Voilà logs each pool filled,
+        # then the kernels run their notebooks)
         deadline = time.monotonic() + 300
-        while log.read_text().count("is filled with") < len(PREHEATED):
+        while log.read_text().count("is filled with") < preheated(code):
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise SystemExit(f"the preheated pages did not run: see {log}")
             time.sleep(0.2)
+        wait_idle(proc.pid)
         with sync_playwright() as p:
             b = p.chromium.launch(executable_path=CHROMIUM,
                                   args=["--no-sandbox", "--disable-dev-shm-usage"])
@@ -105,6 +150,7 @@ def browser(library: Path, pages: int, only: list[str] | None = None) -> dict[st
                 except Exception:  # nothing of that kind in this library (a timeout)
                     shown[name] = float("nan")
                 page.close()
+                wait_idle(proc.pid)  # the page's kernel replaced in its pool, if preheated
             page = b.new_page(viewport={"width": 1300, "height": 900})
             page.goto(f"{base}/photos.ipynb?token=t")
             page.locator(".photolab-tile").first.wait_for(timeout=180_000)
@@ -133,23 +179,37 @@ def main() -> None:
     ap.add_argument("--library", nargs="*", type=Path)
     ap.add_argument("--pages", type=int, default=10)
     ap.add_argument("--only", nargs="*", help="these dashboards only (home.ipynb ...)")
+    ap.add_argument("--baseline", default=DEFAULT_BASELINE,
+                    help="git ref to compare with ('' for none)")
     args = ap.parse_args()
     libs = args.library or [corpus_library()] + [
-        p for p in [HERE / "out" / "catalog-100000" / "lib"] if p.exists()]
+        p for p in [HERE / "out" / f"catalog-{n}" / "lib" for n in (100_000, 1_000_000)]
+        if p.exists()]
     from photolab import Library
 
+    base_code = None
+    if args.baseline:
+        from catalog import worktree
+
+        base_code = worktree(args.baseline)
     for lib in libs:
         with Library(lib, read_only=True) as opened:
             n = opened.count_recent()
         got = browser(lib, args.pages, args.only)
-        base = kernel_page_s(lib, args.pages)
+        was = browser(lib, args.pages, args.only, base_code) if base_code else None
+        kernel = kernel_page_s(lib, args.pages)
         name = str(lib.relative_to(REPO) if lib.is_relative_to(REPO) else lib)
-        print(f"\n{name}: {n:,} photos; seconds from the request to the first content:")
+        print(f"\n{name}: {n:,} photos; seconds from the request to the first content"
+              + (f" (baseline {args.baseline}: the same, served by that commit)" if was else ""))
         for page, secs in got["shown"].items():
-            print(f"  {page:<18}{secs:>7.2f}")
+            line = f"  {page:<18}{secs:>7.2f}"
+            if was:
+                then = was["shown"][page]
+                line += f"   baseline {then:>6.2f}   now/baseline {secs / then:.2f}x"
+            print(line)
         print(f"  timeline paging: {got['paging']:.3f} s a page in Chromium (median of "
-              f"{got['pages']}), {base:.3f} s in the kernel: {got['paging'] / base:.1f}x",
-              flush=True)
+              f"{got['pages']}), {kernel:.3f} s in the kernel: {got['paging'] / kernel:.1f}x"
+              + (f"; baseline {was['paging']:.3f} s" if was else ""), flush=True)
 
 
 if __name__ == "__main__":
