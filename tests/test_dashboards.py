@@ -168,6 +168,14 @@ def test_places_dashboard_filters_by_a_click_and_maps_without_tiles(tmp_path: Pa
         Image.fromarray(shown).save(shot("places-map.png"))
         assert ground > 0.5, f"the map area is {ground:.0%} ground: blank or black"
         assert points > 0.0005, f"no points drawn ({points:.4%} of the map)"
+        # on a phone: the sunburst, the list and the map fit the screen
+        phone = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        phone.goto(url)
+        phone.locator(".photolab-places.photolab-clickable").wait_for(timeout=90_000)
+        phone.locator(".maplibregl-canvas").first.wait_for(timeout=30_000)
+        phone.screenshot(path=str(shot("places-390.png")), full_page=True)
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        assert phone.locator("g.slice").count() == 9
         browser.close()
 
 

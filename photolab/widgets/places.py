@@ -83,7 +83,7 @@ def place_sunburst(frame: pl.DataFrame) -> Any:
         ids=frame["id"].to_list(), parents=frame["parent"].to_list(),
         labels=frame["label"].to_list(), values=frame["value"].to_list(),
         branchvalues="total", hovertemplate="%{label} · %{value}<extra></extra>"),
-        layout=go.Layout(width=520, height=520, margin=dict(t=10, l=10, r=10, b=10)))
+        layout=go.Layout(autosize=True, height=480, margin=dict(t=10, l=10, r=10, b=10)))
 
 
 class PlaceSunburst(w.VBox):
@@ -103,7 +103,8 @@ class PlaceSunburst(w.VBox):
         self.lib = library
         self.clicks = _SliceClicks()
         self.clicks.on_msg(lambda _, m, __: m.get("type") == "place" and self._clicked(m["id"]))
-        self.choice = w.Dropdown(description="place", layout=w.Layout(width="420px"))
+        self.choice = w.Dropdown(description="place",
+                                 layout=w.Layout(width="100%", max_width="420px"))
         self.choice.observe(lambda c: c["new"] and self.select(c["new"]), names="value")
         self.heading = w.HTML()
         self.gallery = w.Box()
@@ -119,6 +120,8 @@ class PlaceSunburst(w.VBox):
         self.figure = place_sunburst(self.frame)
         self.choice.options = [("all places", "")] + [
             (i.replace("/", " › "), i) for i in self.frame["id"]]
+        if self.choice.value is None:
+            self.choice.value = ""
         self.heading.value = ("No photo has a place yet (no GPS, or not ingested)."
                               if self.frame.height == 0 else "")
 
@@ -131,7 +134,8 @@ class PlaceSunburst(w.VBox):
 
     def chart_bundle(self) -> dict[str, Any]:
         """The sunburst as the output plotly's extension draws."""
-        return {PLOTLY_MIME: {**self.figure.to_plotly_json(), "config": {"displaylogo": False}},
+        config = {"displaylogo": False, "responsive": True}
+        return {PLOTLY_MIME: {**self.figure.to_plotly_json(), "config": config},
                 "text/plain": f"sunburst of {self.frame.height} places"}
 
     def _clicked(self, place_id: str) -> None:
