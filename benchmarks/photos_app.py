@@ -75,7 +75,7 @@ def kernel_page_s(library: Path, pages: int) -> float:
 def preheated(code: Path) -> int:
     """How many pages the server of this code runs ahead."""
     out = subprocess.run([sys.executable, "-c", "from photolab.server.voila import PREHEATED;"
-                          "print(len(PREHEATED))"], env=_env(code), capture_output=True,
+                          "print(len(PREHEATED))"], env=_env(code), cwd=code, capture_output=True,
                          text=True, check=True)
     return int(out.stdout)
 
@@ -110,12 +110,13 @@ def browser(library: Path, pages: int, only: list[str] | None = None,
     sys.path.insert(0, str(REPO))
     from tests.conftest import free_port, wait_for_port
 
+    library = library.resolve()  # the server runs in the code's folder
     # as an ingest leaves the library: its first reads kept, by this code (a kept answer
     # is tied to the code that made it)
     subprocess.run([sys.executable, "-c", "import sys; from photolab import Library; "
                     "from photolab.materialised import keep_reads; "
                     "lib = Library(sys.argv[1]); keep_reads(lib); lib.close()", str(library)],
-                   env=_env(code), check=True)
+                   env=_env(code), cwd=code, check=True)
     port = free_port()
     log = HERE / "out" / f"serve-{port}.log"
     with log.open("w") as err:
