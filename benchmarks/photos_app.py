@@ -128,8 +128,8 @@ def browser(library: Path, pages: int, only: list[str] | None = None,
         wait_for_port(port, proc, 120)
         # "once the server is up": its preheated pages have run (Voilà logs each pool filled,
         # then the kernels run their notebooks)
-        deadline = time.monotonic() + 300
-        while log.read_text().count("is filled with") < preheated(code):
+        deadline, pools = time.monotonic() + 300, preheated(code)
+        while log.read_text().count("is filled with") < pools:
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise SystemExit(f"the preheated pages did not run: see {log}")
             time.sleep(0.2)

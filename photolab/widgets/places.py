@@ -1,6 +1,5 @@
 """Places widgets: `PlaceSunburst` (country > region > city; a click opens that place's
-timeline)
-and `place_map` (photo locations, nearby points clustered; renders with no tile server)."""
+timeline) and `place_map` (photo locations, nearby points clustered; drawn with no tiles)."""
 
 from __future__ import annotations
 
@@ -17,6 +16,7 @@ from .photos import PhotosApp
 
 if TYPE_CHECKING:
     from ..library import Library
+
 
 def sunburst_frame(hierarchy: pl.DataFrame) -> pl.DataFrame:
     """Plotly sunburst rows (`id`, `parent`, `label`, `value`, `photo_ids`) from
