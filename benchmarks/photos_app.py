@@ -33,10 +33,13 @@ CHROMIUM = "/usr/bin/chromium"
 #: the commit before the places page lost its FigureWidget and more pages were run ahead
 DEFAULT_BASELINE = "8e4e11f"
 PHOTOLAB = [sys.executable, "-m", "photolab.cli"]
-#: each dashboard and what shows once its first content is on screen
+#: each dashboard and what shows once its widgets have drawn their first content
 FIRST = {"home.ipynb": ".photolab-tile", "photos.ipynb": ".photolab-tile",
          "albums.ipynb": ".photolab-album", "people.ipynb": ".photolab-person",
          "places.ipynb": "g.slice", "duplicates.ipynb": "text=group 1 of"}
+#: what a page shows before its widgets (`photolab.widgets.early`: thumbnails written into
+#: the page itself), where it has any
+EARLY = ".photolab-early img"
 
 
 def corpus_library() -> Path:
@@ -138,18 +141,21 @@ def browser(library: Path, pages: int, only: list[str] | None = None,
             b = p.chromium.launch(executable_path=CHROMIUM,
                                   args=["--no-sandbox", "--disable-dev-shm-usage"])
             base = f"http://127.0.0.1:{port}/voila/render"
-            shown = {}
+            shown, early = {}, {}
             for name, selector in FIRST.items():
                 if only and name not in only:
                     continue
                 page = b.new_page(viewport={"width": 1300, "height": 900})
                 t = time.monotonic()
-                page.goto(f"{base}/{name}?token=t")
+                page.goto(f"{base}/{name}?token=t", wait_until="commit")
+                first = page.locator(f"{EARLY}, {selector}").first
                 try:
+                    first.wait_for(timeout=180_000)
+                    early[name] = time.monotonic() - t
                     page.locator(selector).first.wait_for(timeout=180_000)
                     shown[name] = time.monotonic() - t
                 except Exception:  # nothing of that kind in this library (a timeout)
-                    shown[name] = float("nan")
+                    shown[name] = early[name] = float("nan")
                 page.close()
                 wait_idle(proc.pid)  # the page's kernel replaced in its pool, if preheated
             page = b.new_page(viewport={"width": 1300, "height": 900})
@@ -171,8 +177,8 @@ def browser(library: Path, pages: int, only: list[str] | None = None,
     finally:
         proc.terminate()
         proc.wait(10)
-    return {"shown": shown, "paging": statistics.median(paging) if paging else float("nan"),
-            "pages": len(paging)}
+    return {"shown": shown, "early": early, "pages": len(paging),
+            "paging": statistics.median(paging) if paging else float("nan")}
 
 
 def main() -> None:
@@ -200,13 +206,17 @@ def main() -> None:
         was = browser(lib, args.pages, args.only, base_code) if base_code else None
         kernel = kernel_page_s(lib, args.pages)
         name = str(lib.relative_to(REPO) if lib.is_relative_to(REPO) else lib)
-        print(f"\n{name}: {n:,} photos; seconds from the request to the first content"
-              + (f" (baseline {args.baseline}: the same, served by that commit)" if was else ""))
+        print(f"\n{name}: {n:,} photos; seconds from the request until the first photos "
+              "show (the page's own HTML or its widgets), and until its widgets show them"
+              + (f"; baseline {args.baseline}: the same, served by that commit" if was else ""))
         for page, secs in got["shown"].items():
-            line = f"  {page:<18}{secs:>7.2f}"
+            first = got["early"][page]
+            line = f"  {page:<18}first {first:>6.2f}  widgets {secs:>6.2f}"
             if was:
-                then = was["shown"][page]
-                line += f"   baseline {then:>6.2f}   now/baseline {secs / then:.2f}x"
+                then, then_first = was["shown"][page], was["early"][page]
+                line += (f"   baseline first {then_first:>6.2f} widgets {then:>6.2f}   "
+                         f"now/baseline first {first / then_first:.2f}x "
+                         f"widgets {secs / then:.2f}x")
             print(line)
         print(f"  timeline paging: {got['paging']:.3f} s a page in Chromium (median of "
               f"{got['pages']}), {kernel:.3f} s in the kernel: {got['paging'] / kernel:.1f}x"

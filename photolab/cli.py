@@ -174,8 +174,9 @@ def serve(library: str, port: int, ip: str, token: str | None, read_only: bool,
     """Become Voilà serving the dashboards folder for one library (signals reach it)."""
     import secrets
 
+    from .server import SERVED_ENV
     from .server.members import NO_MEMBERS_ENV
-    from .server.voila import PREHEATED, voila_command, voila_config_dir
+    from .server.voila import PREHEATED, jupyter_path, voila_command, voila_config_dir
 
     root = Path(library).expanduser().resolve()
     if not (root / "catalog.sqlite").exists():
@@ -189,7 +190,8 @@ def serve(library: str, port: int, ip: str, token: str | None, read_only: bool,
     preheat = members.height == 0 and os.environ.get("PHOTOLAB_PREHEAT", "1") != "0"
     env = {**os.environ, "PHOTOLAB_LIBRARY": str(root),
            "PHOTOLAB_READONLY": "1" if read_only else "",
-           NO_MEMBERS_ENV: "1" if preheat else ""}
+           NO_MEMBERS_ENV: "1" if preheat else "", SERVED_ENV: "1",
+           "JUPYTER_PATH": jupyter_path(dict(os.environ))}
     cmd = voila_command(folder("dashboards"), port, ip, token, max_kernels,
                         voila_config_dir(preheat)) + voila_args
     mode = "read-only" if read_only else "read/write"

@@ -227,10 +227,17 @@ def test_the_photos_page_in_chromium(app_lib: Path, tmp_path: Path) -> None:
                     page = browser.new_context(viewport=dict(zip(("width", "height"), size,
                                                                  strict=True))).new_page()
                     t = time.monotonic()
-                    page.goto(url)
+                    html = page.goto(url, wait_until="commit").text()
+                    # its first thumbnails are in the page itself, shown before the widgets
+                    assert html.count("<img src='data:image/webp") == n, html[:2000]
+                    page.wait_for_function("document.querySelector('.photolab-early img') "
+                                           "|| document.querySelector('.photolab-tile')",
+                                           timeout=120_000, polling=50)
+                    mode = f"{name}{' read-only' if read_only else ''}"
+                    timings[f"{mode} first thumbnails"] = time.monotonic() - t
                     page.locator(".photolab-tile").first.wait_for(timeout=120_000)
-                    timings[f"{name}{' read-only' if read_only else ''}"] = \
-                        time.monotonic() - t
+                    timings[mode] = time.monotonic() - t
+                    assert page.locator(".photolab-early").count() == 0  # the widget's now
                     page.wait_for_function(
                         f"document.querySelectorAll('.photolab-tile').length == {n}",
                         timeout=30_000)
@@ -278,7 +285,7 @@ def test_the_photos_page_in_chromium(app_lib: Path, tmp_path: Path) -> None:
         assert lib.decisions("keywords").height == 1  # tagged once, refused read-only
         assert lib.album("Picked")["n_photos"] == 2
         assert sorted(lib.album_photos("Picked")["photo_id"]) == sorted([gps, video])
-    print("first thumbnails after the request (kernel start included):",
+    print("first thumbnails (and the widget's) after the request (kernel start included):",
           {k: round(v, 2) for k, v in timings.items()})
     assert max(timings.values()) < 30
 
@@ -348,6 +355,70 @@ def test_album_and_people_pages_open_timelines(app_lib: Path, tmp_path: Path) ->
         assert people.opened is not None and people.opened.timeline.total == 3
 
 
+def test_served_pages_show_their_first_thumbnails_as_html(app_lib: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Served, a page writes its first thumbnails as plain HTML (marked for photolab's Voilà
+    template) before the widget; in a notebook it shows the widget only."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    from photolab.widgets import AlbumsPage, HomePage, PeoplePage
+    from photolab.widgets.early import EARLY_MAX
+
+    InteractiveShell.instance()  # display() publishes, as in a kernel
+    with Library(app_lib) as lib:
+        newest = lib.recent(1)["photo_id"][0]
+        with capture_output() as unserved:
+            PhotosApp(lib)._ipython_display_()
+        assert len(unserved.outputs) == 1  # the widget, nothing else in a notebook
+        monkeypatch.setenv("PHOTOLAB_SERVED", "1")
+        for page, n in ((PhotosApp(lib), len(FILES)), (HomePage(lib), len(FILES)),
+                        (AlbumsPage(lib), lib.albums().height + lib.events().height),
+                        (PeoplePage(lib), 1)):
+            with capture_output() as served:
+                page._ipython_display_()
+            early, widget = served.outputs
+            assert early.metadata == {"photolab": "early"}
+            text = early.data["text/html"]
+            assert text.count("<img src='data:image/") == min(n, EARLY_MAX) > 0, page
+            assert _closed(text), text  # written into the page: it must not swallow the rest
+            assert "application/vnd.jupyter.widget-view+json" in widget.data
+        # the timeline still sends its first page from the top when its page opens
+        app = PhotosApp(lib, page_size=3)
+        sent = Sent(app)
+        day = lib.photos(photo_ids=[newest])["taken_at"][0]
+        assert _day_label_in(app.timeline.early_html(), day)
+        app.timeline._message(None, {"type": "ready"}, [])
+        assert sent.last("page")[0]["tiles"][0]["id"] == newest
+
+
+def _closed(text: str) -> bool:
+    """Whether every element opened in this HTML is closed in it, in order."""
+    from html.parser import HTMLParser
+
+    class Tags(HTMLParser):
+        open: list[str] = []  # noqa: RUF012
+        ok = True
+
+        def handle_starttag(self, tag: str, attrs: Any) -> None:
+            if tag not in ("img", "br"):
+                self.open.append(tag)
+
+        def handle_endtag(self, tag: str) -> None:
+            self.ok = self.ok and bool(self.open) and self.open.pop() == tag
+
+    tags = Tags()
+    tags.open = []
+    tags.feed(text)
+    return tags.ok and not tags.open
+
+
+def _day_label_in(text: str, day: Any) -> bool:
+    from photolab.widgets.photos import _day_label
+
+    return f"<h3>{_day_label(day.date())}</h3>" in text
+
+
 @pytest.mark.slow
 def test_album_and_people_pages_in_chromium(app_lib: Path, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
@@ -370,8 +441,10 @@ def test_album_and_people_pages_in_chromium(app_lib: Path, tmp_path: Path) -> No
             for size in ((1300, 900), (390, 844)):
                 page = browser.new_context(
                     viewport={"width": size[0], "height": size[1]}).new_page()
-                page.goto(f"{base}/albums.ipynb?token=t")
+                html = page.goto(f"{base}/albums.ipynb?token=t").text()
+                assert "<b>Trip</b>" in html  # its covers are in the page before the widget
                 page.locator(".photolab-album[title='Trip']").wait_for(timeout=120_000)
+                assert page.locator(".photolab-early").count() == 0
                 assert page.locator(".photolab-album").count() >= 2  # the album and events
                 page.screenshot(path=str(shot(f"albums-{size[0]}.png")), full_page=True)
                 page.locator(".photolab-album[title='Trip']").click()

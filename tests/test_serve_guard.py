@@ -281,6 +281,39 @@ def test_page_loads_leave_at_most_the_cap_alive(guest_lib: Path, tmp_path: Path)
 
 
 @pytest.mark.slow
+def test_pages_run_ahead_count_once_taken(guest_lib: Path, tmp_path: Path) -> None:
+    """A kernel run ahead (preheated) that a page took counts against the cap and is
+    reclaimed like any other, whether or not the page ever connects (a crawler, curl)."""
+    cap = 1
+    with server(guest_lib, tmp_path, "--read-only", "--max-kernels", str(cap),
+                "--voila-arg=--CappedKernelManager.reclaim_after_s=1") as (base, proc):
+        log = tmp_path / f"serve-{base.rsplit(':', 1)[1]}.log"
+
+        def filled(page: str) -> int:
+            return log.read_text().count(f"Kernel pool of {page} is filled")
+
+        deadline = time.monotonic() + 240
+        while sum(filled(p) for p in PREHEATED) < len(PREHEATED):
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+        for _ in range(3):  # each takes the page's kernel run ahead; another is started
+            before = filled("photos.ipynb")
+            assert get(f"{base}/voila/render/photos.ipynb?token={TOKEN}", 120)[0] == 200
+            while filled("photos.ipynb") == before:
+                assert time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(0.2)
+        # the three taken count: a new page finds the cap full and, once they have been idle
+        # for `reclaim_after_s`, reclaims them and is served
+        while get(f"{base}/voila/render/places.ipynb?token={TOKEN}", 120)[0] != 200:
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+        while kernels(proc.pid) > cap + len(PREHEATED):
+            assert time.monotonic() < deadline, f"{kernels(proc.pid)} kernels alive"
+            time.sleep(0.2)
+        assert "reclaiming kernel" in log.read_text()
+
+
+@pytest.mark.slow
 def test_logout_works(guest_lib: Path, tmp_path: Path) -> None:
     with server(guest_lib, tmp_path, "--read-only") as (base, _):
         req = urllib.request.Request(f"{base}/logout")

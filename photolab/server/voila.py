@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -90,10 +91,20 @@ class CappedKernelManager(AsyncMappingKernelManager):
         self._reclaiming = set()
         #: kernels started ahead for a page to come (`PREHEATED`), until a page takes one
         self._ahead: set[str] = set()
+        handing = getattr(self, "get_rendered_notebook", None)
+        if handing is not None:  # Voilà's preheating manager, a subclass of this one
+            async def hand_out(*args: Any, **kwargs: Any) -> Any:
+                """A kernel run ahead, now a page's: counted from here on, reclaimed and
+                culled like any other (whether or not its page ever connects)."""
+                task, cells, kid = await handing(*args, **kwargs)
+                self._ahead.discard(kid)
+                return task, cells, kid
+
+            self.get_rendered_notebook = hand_out
 
     def _live(self) -> int:
         """Pages' kernels running or starting (a starting one is not in the map yet); the
-        few run ahead (`PREHEATED`) count once a page has connected to them."""
+        few run ahead (`PREHEATED`) count once a page has taken or connected to them."""
         for kid in list(self._ahead):
             if kid not in self or self._kernel_connections.get(kid, 0):
                 self._ahead.discard(kid)
@@ -157,10 +168,23 @@ class LogoutHandler(_LogoutHandler):
         self.redirect(url_path_join(self.base_url, "login"))
 
 
+#: photolab's Voilà template (in `JUPYTER_DATA`): a page's own HTML shows before its scripts
+TEMPLATE = "photolab"
+#: the Jupyter data folder that holds it (`voila/templates/photolab`), put on JUPYTER_PATH
+JUPYTER_DATA = Path(__file__).resolve().parent / "jupyter"
+
+
+def jupyter_path(env: dict[str, str]) -> str:
+    """JUPYTER_PATH with photolab's folder first (where Voilà finds its template)."""
+    return os.pathsep.join(p for p in (str(JUPYTER_DATA), env.get("JUPYTER_PATH", "")) if p)
+
+
 #: the pages a preheated server keeps a kernel ready for (a kernel waiting for its page is
 #: not counted in the cap; the reviewers among them read the library again when shown if it
 #: was written meanwhile, `photolab.widgets.opened`). Places is run on request: the page is
-#: light, and its sunburst and map are plain figures a kernel run ahead could not redraw.
+#: light, and its sunburst and map are plain figures a kernel run ahead could not redraw
+#: (tried on 2026-12-02 in `Output` widgets that draw again when shown: a page asked for
+#: while its kernel still ran ahead showed "model not found" for the map).
 PREHEATED = ("home.ipynb", "photos.ipynb", "albums.ipynb", "people.ipynb", "duplicates.ipynb")
 #: Voilà's configuration when the library has no members: those pages are run ahead, each
 #: in a kernel of its own, so a page shows as soon as it is asked for
@@ -200,4 +224,4 @@ def voila_command(dashboards: Path, port: int, ip: str, token: str,
             f"--MappingKernelManager.cull_idle_timeout={CULL_IDLE_S}",
             f"--MappingKernelManager.cull_interval={CULL_INTERVAL_S}",
             "--MappingKernelManager.cull_connected=False",
-            "--VoilaConfiguration.show_tracebacks=False"]
+            "--VoilaConfiguration.show_tracebacks=False", f"--template={TEMPLATE}"]

@@ -20,6 +20,7 @@ import traitlets
 from ..errors import PhotolabError
 from ..media.thumbnails import thumb_path
 from ._children import close_tree
+from .early import EARLY_GONE, EARLY_MAX, ShownEarly, covers_html
 from .photos import PhotosApp
 from .search import NO_PREVIEW
 
@@ -43,6 +44,7 @@ function render({ model, el }) {
                            { rootMargin: "400px" }).observe(more);
   model.on("msg:custom", (msg, buffers) => {
     if (msg.type !== "covers") return;
+    /*EARLY_GONE*/
     if (msg.first) {
       urls.splice(0).forEach((u) => URL.revokeObjectURL(u));
       grid.innerHTML = "";
@@ -71,7 +73,7 @@ function render({ model, el }) {
   model.send({ type: "ready" });
 }
 export default { render };
-"""
+""".replace("/*EARLY_GONE*/", EARLY_GONE)
 COVERS_CSS = """
 .photolab-covers { display: grid; gap: 10px; font-family: sans-serif;
                    grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); }
@@ -133,7 +135,7 @@ class Covers(anywidget.AnyWidget):
                    "done": self.sent >= len(self.items)}, buffers)
 
 
-class _CoverPage(w.VBox):
+class _CoverPage(ShownEarly, w.VBox):
     """Covers, and the timeline of the one opened, with a way back."""
 
     def __init__(self, library: Library, empty: str):
@@ -146,6 +148,13 @@ class _CoverPage(w.VBox):
         self.header = w.HBox([self.back, self.title])
         self.opened: PhotosApp | None = None
         super().__init__([self.covers])
+
+    def early_html(self) -> str:
+        """The first covers as plain HTML (`photolab.widgets.early`)."""
+        items = self._items()[:EARLY_MAX]
+        images = [(data or NO_PREVIEW, kind if data else "image/svg+xml")
+                  for data, kind in self._images([it.get("ref") for it in items])]
+        return covers_html(items, images)
 
     def _images(self, refs: list[Any]) -> list[tuple[bytes | None, str]]:
         """Covers' bytes (None: none to show) and type, from their `ref`s: here photo ids

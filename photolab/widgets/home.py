@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .early import ShownEarly
 from .photos import PhotosApp
 from .search import SearchBox
 
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
     from ..library import Library
 
 
-class HomePage(SearchBox):
+class HomePage(ShownEarly, SearchBox):
     """The home page of `photolab serve`: the search box and filters above the timeline
     (`PhotosApp`). Nothing typed: every photo the filters admit, day by day; words: the
     results in their order. The viewer's "More like this" shows where there are vectors.
@@ -37,3 +38,6 @@ class HomePage(SearchBox):
             self.app.timeline.set_source(self._browse, total=self.total)  # counted by run()
         else:
             self.app.timeline.set_source(photo_ids=self.results["photo_id"].to_list())
+
+    def early_html(self) -> str:
+        return self.app.early_html()

@@ -25,6 +25,7 @@ import traitlets
 from ..access import shown_path
 from ..errors import PhotolabError, ReadOnlyError
 from ..media.thumbnails import thumb_path
+from .early import EARLY_MAX, ShownEarly, tiles_html
 from .photo_actions import ACTIONS, add_to_named_album, decide, own_albums
 from .photos_front import TIMELINE_CSS, TIMELINE_ESM, VIEWER_CSS, VIEWER_ESM
 from .search import NO_PREVIEW
@@ -165,15 +166,28 @@ class Timeline(anywidget.AnyWidget):
                 "badge": "▶" if video else ("◉" if r["has_motion_video"] else ""),
                 "hash": r["content_hash"]}
 
-    def send_page(self) -> None:
-        """Send the next page to the page in the browser."""
-        tiles = self.load_page()
+    def _thumbnails(self, tiles: list[dict[str, Any]]) -> list[bytes]:
+        """The tiles' thumbnails (their `hash` taken out, their `type` put in)."""
         buffers = []
         for t in tiles:
             path = thumb_path(self.lib.thumbs_dir, t.pop("hash") or "", self.thumb_size)
             data = path.read_bytes() if path.exists() else b""
             t["type"] = "image/webp" if data else "image/svg+xml"
             buffers.append(data or NO_PREVIEW)
+        return buffers
+
+    def early_html(self) -> str:
+        """The first tiles as plain HTML (`photolab.widgets.early`); the timeline itself
+        starts again at the top when its page opens."""
+        tiles = self.load_page()[:EARLY_MAX]
+        self.ids, self.done = [], False
+        buffers = self._thumbnails(tiles)
+        return tiles_html(tiles, [(b, t["type"]) for b, t in zip(buffers, tiles, strict=True)])
+
+    def send_page(self) -> None:
+        """Send the next page to the page in the browser."""
+        tiles = self.load_page()
+        buffers = self._thumbnails(tiles)
         count = (f"{self.total} photo{'s' if self.total != 1 else ''}"
                  if self.results is None else "")
         self.send({"type": "page", "tiles": tiles, "done": self.done, "count": count},
@@ -192,7 +206,7 @@ class Viewer(anywidget.AnyWidget):
         self.on_msg(lambda _, content, buffers: on_action(str(content.get("type")), content))
 
 
-class PhotosApp(w.VBox):
+class PhotosApp(ShownEarly, w.VBox):
     """The timeline and the viewer together (`dashboards/photos.ipynb`).
 
     Parameters
@@ -217,6 +231,9 @@ class PhotosApp(w.VBox):
                                  on_album=self._album, **filters)
         self.viewer = Viewer(self._action)
         super().__init__([self.timeline, self.viewer])
+
+    def early_html(self) -> str:
+        return self.timeline.early_html()
 
     # -- showing ----------------------------------------------------------------------------
 

@@ -7,6 +7,8 @@ photo), `photolab-video` (the playing element), `photolab-badge` (a video or mot
 `photolab-select` (the timeline's Select button), `photolab-picked` (a chosen tile).
 """
 
+from .early import EARLY_GONE
+
 TIMELINE_ESM = r"""
 function render({ model, el }) {
   el.classList.add("photolab-timeline");
@@ -89,6 +91,7 @@ function render({ model, el }) {
       return;
     }
     if (msg.type !== "page") return;
+    /*EARLY_GONE*/
     msg.tiles.forEach((t, i) => {
       if (t.month !== lastMonth) {
         const h = document.createElement("h2");
@@ -152,7 +155,7 @@ function render({ model, el }) {
   model.send({ type: "ready" });
 }
 export default { render };
-"""
+""".replace("/*EARLY_GONE*/", EARLY_GONE)
 
 TIMELINE_CSS = """
 .photolab-timeline { font-family: sans-serif; }
