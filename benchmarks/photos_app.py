@@ -148,7 +148,7 @@ def browser(library: Path, pages: int, only: list[str] | None = None,
                 page = b.new_page(viewport={"width": 1300, "height": 900})
                 t = time.monotonic()
                 page.goto(f"{base}/{name}?token=t", wait_until="commit")
-                first = page.locator(f"{EARLY}, {selector}").first
+                first = page.locator(EARLY).or_(page.locator(selector)).first
                 try:
                     first.wait_for(timeout=180_000)
                     early[name] = time.monotonic() - t

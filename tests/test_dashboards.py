@@ -73,7 +73,10 @@ def test_duplicate_review_in_voila(served, tmp_path: Path) -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1200, "height": 800})
-        page.goto(url)
+        html = page.goto(url).text()
+        # the first group is in the page itself (photolab-early), until the widgets show it
+        assert "group 1 of 2" in html and html.count("<img src='data:image/webp") == 2
+        page.wait_for_function("!document.querySelector('.photolab-early')", timeout=90_000)
         page.get_by_text("group 1 of 2").wait_for(timeout=90_000)
         assert page.locator("img").count() >= 2  # thumbnails arrived as bytes
         assert page.get_by_text("keeper").count() == 1

@@ -90,6 +90,34 @@ def test_a_review_run_ahead_catches_up_when_its_page_opens(lib: Library) -> None
     assert reads == [1]
 
 
+def test_a_served_review_shows_its_first_group_as_html(lib: Library,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Served, the review writes its first group into the page before its widgets (which
+    remove it when shown); in a notebook, the widget only."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    from photolab.widgets.opened import WhenOpened
+
+    InteractiveShell.instance()
+    review = DuplicateReview(lib)
+    with capture_output() as unserved:
+        review._ipython_display_()
+    assert len(unserved.outputs) == 1
+    monkeypatch.setenv("PHOTOLAB_SERVED", "1")
+    with capture_output() as served:
+        review._ipython_display_()
+    early, widget = served.outputs
+    assert early.metadata == {"photolab": "early"}
+    assert "application/vnd.jupyter.widget-view+json" in widget.data
+    text = early.data["text/html"]
+    assert f"group 1 of 2: {review.current().height} copies" in text
+    assert text.count("<img src='data:image/webp") == review.current().height
+    assert text.count("<b>★ keeper</b>") == 1
+    [opened] = [c for c in review.children if isinstance(c, WhenOpened)]
+    assert opened.clears_early
+
+
 def test_resolve_and_undo_from_the_widget(lib: Library) -> None:
     review = DuplicateReview(lib)
     before = sorted(p.name for p in lib.src.iterdir())  # type: ignore[attr-defined]

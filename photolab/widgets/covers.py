@@ -152,18 +152,18 @@ class _CoverPage(ShownEarly, w.VBox):
     def early_html(self) -> str:
         """The first covers as plain HTML (`photolab.widgets.early`)."""
         items = self._items()[:EARLY_MAX]
-        images = [(data or NO_PREVIEW, kind if data else "image/svg+xml")
-                  for data, kind in self._images([it.get("ref") for it in items])]
+        images = [(data or NO_PREVIEW, kind if data else "image/svg+xml")  # small: ~7 kB
+                  for data, kind in self._images([it.get("ref") for it in items], "tiny")]
         return covers_html(items, images)
 
-    def _images(self, refs: list[Any]) -> list[tuple[bytes | None, str]]:
+    def _images(self, refs: list[Any], size: str = "small") -> list[tuple[bytes | None, str]]:
         """Covers' bytes (None: none to show) and type, from their `ref`s: here photo ids
-        whose small thumbnails are the covers (their content hashes read in one query)."""
+        whose `size` thumbnails are the covers (their content hashes read in one query)."""
         hashes = dict(self.lib.tiles([int(r) for r in refs if r is not None])
                       .select("photo_id", "content_hash").iter_rows())
         out: list[tuple[bytes | None, str]] = []
         for ref in refs:
-            path = thumb_path(self.lib.thumbs_dir, hashes.get(ref) or "", "small")
+            path = thumb_path(self.lib.thumbs_dir, hashes.get(ref) or "", size)
             out.append((path.read_bytes() if hashes.get(ref) and path.exists() else None,
                         "image/webp"))
         return out
@@ -244,8 +244,9 @@ class PeoplePage(_CoverPage):
                  "subtitle": _photos(p["n_photos"]), "ref": face_of.get(p["person_id"])}
                 for p in people.iter_rows(named=True)]
 
-    def _images(self, refs: list[Any]) -> list[tuple[bytes | None, str]]:
-        """Each person's face (`ref`: one of their faces), cut from its thumbnail."""
+    def _images(self, refs: list[Any], size: str = "small") -> list[tuple[bytes | None, str]]:
+        """Each person's face (`ref`: one of their faces), cut from its thumbnail (220 px
+        whatever the `size`)."""
         return [self._face(ref) for ref in refs]
 
     def _face(self, ref: Any) -> tuple[bytes | None, str]:

@@ -13,7 +13,9 @@ from ..errors import PhotolabError
 from ._children import replace_children
 from ._controls import Button, for_guests
 from ._html import error_html
+from .early import EARLY_MAX, ShownEarly, covers_html
 from .opened import WhenOpened
+from .search import NO_PREVIEW
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -23,7 +25,7 @@ def _size(n: int | None) -> str:
     return "?" if n is None else f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.0f} kB"
 
 
-class DuplicateReview(w.VBox):
+class DuplicateReview(ShownEarly, w.VBox):
     """Review duplicate groups: thumbnails with size, resolution, date, path and distance;
     mark the keeper, say "not a duplicate", move the other copies to the trash (and undo);
     a radius slider regroups live.
@@ -64,7 +66,8 @@ class DuplicateReview(w.VBox):
         self.guest_note = for_guests(library.read_only, self.resolve, self.undo)
         super().__init__([w.HBox([self.slider, self.prev, self.position, self.next]),
                           self.cards, w.HBox([self.resolve, self.undo]), self.status,
-                          self.guest_note, WhenOpened(library, self.refresh)])
+                          self.guest_note,
+                          WhenOpened(library, self.refresh, clears_early=True)])
         self.refresh()
 
     # -- state ------------------------------------------------------------------------------
@@ -91,6 +94,24 @@ class DuplicateReview(w.VBox):
         self.position.value = (f"group {self.index + 1} of {n}: {group.height} copies, "
                                f"{_size(reclaim)} reclaimable")
         replace_children(self.cards, (self._card(r) for r in group.iter_rows(named=True)))
+
+    def early_html(self) -> str:
+        """The first group as plain HTML (`photolab.widgets.early`): what it is and its
+        copies, until the page's widgets show it."""
+        if not self.group_ids:
+            return ""
+        rows = list(self.current().head(EARLY_MAX).iter_rows(named=True))
+        items, images = [], []
+        for r in rows:
+            try:
+                data = self.lib.thumbnail(r["photo_id"], "tiny").read_bytes()  # ~7 kB each
+            except PhotolabError:
+                data = b""
+            images.append((data, "image/webp") if data else (NO_PREVIEW, "image/svg+xml"))
+            items.append({"kind": "copy", "title": "★ keeper" if r["is_keeper"]
+                          else f"{r['kind']}, distance {r['distance']}",
+                          "subtitle": f"{r['width']}×{r['height']} · {_size(r['size_bytes'])}"})
+        return f"<p>{html.escape(self.position.value)}</p>{covers_html(items, images)}"
 
     def current(self) -> pl.DataFrame:
         """The group on screen."""

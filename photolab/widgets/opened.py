@@ -12,14 +12,20 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anywidget
+import traitlets
+
+from .early import EARLY_GONE
 
 if TYPE_CHECKING:
     from ..library import Library
 
 OPENED_ESM = """
-function render({ model }) { model.send({ type: "opened" }); }
+function render({ model }) {
+  if (model.get("clears_early")) { /*EARLY_GONE*/ }
+  model.send({ type: "opened" });
+}
 export default { render };
-"""
+""".replace("/*EARLY_GONE*/", EARLY_GONE)
 
 
 class WhenOpened(anywidget.AnyWidget):
@@ -27,9 +33,13 @@ class WhenOpened(anywidget.AnyWidget):
     written since the last look (`Catalog.generation`: any write, decisions included)."""
 
     _esm = OPENED_ESM
+    #: whether showing it removes the page's early thumbnails (`photolab.widgets.early`):
+    #: for a widget with no module of its own to do it
+    clears_early = traitlets.Bool(False).tag(sync=True)
 
-    def __init__(self, library: Library, refresh: Callable[[], None]):
-        super().__init__()
+    def __init__(self, library: Library, refresh: Callable[[], None],
+                 clears_early: bool = False):
+        super().__init__(clears_early=clears_early)
         self.lib, self.refresh = library, refresh
         self.seen = library.catalog.generation()
         self.on_msg(self._message)
