@@ -152,7 +152,7 @@ class _CoverPage(ShownEarly, w.VBox):
     def early_html(self) -> str:
         """The first covers as plain HTML (`photolab.widgets.early`)."""
         items = self._items()[:EARLY_MAX]
-        images = [(data or NO_PREVIEW, kind if data else "image/svg+xml")  # small: ~7 kB
+        images = [(data or NO_PREVIEW, kind if data else "image/svg+xml")  # tiny: ~7 kB
                   for data, kind in self._images([it.get("ref") for it in items], "tiny")]
         return covers_html(items, images)
 
