@@ -195,7 +195,10 @@ VERBS = {
     "albums": lambda lib: lib.albums(),
     "on_this_day": lambda lib: lib.on_this_day("2024-07-04", window_days=3),
     "photos after 1 decision": None,  # see child()
+    "people after 1 rating": None,
+    "duplicates after 1 rating": None,
     "faces after 1 naming": None,
+    "people after 1 naming": None,
     "rescan": None,
 }
 
@@ -229,13 +232,21 @@ def child(verb: str, root: Path, mode: str = "computed") -> None:
         done = {k: v for k, v in report.counts.items() if k.endswith("_done") and v}
         assert report.counts["unchanged"] == report.counts["files"], report.counts
         extra = {"restaged": done}
-    elif verb == "faces after 1 naming":  # a named person's centroid moves
-        lib.faces(encodings=False)
+    elif verb.endswith("after 1 naming"):  # as a people page: a named person's centroid moves
         named = lib.faces(encodings=False).filter(pl.col("assigned_by") == "user")
+        lib.people()
         lib.move_faces([int(lib.catalog.frame("SELECT max(face_id) FROM faces").item())],
-                       int(named["person_id"][0]))
+                       int(named["person_id"][int(time.time()) % named.height]))
         t = time.perf_counter()
-        lib.faces()
+        lib.people() if verb.startswith("people") else lib.faces(encodings=False)
+        secs, extra = time.perf_counter() - t, {}
+    elif verb.endswith("after 1 rating"):  # a rating keeps what does not read ratings
+        read = lib.people if verb.startswith("people") else lib.duplicates
+        read()
+        lib.rate([int(lib.catalog.frame("SELECT min(photo_id) FROM photos").item())],
+                 int(time.time()) % 5)
+        t = time.perf_counter()
+        read()
         secs, extra = time.perf_counter() - t, {}
     elif verb == "photos after 1 decision":
         lib.photos()

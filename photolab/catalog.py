@@ -473,11 +473,21 @@ class Catalog:
             f"({','.join('?' * len(kinds))}) AND {NOT_UNDONE} ORDER BY decision_id",
             list(kinds), schema=DECISION_SCHEMA)
 
-    def last_decision_id(self) -> int:
-        """The newest decision's id (0: none yet); ids grow in commit order."""
+    def last_decision_id(self, kinds: Sequence[str] | None = None) -> int:
+        """The newest decision's id (0: none yet); ids grow in commit order. With `kinds`:
+        the newest of those kinds, or of the undos that took one of them back."""
+        if kinds is None:
+            sql, args = "SELECT max(decision_id) FROM decisions", []
+        else:
+            marks = ",".join("?" * len(kinds))
+            sql = (f"SELECT max(m) FROM (SELECT max(decision_id) AS m FROM decisions "
+                   f"WHERE kind IN ({marks}) UNION ALL SELECT max(u.decision_id) FROM "
+                   "decisions u JOIN decisions t "
+                   "ON t.decision_id = json_extract(u.value, '$.undoes') "
+                   f"WHERE u.kind = 'undo' AND t.kind IN ({marks}))")
+            args = [*kinds, *kinds]
         with self._lock:
-            return int(self._fresh().execute("SELECT max(decision_id) FROM decisions")
-                       .fetchone()[0] or 0)
+            return int(self._fresh().execute(sql, args).fetchone()[0] or 0)
 
     def decisions_since(self, decision_id: int) -> pl.DataFrame:
         """Every decision after `decision_id`, oldest first (undo decisions included)."""

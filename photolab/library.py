@@ -104,6 +104,7 @@ class Library(IngestVerbs, DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs,
         self.close()
 
     def close(self) -> None:
+        self.materialised.flush()
         self.loaded.close()
         self.catalog.close()
 

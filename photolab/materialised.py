@@ -21,12 +21,14 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import polars as pl
 
 from .catalog import Catalog
@@ -38,6 +40,8 @@ DISK_MAX_BYTES = 2 * 2**30
 #: back would save nothing)
 DISK_MIN_SECONDS = 0.25
 CACHE_DIR = "cache"
+#: a file half written this long ago was left by a process that died while writing it
+STALE_TMP_S = 3600
 #: an ingest that leaves at least this many photos computes and keeps what the dashboards
 #: read first (`keep_reads`); smaller libraries compute them in well under a second
 KEEP_AFTER_INGEST_PHOTOS = 20_000
@@ -57,6 +61,8 @@ def code_key() -> str:
     return h.hexdigest()
 
 
+#: what a kept result depends on besides the computed tables (`Materialised.get`)
+Depends = Literal["computed", "decided"] | tuple[str, ...]
 #: brings a kept result up to date with the decisions after a decision id (None: cannot)
 Refresh = Callable[[pl.DataFrame, int], "pl.DataFrame | None"]
 
@@ -77,20 +83,26 @@ class Materialised:
         self.disk_min_seconds = DISK_MIN_SECONDS
         #: slot -> (key, result, the generation, the newest decision it includes or None)
         self._memory: dict[str, tuple[str, pl.DataFrame, tuple[int, int], int | None]] = {}
+        self._arrays: dict[str, tuple[str, np.ndarray]] = {}
+        self._storing = threading.RLock()  # one write of `cache/` at a time
+        self._writers: list[threading.Thread] = []
 
     def get(self, name: str, args: Any, settings: Any, make: Callable[[], pl.DataFrame],
-            depends: Literal["computed", "decided"] = "decided",
-            refresh: Refresh | None = None) -> pl.DataFrame:
+            depends: Depends = "decided", refresh: Refresh | None = None,
+            keep_refreshed: bool = False) -> pl.DataFrame:
         """`make()`'s result for the current generation: kept in memory, read from
         `cache/`, or computed (and kept when nothing was written meanwhile).
 
-        `refresh(result, decision_id)`, given, brings a result this process computed up to
-        date with the decisions recorded after `decision_id` while no computed table changed
-        (None: it cannot; then it is computed again)."""
+        `depends`: what the result is computed from besides the computed tables: every
+        decision ("decided"), none ("computed"), or the decisions of some kinds (a tuple:
+        a rating then keeps the faces' answer). `refresh(result, decision_id)`, given,
+        brings a result this process holds up to date with the decisions recorded after
+        `decision_id` while no computed table changed (None: it cannot; then it is
+        computed again); with `keep_refreshed` what it brings is written to `cache/` too."""
         if not self.enabled:
             return make()
         gen = self.catalog.generation()
-        stamp = gen[0] if depends == "computed" else gen
+        stamp = self._stamp(gen, depends)
         slot = f"{name}-{_digest((args, repr(settings), code_key()))}"
         key = _digest(stamp)
         held = self._memory.get(slot)
@@ -103,6 +115,8 @@ class Materialised:
             updated = refresh(held[1], held[3])
             if updated is not None and self.catalog.generation() == gen:
                 self._memory[slot] = (key, updated, gen, mark)
+                if keep_refreshed and updated is not held[1]:
+                    self._store_later(slot, key, self.folder / f"{slot}-{key}-{mark}.arrow")
                 return updated
         # a kept file's name ends with the newest decision it includes ("x": not known)
         kept = sorted(self.folder.glob(f"{slot}-{key}-*.arrow")) if self.folder.is_dir() else []
@@ -116,37 +130,99 @@ class Materialised:
         except (OSError, pl.exceptions.PolarsError):  # none kept (or a damaged one)
             t = time.perf_counter()
             result = make()
-            if self.catalog.generation() != gen:
+            now = self.catalog.generation()
+            if now != gen and self._stamp(now, depends) != stamp:
                 return result  # written meanwhile: this answer is of no one generation
             if time.perf_counter() - t >= self.disk_min_seconds:
                 self._store(slot, path, result)
         self._memory[slot] = (key, result, gen, mark)
         return result
 
-    def _store(self, slot: str, path: Path, result: pl.DataFrame) -> None:
+    def _stamp(self, gen: tuple[int, int], depends: Depends) -> Any:
+        if depends == "computed":
+            return gen[0]
+        if depends == "decided":
+            return gen
+        return gen[0], self.catalog.last_decision_id(depends)
+
+    def array(self, name: str, make: Callable[[], np.ndarray],
+              depends: Depends = "computed") -> np.ndarray:
+        """Like `get`, for one numpy array: kept as `.npy` under `cache/`, which every
+        process that reads it memory-maps (read-only), so their pages are shared."""
+        if not self.enabled:
+            return make()
+        stamp = self._stamp(self.catalog.generation(), depends)
+        slot = f"{name}-{_digest(code_key())}"
+        key = _digest(stamp)
+        held = self._arrays.get(slot)
+        if held is not None and held[0] == key:
+            return held[1]
+        path = self.folder / f"{slot}-{key}.npy"
+        try:
+            result = np.load(path, mmap_mode="r")
+        except (OSError, ValueError):
+            result = make()
+            if self._stamp(self.catalog.generation(), depends) != stamp:
+                return result
+            self._store(slot, path, result)
+        self._arrays[slot] = (key, result)
+        return result
+
+    def _store_later(self, slot: str, key: str, path: Path) -> None:
+        """Write the answer held for `slot` on a thread of its own (a million photos' faces
+        take 2 s to write; the reader has its answer already), unless a newer one is held
+        by then. `flush` waits for it; so does the interpreter at exit."""
+        def run() -> None:
+            with self._storing:
+                held = self._memory.get(slot)
+                if held is not None and held[0] == key:
+                    self._store(slot, path, held[1])
+
+        thread = threading.Thread(target=run, name=f"photolab-keep-{slot}")
+        self._writers = [t for t in self._writers if t.is_alive()] + [thread]
+        thread.start()
+
+    def flush(self) -> None:
+        """Wait for the answers being written to `cache/`."""
+        for t in self._writers:
+            t.join()
+        self._writers = []
+
+    def _store(self, slot: str, path: Path, result: pl.DataFrame | np.ndarray) -> None:
         """Write the result beside (then over) the older ones of its slot (verb and
         arguments); a library whose folder cannot be written keeps it in memory only."""
-        if not self.writable or result.estimated_size() > DISK_MAX_BYTES:
+        size = result.nbytes if isinstance(result, np.ndarray) else result.estimated_size()
+        if not self.writable or size > DISK_MAX_BYTES:
             return
         tmp: str | None = None
-        try:
-            self.folder.mkdir(exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-            os.close(fd)
-            result.write_ipc(tmp)
-            os.replace(tmp, path)
-            for old in self.folder.glob(f"{slot}-*.arrow"):
-                if old != path:
-                    old.unlink(missing_ok=True)
-        except OSError:  # a full or read-only disk: the answer stays in memory
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)
+        with self._storing:
+            try:
+                self.folder.mkdir(exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+                if isinstance(result, np.ndarray):
+                    with os.fdopen(fd, "wb") as out:
+                        np.save(out, result)
+                else:
+                    os.close(fd)
+                    result.write_ipc(tmp)
+                os.replace(tmp, path)
+                for old in self.folder.glob(f"{slot}-*{path.suffix}"):
+                    if old != path:
+                        old.unlink(missing_ok=True)
+                for left in self.folder.glob("*.tmp"):  # a process killed while it wrote
+                    if time.time() - left.stat().st_mtime > STALE_TMP_S:
+                        left.unlink(missing_ok=True)
+            except OSError:  # a full or read-only disk: the answer stays in memory
+                if tmp is not None:
+                    Path(tmp).unlink(missing_ok=True)
 
     def clear(self) -> None:
         """Forget every kept result (memory and `cache/`)."""
+        self.flush()
         self._memory.clear()
+        self._arrays.clear()
         if self.writable and self.folder.exists():
-            for f in self.folder.glob("*.arrow"):
+            for f in [*self.folder.glob("*.arrow"), *self.folder.glob("*.npy")]:
                 f.unlink(missing_ok=True)
 
 
@@ -156,6 +232,8 @@ def keep_reads(lib: Any) -> dict[str, float]:
     if not lib.materialised.enabled:
         return {}
     lib.nearest_people()  # the one read that writes (computed rows): before the others
+    if lib.labels().person_of:  # what a named person's moved centroid is measured against
+        lib.face_encodings()
     seconds = {}
     for name in DASHBOARD_READS:
         t = time.perf_counter()

@@ -143,6 +143,7 @@ VERBS: dict[str, Callable[[Library, dict[str, int]], Any]] = {
     "count_recent": lambda lib, i: lib.count_recent(),
     "named_in_photos": lambda lib, i: lib.named_in_photos(),
     "nearest_people": lambda lib, i: lib.nearest_people(),
+    "face_encodings": lambda lib, i: pl.DataFrame({"face_id": lib.face_encodings()[0]}),
     "place_names": lambda lib, i: lib.place_names(),
     "scene_tag_names": lambda lib, i: lib.scene_tag_names(),
     "reject_faces": lambda lib, i: lib.reject_faces([i["face"]]),

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from ..settings import Settings
 
 TRASH = "trash"
+#: the decisions the duplicate groups are computed from (a rating keeps them)
+DUPLICATE_DECISIONS = ("not_duplicate", "keep")
 
 
 class DuplicateVerbs:
@@ -78,7 +80,8 @@ class DuplicateVerbs:
                    s.dupe_clip_distance if clip_distance is None else clip_distance)
             return self.materialised.get(
                 "duplicates", key, self.settings,
-                lambda: self._duplicates(threshold, keeper_rule, clip_distance))
+                lambda: self._duplicates(threshold, keeper_rule, clip_distance),
+                depends=DUPLICATE_DECISIONS)
         return self._duplicates(threshold, keeper_rule, clip_distance)
 
     def _duplicates(self, threshold: int | None,

@@ -256,8 +256,20 @@ def constrain(faces: pl.DataFrame, labels: Labels) -> pl.DataFrame:
             .with_columns(cluster_id=pl.col("new_id")).drop("new_id"))
 
 
+def cluster_votes(named: pl.DataFrame) -> pl.DataFrame:
+    """`cluster_id`, `vote`, `share`: each cluster's majority person among its named faces
+    (`named`: `cluster_id`, `person_id` of the faces people named)."""
+    return (named.filter(pl.col("cluster_id").is_not_null())
+            .group_by("cluster_id", "person_id").len()
+            .with_columns(share=pl.col("len") / pl.col("len").sum().over("cluster_id"))
+            .sort(["len", "person_id"], descending=[True, False])
+            .unique("cluster_id", keep="first")
+            .select("cluster_id", vote="person_id", share="share"))
+
+
 def suggest(faces: pl.DataFrame, near: pl.DataFrame, labels: Labels,
-            tolerance: float = DLIB_TOLERANCE) -> pl.DataFrame:
+            tolerance: float = DLIB_TOLERANCE,
+            votes: pl.DataFrame | None = None) -> pl.DataFrame:
     """Who each face is: people's names first, then suggestions.
 
     `faces` has `face_id`, `photo_id`, `cluster_id`, `probability`; `near` has `face_id`,
@@ -266,7 +278,8 @@ def suggest(faces: pl.DataFrame, near: pl.DataFrame, labels: Labels,
     (`cluster`, confidence = that person's share of the named faces x membership); any other
     face gets the nearest named person's centroid when closer than `tolerance`
     (`classifier`, confidence = 1 - distance / tolerance). A face is never suggested for a
-    person it was removed from, nor for a person already in its photo.
+    person it was removed from, nor for a person already in its photo. `votes`
+    (`cluster_votes` of every face) lets `faces` be some whole photos of a larger set.
 
     Returns `face_id`, `person_id`, `assigned_by`, `confidence`.
     """
@@ -274,12 +287,8 @@ def suggest(faces: pl.DataFrame, near: pl.DataFrame, labels: Labels,
     f = faces.join(user.with_columns(assigned_by=pl.lit("user"), confidence=pl.lit(1.0)),
                    on="face_id", how="left", maintain_order="left")
     named = f.filter(pl.col("assigned_by") == "user")
-    votes = (named.filter(pl.col("cluster_id").is_not_null())
-             .group_by("cluster_id", "person_id").len()
-             .with_columns(share=pl.col("len") / pl.col("len").sum().over("cluster_id"))
-             .sort(["len", "person_id"], descending=[True, False])
-             .unique("cluster_id", keep="first")
-             .select("cluster_id", vote="person_id", share="share"))
+    anyone = votes is not None or named.height > 0
+    votes = cluster_votes(named) if votes is None else votes
     f = f.join(votes, on="cluster_id", how="left", maintain_order="left").with_columns(
         person_id=pl.coalesce("person_id", "vote"),
         assigned_by=pl.coalesce("assigned_by", pl.when(pl.col("vote").is_not_null())
@@ -287,7 +296,7 @@ def suggest(faces: pl.DataFrame, near: pl.DataFrame, labels: Labels,
         confidence=pl.coalesce("confidence", pl.col("share") * pl.col("probability")),
     ).drop("vote", "share")
     # nearest named centroid for faces neither named nor in a named cluster
-    if named.height:
+    if anyone:
         f = f.join(near.select("face_id", c_person="person_id",
                                c_conf=1 - pl.col("dist") / tolerance),
                    on="face_id", how="left", maintain_order="left").with_columns(

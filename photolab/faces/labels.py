@@ -95,6 +95,26 @@ def replay(decisions: pl.DataFrame, into: Labels | None = None) -> Labels:
     return s
 
 
+#: decisions a faces answer can take in without clustering again (`face_changes`)
+LOCAL_KINDS = ("person_name", "face_person", "face_unassign")
+
+
+def face_changes(catalog: Catalog, since: int) -> list[dict] | None:
+    """The values of the decisions about faces after `since`, and of the ones an undo
+    since took back; None when one of them changes the clusters (a rejection, a split, a
+    merge)."""
+    new = catalog.decisions_since(since)
+    undone = [int(json.loads(v)["undoes"]) for v in
+              new.filter(pl.col("kind") == "undo")["value"]]
+    taken = [catalog.decision(d) for d in undone]
+    rows = [(k, v) for k, v in new.select("kind", "value").iter_rows()
+            if k in FACE_KINDS] + [(d["kind"], d["value"]) for d in taken
+                                   if d is not None and d["kind"] in FACE_KINDS]
+    if any(k not in LOCAL_KINDS for k, _ in rows):
+        return None
+    return [json.loads(v) for _, v in rows]
+
+
 class LabelMemo:
     """`Labels` kept between reads. Decisions are only ever appended, in commit order (by any
     process), so the next read folds in just the decisions recorded since; one of them

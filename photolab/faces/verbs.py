@@ -19,10 +19,10 @@ import polars as pl
 
 from ..access import writes
 from ..errors import ClusterNotFoundError, FaceNotFoundError, PersonNotFoundError, PhotolabError
-from . import nearest, store
-from .cluster import FaceClusterer, constrain, decode, distances, suggest
+from . import store
+from .cluster import FaceClusterer, decode, distances
 from .detect import FaceDetector, FaceParams, face_tasks
-from .labels import LabelMemo, Labels
+from .reads import FaceReads
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 RECLUSTER_SHARE = 0.1
 
 
-class PeopleVerbs:
+class PeopleVerbs(FaceReads):
     """Mixed into `Library`: needs `catalog`, `settings`, `who`, `thumbs_dir`, `loaded`,
     `cpu_limit`."""
 
@@ -49,7 +49,6 @@ class PeopleVerbs:
     loaded: Loaded
     materialised: Materialised
     cpu_limit: int | None
-    _labels: LabelMemo | None = None
 
     # -- the faces stage's work (see `photolab.stages`) -------------------------------------
 
@@ -67,91 +66,6 @@ class PeopleVerbs:
                                    lambda: FaceDetector(params, cpus), FaceDetector.close)
         return detector.detect(face_tasks(frame, self.thumbs_dir, self.settings.thumb_sizes,
                                           params), tick)
-
-    # -- reading ----------------------------------------------------------------------------
-
-    def labels(self) -> Labels:
-        """People's decisions about faces, replayed (undone ones left out); kept between
-        calls, so a call after a new decision folds in only that decision."""
-        if self._labels is None:
-            self._labels = LabelMemo()
-        return self._labels.current(self.catalog)
-
-    def named_in_photos(self) -> pl.DataFrame:
-        """`photo_id`, `named`: the names people gave faces in each present photo (their
-        own decisions, not the clusters' suggestions), without computing suggestions."""
-        return store.named_in_photos(self.catalog, self.labels())
-
-    def faces(self, encodings: bool = True) -> pl.DataFrame:
-        """Every face of the present photos, with who it is.
-
-        Columns: `face_id`, `photo_id`, the box `top`, `right`, `bottom`, `left` in pixels of
-        the upright original (`image_width` x `image_height`), `encoding` (128 float32),
-        `source` (`detected` or `file`), `file_name` (the name the file's own region gives),
-        `cluster_id` (null: no cluster), `probability`, `person_id`, `person_name`,
-        `assigned_by` (`user`, or a suggestion: `cluster` / `classifier`), `confidence`,
-        `ignored` (rejected by a person), the face's quality (`side_px`: its shorter side in
-        the pixels the encoder saw, `sharpness`, `detector_score`) and `low_quality` (under
-        the floor: never clustered nor suggested, only named by a person).
-        """
-        return self.materialised.get("faces", encodings, self.settings,
-                                     lambda: self._faces(encodings))
-
-    def _faces(self, encodings: bool) -> pl.DataFrame:
-        rows = store.face_rows(self.catalog, encodings)
-        labels = self.labels()
-        ignored = pl.col("face_id").is_in(list(labels.ignored))
-        rows = rows.with_columns(
-            cluster_id=pl.when(ignored).then(None).otherwise("cluster_id"), ignored=ignored)
-        has = rows.filter(pl.col("has_encoding") & ~pl.col("ignored"))
-        clustered = constrain(has.select("face_id", "photo_id", "cluster_id", "probability"),
-                              labels)
-        who = suggest(clustered, self.nearest_people(labels), labels,
-                      self.settings.suggest_tolerance)
-        rows = rows.with_columns(low_quality=self._low_quality())
-        low = set(rows.filter("low_quality")["face_id"])
-        if low:  # a person may name a poor face; nothing else does
-            guess = pl.col("face_id").is_in(list(low)) & (pl.col("assigned_by") != "user")
-            who = who.with_columns([pl.when(guess).then(None).otherwise(c).alias(c)
-                                    for c in ("person_id", "assigned_by", "confidence")])
-        out = (rows.drop("cluster_id")
-               .join(clustered.select("face_id", "cluster_id"), on="face_id", how="left",
-                     maintain_order="left")
-               .join(who, on="face_id", how="left", maintain_order="left")
-               .join(labels.people().rename({"name": "person_name"}), on="person_id",
-                     how="left", maintain_order="left"))
-        cols = ["face_id", "photo_id", "top", "right", "bottom", "left", "image_width",
-                "image_height", "encoding", "source", "file_name", "cluster_id", "probability",
-                "person_id", "person_name", "assigned_by", "confidence", "ignored", "side_px",
-                "sharpness", "detector_score", "low_quality"]
-        out = out.select(cols)
-        if not encodings:
-            return out.drop("encoding")
-        return out.with_columns(pl.col("encoding").map_batches(
-            lambda s: pl.Series(decode(s.fill_null(bytes(512))), dtype=pl.Array(pl.Float32, 128)),
-            return_dtype=pl.Array(pl.Float32, 128)))
-
-    def nearest_people(self, labels: Labels | None = None) -> pl.DataFrame:
-        """`face_id`, `person_id`, `dist`: each encoded face's nearest named person (the
-        centroid of the faces people named), kept in the catalog and updated by what changed
-        since (`photolab.faces.nearest`)."""
-        return nearest.for_labels(self.catalog, labels or self.labels())
-
-    def people(self, faces: pl.DataFrame | None = None) -> pl.DataFrame:
-        """`person_id`, `name`, `n_faces` (named by people), `n_suggested`, `n_photos`;
-        counted from `faces` when the caller has just read `faces()` (a widget does)."""
-        if faces is None:
-            return self.materialised.get("people", None, self.settings,
-                                         lambda: self.people(self.faces(encodings=False)))
-        f = faces
-        counts = (f.filter(pl.col("person_id").is_not_null()).group_by("person_id").agg(
-            n_faces=(pl.col("assigned_by") == "user").sum(),
-            n_suggested=(pl.col("assigned_by") != "user").sum(),
-            n_photos=pl.col("photo_id").filter(pl.col("assigned_by") == "user").n_unique()))
-        return (self.labels().people().join(counts, on="person_id", how="left")
-                .with_columns(pl.col("n_faces", "n_suggested", "n_photos").fill_null(0)
-                              .cast(pl.Int64))
-                .sort(["n_faces", "person_id"], descending=[True, False]))
 
     # -- clustering -------------------------------------------------------------------------
 
@@ -209,13 +123,6 @@ class PeopleVerbs:
             .replace(-1, None),
             "probability": np.where(near, 1 - dist / r, 0.0)}), replace=False)
         return int(near.sum())
-
-    def _low_quality(self) -> pl.Expr:
-        """Faces under the quality floor (`face_min_side`, `face_min_sharpness`); faces
-        stored before quality was measured pass."""
-        s = self.settings
-        return ((pl.col("side_px") < s.face_min_side)
-                | (pl.col("sharpness") < s.face_min_sharpness)).fill_null(False)
 
     def _cluster(self, c: FaceClusterer) -> int:
         """Cluster and store; returns how many faces landed in a cluster."""

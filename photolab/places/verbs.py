@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from ..settings import Settings
 
 PLACE_FIELDS = ("country", "region", "subregion", "city")
+#: the decisions a place answer is computed from (a rating keeps it)
+PLACE_DECISIONS = ("place",)
 
 
 class PlaceVerbs:
@@ -48,7 +50,8 @@ class PlaceVerbs:
         A person's correction (`set_place`) wins over what was computed, field by field.
         """
         if photo_ids is None:
-            return self.materialised.get("places", None, None, lambda: self._places(None))
+            return self.materialised.get("places", None, None, lambda: self._places(None),
+                                         depends=PLACE_DECISIONS)
         return self._places(photo_ids)
 
     def _places(self, photo_ids: Sequence[int] | None) -> pl.DataFrame:
@@ -98,7 +101,7 @@ class PlaceVerbs:
                 .group_by("country", "region", "city").agg(n_photos=pl.len(),
                                                            photo_ids=pl.col("photo_id"))
                 .sort(["country", "region", "n_photos", "city"],
-                      descending=[False, False, True, False])))
+                      descending=[False, False, True, False])), depends=PLACE_DECISIONS)
 
     @writes
     def set_place(self, photo_ids: Sequence[int], city: str | None = None,

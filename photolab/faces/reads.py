@@ -1,0 +1,208 @@
+"""Reading faces and people: who each face is, from the clusters, the decisions and each
+face's nearest named person, kept for the catalog's generation and brought up to date as
+people name faces (`photolab.materialised`).
+
+A kept `faces()` answer carries, unseen, what its refresh needs (`HIDDEN`): a name, a move or
+a removal changes only the photos it can reach (its faces, their clusters, the faces whose
+nearest person moved, the faces suggested as the persons it is about, and every other face
+of those photos), so a naming at a million photos reads and suggests those, not 1.5
+million faces.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+from . import nearest, store
+from .cluster import cluster_votes, constrain, decode, suggest
+from .labels import FACE_KINDS, LabelMemo, Labels, face_changes
+
+if TYPE_CHECKING:
+    from ..catalog import Catalog
+    from ..materialised import Materialised
+    from ..settings import Settings
+
+#: `faces()`'s columns
+FACE_COLUMNS = ["face_id", "photo_id", "top", "right", "bottom", "left", "image_width",
+                "image_height", "encoding", "source", "file_name", "cluster_id", "probability",
+                "person_id", "person_name", "assigned_by", "confidence", "ignored", "side_px",
+                "sharpness", "detector_score", "low_quality", "has_encoding", "near_person",
+                "near_dist"]
+#: one face's id and encoding, as `face_encodings` keeps them
+ENCODING_RECORD = np.dtype([("face_id", "<i8"), ("encoding", "<f4", (128,))])
+#: kept with `faces()` for its refresh (`_faces_since`), not shown
+HIDDEN = ("has_encoding", "near_person", "near_dist")
+#: the columns a decision about faces changes
+CHANGING = ("person_id", "person_name", "assigned_by", "confidence", "near_person",
+            "near_dist")
+
+
+class FaceReads:
+    """Mixed into `Library` (through `PeopleVerbs`): needs `catalog`, `settings`,
+    `materialised`."""
+
+    catalog: Catalog
+    settings: Settings
+    materialised: Materialised
+    _labels: LabelMemo | None = None
+    _near_held: nearest.Held | None = None
+
+    def labels(self) -> Labels:
+        """People's decisions about faces, replayed (undone ones left out); kept between
+        calls, so a call after a new decision folds in only that decision."""
+        if self._labels is None:
+            self._labels = LabelMemo()
+        return self._labels.current(self.catalog)
+
+    def named_in_photos(self) -> pl.DataFrame:
+        """`photo_id`, `named`: the names people gave faces in each present photo (their
+        own decisions, not the clusters' suggestions), without computing suggestions."""
+        return store.named_in_photos(self.catalog, self.labels())
+
+    def faces(self, encodings: bool = True) -> pl.DataFrame:
+        """Every face of the present photos, with who it is.
+
+        Columns: `face_id`, `photo_id`, the box `top`, `right`, `bottom`, `left` in pixels of
+        the upright original (`image_width` x `image_height`), `encoding` (128 float32),
+        `source` (`detected` or `file`), `file_name` (the name the file's own region gives),
+        `cluster_id` (null: no cluster), `probability`, `person_id`, `person_name`,
+        `assigned_by` (`user`, or a suggestion: `cluster` / `classifier`), `confidence`,
+        `ignored` (rejected by a person), the face's quality (`side_px`: its shorter side in
+        the pixels the encoder saw, `sharpness`, `detector_score`) and `low_quality` (under
+        the floor: never clustered nor suggested, only named by a person).
+        """
+        return self.materialised.get(
+            "faces", encodings, self.settings, lambda: self._faces(encodings),
+            depends=FACE_KINDS, keep_refreshed=True,
+            refresh=lambda prev, since: self._faces_since(prev, since)).drop(HIDDEN)
+
+    def _faces(self, encodings: bool) -> pl.DataFrame:
+        """`faces()` computed from the catalog, with the `HIDDEN` columns its refresh reads."""
+        rows = store.face_rows(self.catalog, encodings)
+        labels = self.labels()
+        ignored = pl.col("face_id").is_in(list(labels.ignored))
+        rows = rows.with_columns(
+            cluster_id=pl.when(ignored).then(None).otherwise("cluster_id"), ignored=ignored,
+            low_quality=self._low_quality())
+        has = rows.filter(pl.col("has_encoding") & ~pl.col("ignored"))
+        clustered = constrain(has.select("face_id", "photo_id", "cluster_id", "probability"),
+                              labels)
+        near = self.nearest_people(labels)
+        rows = (rows.drop("cluster_id")
+                .join(clustered.select("face_id", "cluster_id"), on="face_id", how="left",
+                      maintain_order="left")
+                .join(near.select("face_id", near_person="person_id", near_dist="dist"),
+                      on="face_id", how="left", maintain_order="left"))
+        out = self._who(rows, labels).select(FACE_COLUMNS)
+        if not encodings:
+            return out.drop("encoding")
+        return out.with_columns(pl.col("encoding").map_batches(
+            lambda s: pl.Series(decode(s.fill_null(bytes(512))), dtype=pl.Array(pl.Float32, 128)),
+            return_dtype=pl.Array(pl.Float32, 128)))
+
+    def _who(self, rows: pl.DataFrame, labels: Labels,
+             votes: pl.DataFrame | None = None) -> pl.DataFrame:
+        """`rows` (faces with their cluster and nearest person) with who each face is:
+        `person_id`, `assigned_by`, `confidence`, `person_name`. `votes`: the clusters'
+        votes over every face, when `rows` are some whole photos only."""
+        has = rows.filter(pl.col("has_encoding") & ~pl.col("ignored"))
+        who = suggest(has.select("face_id", "photo_id", "cluster_id", "probability"),
+                      has.select("face_id", person_id="near_person", dist="near_dist"),
+                      labels, self.settings.suggest_tolerance, votes)
+        low = set(rows.filter("low_quality")["face_id"])
+        if low:  # a person may name a poor face; nothing else does
+            guess = pl.col("face_id").is_in(list(low)) & (pl.col("assigned_by") != "user")
+            who = who.with_columns([pl.when(guess).then(None).otherwise(c).alias(c)
+                                    for c in ("person_id", "assigned_by", "confidence")])
+        return (rows.drop("person_id", "assigned_by", "confidence", "person_name", strict=False)
+                .join(who, on="face_id", how="left", maintain_order="left")
+                .join(labels.people().rename({"name": "person_name"}), on="person_id",
+                      how="left", maintain_order="left"))
+
+    def _faces_since(self, prev: pl.DataFrame, since: int) -> pl.DataFrame | None:
+        """`prev` (a `_faces` answer) brought up to date with the decisions after `since`
+        while no computed table changed: names, moves and removals are applied to the
+        photos they can change (their faces, their clusters, the faces whose nearest
+        person moved, and every face of those photos); anything that changes the
+        clusters (a rejection, a split, a merge, or the undo of one) gives None."""
+        changes = face_changes(self.catalog, since)
+        if changes is None:
+            return None
+        if not changes:
+            return prev
+        labels = self.labels()
+        if set(labels.ignored) != set(prev.filter("ignored")["face_id"]):
+            return None  # a name took a face back from the rejected ones: clusters move
+        faces = {f for v in changes for f in v.get("faces", [])}
+        persons = {int(v["person_id"]) for v in changes if "person_id" in v}
+        near = self.nearest_people(labels)
+        was = prev.select("face_id", "photo_id", "cluster_id", "person_id", "near_person",
+                          "near_dist")
+        now = was.join(near.select("face_id", n_person="person_id", n_dist="dist"),
+                       on="face_id", how="left", maintain_order="left")
+        decided = pl.col("face_id").is_in(list(faces))
+        persons |= set(was.filter(decided)["person_id"].drop_nulls())
+        clusters = was.filter(decided)["cluster_id"].drop_nulls().unique()
+        moved = (pl.col("near_person").ne_missing(pl.col("n_person"))
+                 | pl.col("near_dist").ne_missing(pl.col("n_dist")))
+        touched = now.filter(decided | moved | pl.col("cluster_id").is_in(clusters.implode())
+                             | pl.col("person_id").is_in(list(persons)))["photo_id"].unique()
+        mine = pl.col("photo_id").is_in(touched.implode())
+        rows = prev.filter(mine).drop("near_person", "near_dist").join(
+            near.select("face_id", near_person="person_id", near_dist="dist"), on="face_id",
+            how="left", maintain_order="left")
+        user = labels.assignments().join(
+            prev.filter(pl.col("has_encoding") & ~pl.col("ignored")).select("face_id",
+                                                                             "cluster_id"),
+            on="face_id")
+        redone = self._who(rows, labels, cluster_votes(user))
+        pos = prev["face_id"].search_sorted(redone["face_id"])  # prev is in face order
+        return prev.with_columns([prev[c].clone().scatter(pos, redone[c]) for c in CHANGING])
+
+    def nearest_people(self, labels: Labels | None = None) -> pl.DataFrame:
+        """`face_id`, `person_id`, `dist`: each encoded face's nearest named person (the
+        centroid of the faces people named), kept in the catalog and updated by what changed
+        since (`photolab.faces.nearest`)."""
+        out, self._near_held = nearest.for_labels(self.catalog, labels or self.labels(),
+                                                  self._near_held, self.face_encodings)
+        return out
+
+    def face_encodings(self) -> tuple[np.ndarray, np.ndarray]:
+        """`face_id`s and encodings (n x 128 float32) of every face with an encoding, in
+        face order, kept for the catalog's computed generation (memory-mapped, shared by
+        every process): what a named person's moved centroid is measured against."""
+        rec = self.materialised.array("face-encodings", self._encoding_records)
+        return rec["face_id"], rec["encoding"]
+
+    def _encoding_records(self) -> np.ndarray:
+        f = nearest.encodings_of(self.catalog, None)
+        rec = np.empty(f.height, dtype=ENCODING_RECORD)
+        rec["face_id"], rec["encoding"] = f["face_id"].to_numpy(), decode(f["encoding"])
+        return rec
+
+    def people(self, faces: pl.DataFrame | None = None) -> pl.DataFrame:
+        """`person_id`, `name`, `n_faces` (named by people), `n_suggested`, `n_photos`;
+        counted from `faces` when the caller has just read `faces()` (a widget does)."""
+        if faces is None:
+            return self.materialised.get("people", None, self.settings,
+                                         lambda: self.people(self.faces(encodings=False)),
+                                         depends=FACE_KINDS)
+        f = faces
+        counts = (f.filter(pl.col("person_id").is_not_null()).group_by("person_id").agg(
+            n_faces=(pl.col("assigned_by") == "user").sum(),
+            n_suggested=(pl.col("assigned_by") != "user").sum(),
+            n_photos=pl.col("photo_id").filter(pl.col("assigned_by") == "user").n_unique()))
+        return (self.labels().people().join(counts, on="person_id", how="left")
+                .with_columns(pl.col("n_faces", "n_suggested", "n_photos").fill_null(0)
+                              .cast(pl.Int64))
+                .sort(["n_faces", "person_id"], descending=[True, False]))
+
+    def _low_quality(self) -> pl.Expr:
+        """Faces under the quality floor (`face_min_side`, `face_min_sharpness`); faces
+        stored before quality was measured pass."""
+        s = self.settings
+        return ((pl.col("side_px") < s.face_min_side)
+                | (pl.col("sharpness") < s.face_min_sharpness)).fill_null(False)
