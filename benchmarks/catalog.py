@@ -235,6 +235,8 @@ def child(verb: str, root: Path, mode: str = "computed") -> None:
     elif verb.endswith("after 1 naming"):  # as a people page: a named person's centroid moves
         named = lib.faces(encodings=False).filter(pl.col("assigned_by") == "user")
         lib.people()
+        if hasattr(lib, "face_encodings"):  # kept by the ingest that kept the first reads
+            lib.face_encodings()
         lib.move_faces([int(lib.catalog.frame("SELECT max(face_id) FROM faces").item())],
                        int(named["person_id"][int(time.time()) % named.height]))
         t = time.perf_counter()

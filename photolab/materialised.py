@@ -146,27 +146,37 @@ class Materialised:
         return gen[0], self.catalog.last_decision_id(depends)
 
     def array(self, name: str, make: Callable[[], np.ndarray],
-              depends: Depends = "computed") -> np.ndarray:
-        """Like `get`, for one numpy array: kept as `.npy` under `cache/`, which every
-        process that reads it memory-maps (read-only), so their pages are shared."""
+              depends: Depends = "computed", of: Any = None) -> np.ndarray:
+        """Like `get`, for one numpy array (`of`: what else it is a function of): kept as
+        `.npy` under `cache/`, which every process that reads it memory-maps (read-only),
+        so their pages are shared."""
         if not self.enabled:
             return make()
         stamp = self._stamp(self.catalog.generation(), depends)
-        slot = f"{name}-{_digest(code_key())}"
-        key = _digest(stamp)
+        slot, key = f"{name}-{_digest(code_key())}", _digest((stamp, of))
         held = self._arrays.get(slot)
         if held is not None and held[0] == key:
             return held[1]
-        path = self.folder / f"{slot}-{key}.npy"
         try:
-            result = np.load(path, mmap_mode="r")
+            result = np.load(self.folder / f"{slot}-{key}.npy", mmap_mode="r")
         except (OSError, ValueError):
             result = make()
             if self._stamp(self.catalog.generation(), depends) != stamp:
                 return result
-            self._store(slot, path, result)
+            self._store(slot, self.folder / f"{slot}-{key}.npy", result)
         self._arrays[slot] = (key, result)
         return result
+
+    def put_array(self, name: str, value: np.ndarray, depends: Depends = "computed",
+                  of: Any = None) -> None:
+        """Keep `value` as what `array(name, ..., of=of)` answers now (its maker knows it
+        already: no need to compute it again)."""
+        if not self.enabled:
+            return
+        stamp = self._stamp(self.catalog.generation(), depends)
+        slot, key = f"{name}-{_digest(code_key())}", _digest((stamp, of))
+        self._arrays[slot] = (key, value)
+        self._store(slot, self.folder / f"{slot}-{key}.npy", value)
 
     def _store_later(self, slot: str, key: str, path: Path) -> None:
         """Write the answer held for `slot` on a thread of its own (a million photos' faces

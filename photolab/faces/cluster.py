@@ -205,9 +205,15 @@ def distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sqrt(np.clip(d2, 0, None))
 
 
-def nearest(a: np.ndarray, b: np.ndarray, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
-    """For each row of `a`, the index of its nearest row of `b` and the distance, a chunk of
-    `a` at a time (the full n x m matrix of a million faces would not fit in memory).
+def nearest(a: np.ndarray, b: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of `a`, the index of its nearest row of `b` (the first of equals) and
+    the distance, a chunk of `a` at a time (the full n x m matrix of a million faces would
+    not fit in memory).
+
+    Measured in float32 first (one matrix product: about 20x cheaper than float64), then
+    exactly, in float64, against the rows of `b` whose squared float32 distance is within
+    1e-3 of the row's least: float32's rounding of a squared distance between encodings is
+    about 1e-6, so the nearest is always among them, and there are one or two.
 
     >>> best, dist = nearest(np.array([[0.0, 0.0], [3.0, 3.5]]), np.array([[3.0, 4.0], [0.0, 1.0]]))
     >>> best.tolist(), dist.tolist()
@@ -215,10 +221,20 @@ def nearest(a: np.ndarray, b: np.ndarray, chunk: int = 8192) -> tuple[np.ndarray
     """
     best = np.zeros(len(a), dtype=np.int64)
     dist = np.zeros(len(a), dtype=np.float64)
+    b64 = np.asarray(b, dtype=np.float64)
+    b32 = b64.astype(np.float32)
+    half = np.einsum("ij,ij->i", b32, b32) / 2
     for i in range(0, len(a), chunk):
-        d = distances(a[i:i + chunk], b)
-        best[i:i + chunk] = d.argmin(axis=1)
-        dist[i:i + chunk] = d[np.arange(len(d)), best[i:i + chunk]]
+        x = np.asarray(a[i:i + chunk], dtype=np.float64)
+        # a row's squared distances less its own squared norm, halved: |b|^2 / 2 - x.b
+        g = np.subtract(half[None, :], x.astype(np.float32) @ b32.T)
+        rows, cols = np.nonzero(g <= g.min(axis=1, keepdims=True) + 5e-4)
+        diff = x[rows] - b64[cols]
+        exact = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        order = np.lexsort((cols, exact, rows))  # by row, then distance, then index
+        first = order[np.r_[True, rows[order][1:] != rows[order][:-1]]]
+        best[i + rows[first]] = cols[first]
+        dist[i + rows[first]] = exact[first]
     return best, dist
 
 

@@ -48,28 +48,57 @@ class Held:
 
 #: every encoded face's `face_id` and encoding (n x 128 float32), in face order
 Every = Callable[[], tuple[np.ndarray, np.ndarray]]
+#: the table's rows (read, or as a process that wrote them kept them) for its centroids:
+#: `copy(centroids, read)` answers; `copy(centroids, None, rows)` keeps `rows` for them
+Copy = Callable[..., "pl.DataFrame | None"]
+NEAREST_RECORD = np.dtype([("face_id", "<i8"), ("person_id", "<i8"), ("dist", "<f8")])
 
 
 def for_labels(catalog: Catalog, labels: Labels, held: Held | None = None,
-               every: Every | None = None) -> tuple[pl.DataFrame, Held]:
+               every: Every | None = None, copy: Copy | None = None,
+               ) -> tuple[pl.DataFrame, Held]:
     """`nearest_people` for the people named in `labels` (their faces with an encoding, in
     present photos, make the centroids)."""
     assigned = labels.assignments()
     named = encoded_faces(catalog, assigned["face_id"]).join(assigned, on="face_id")
-    return nearest_people(catalog, *centroids(catalog, named), held, every)
+    return nearest_people(catalog, *centroids(catalog, named, every), held, every, copy)
 
 
-def centroids(catalog: Catalog, named: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def as_records(rows: pl.DataFrame) -> np.ndarray:
+    """`nearest_people` rows as `NEAREST_RECORD`s (null person: -1, null distance: inf)."""
+    rec = np.empty(rows.height, dtype=NEAREST_RECORD)
+    rec["face_id"] = rows["face_id"].to_numpy()
+    rec["person_id"] = rows["person_id"].fill_null(-1).to_numpy()
+    rec["dist"] = rows["dist"].fill_null(np.inf).to_numpy()
+    return rec
+
+
+def from_records(rec: np.ndarray) -> pl.DataFrame:
+    """The rows `as_records` made."""
+    return pl.DataFrame({"face_id": rec["face_id"], "person_id": rec["person_id"],
+                         "dist": rec["dist"]}, schema=NEAREST_SCHEMA).with_columns(
+        person_id=pl.when(pl.col("person_id") >= 0).then("person_id"),
+        dist=pl.when(pl.col("dist").is_finite()).then("dist"))
+
+
+def centroids(catalog: Catalog, named: pl.DataFrame,
+              every: Every | None = None) -> tuple[np.ndarray, np.ndarray]:
     """`people` (sorted ids) and their centroids (float64 rows): the mean encoding of the
     faces people named (`named`: `face_id`, `person_id`; faces with an encoding in present
-    photos)."""
+    photos), taken from `every` encoding when given."""
     if named.height == 0:
         return np.zeros(0, np.int64), np.zeros((0, 128))
-    enc = encodings_of(catalog, named["face_id"])
-    ix = named.join(enc, on="face_id").sort("person_id", "face_id")  # summed in face order
+    ix = named.sort("person_id", "face_id")  # summed in face order
+    if every is not None:
+        ids, matrix = every()
+        enc = matrix[np.searchsorted(ids, ix["face_id"].to_numpy())]
+    else:
+        ix = ix.join(encodings_of(catalog, named["face_id"]), on="face_id",
+                     maintain_order="left")
+        enc = decode(ix["encoding"])
     who = ix["person_id"].to_numpy()
     starts = np.flatnonzero(np.r_[True, who[1:] != who[:-1]])
-    sums = np.add.reduceat(decode(ix["encoding"]).astype(np.float64), starts, axis=0)
+    sums = np.add.reduceat(enc.astype(np.float64), starts, axis=0)
     return who[starts], sums / np.diff(np.r_[starts, len(who)])[:, None]
 
 
@@ -84,13 +113,14 @@ def encodings_of(catalog: Catalog, face_ids: pl.Series | list[int] | None) -> pl
 
 
 def nearest_people(catalog: Catalog, people: np.ndarray, cents: np.ndarray,
-                   held: Held | None = None,
-                   every: Every | None = None) -> tuple[pl.DataFrame, Held]:
+                   held: Held | None = None, every: Every | None = None,
+                   copy: Copy | None = None) -> tuple[pl.DataFrame, Held]:
     """`face_id`, `person_id`, `dist`: for every face with an encoding, the nearest of
     `people`'s centroids (`cents`), from what the catalog keeps (or what this process
     measured last, `held`) plus what changed since; kept up to date in the catalog when it
     can be written. Also returns what to hold for the next call. `every`, given, hands
-    over every encoding when most faces are to be measured (kept: no read of the table)."""
+    over every encoding (kept: no read of the table); `copy`, the table's rows as the
+    process that wrote them kept them (a million rows' join read in 2 s)."""
     gen = catalog.generation()[0]
     before = dict(catalog.frame("SELECT person_id, centroid FROM person_centroids",
                                 schema={"person_id": pl.Int64, "centroid": pl.Binary})
@@ -99,10 +129,8 @@ def nearest_people(catalog: Catalog, people: np.ndarray, cents: np.ndarray,
     if held is not None and held.computed == gen and before == held.table:
         base, f = held.now, held.out  # the table, with what this process measured since
     else:
-        base, f = before, catalog.frame(
-            "SELECT f.face_id, n.person_id, n.dist FROM faces f LEFT JOIN face_nearest n "
-            "USING (face_id) WHERE f.encoding IS NOT NULL ORDER BY f.face_id",
-            schema=NEAREST_SCHEMA)
+        base, f = before, (read_table(catalog) if copy is None
+                           else copy(before, lambda: read_table(catalog)))
     if len(people) == 0:
         return pl.DataFrame(schema=NEAREST_SCHEMA), Held(gen, before, base, f)
     moved = np.array([base.get(int(p)) != now[int(p)] for p in people])
@@ -142,7 +170,17 @@ def nearest_people(catalog: Catalog, people: np.ndarray, cents: np.ndarray,
         changed = out.filter(pl.Series((person != was_person) | (dist != was_dist)))
         if _store(catalog, changed, before, now):
             table = now
+            if copy is not None:
+                copy(now, None, out)
     return out, Held(gen, table, now, out)
+
+
+def read_table(catalog: Catalog) -> pl.DataFrame:
+    """The kept rows, one per face with an encoding (null where none is kept)."""
+    return catalog.frame(
+        "SELECT f.face_id, n.person_id, n.dist FROM faces f LEFT JOIN face_nearest n "
+        "USING (face_id) WHERE f.encoding IS NOT NULL ORDER BY f.face_id",
+        schema=NEAREST_SCHEMA)
 
 
 def _encodings(catalog: Catalog, ids: np.ndarray, check: np.ndarray) -> np.ndarray:

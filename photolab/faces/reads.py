@@ -11,6 +11,8 @@ million faces.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -167,8 +169,22 @@ class FaceReads:
         centroid of the faces people named), kept in the catalog and updated by what changed
         since (`photolab.faces.nearest`)."""
         out, self._near_held = nearest.for_labels(self.catalog, labels or self.labels(),
-                                                  self._near_held, self.face_encodings)
+                                                  self._near_held, self.face_encodings,
+                                                  self._nearest_copy)
         return out
+
+    def _nearest_copy(self, cents: dict[int, bytes], read: Callable[[], pl.DataFrame] | None,
+                      rows: pl.DataFrame | None = None) -> pl.DataFrame | None:
+        """The nearest-person table's rows for these kept centroids, as `cache/` holds them
+        (`read` them otherwise), or (`rows` given) keep them."""
+        of = hashlib.blake2b(b"".join(k.to_bytes(8, "little") + v for k, v in
+                                      sorted(cents.items())), digest_size=16).hexdigest()
+        if rows is not None:
+            self.materialised.put_array("face-nearest", nearest.as_records(rows), of=of)
+            return None
+        assert read is not None
+        return nearest.from_records(self.materialised.array(
+            "face-nearest", lambda: nearest.as_records(read()), of=of))
 
     def face_encodings(self) -> tuple[np.ndarray, np.ndarray]:
         """`face_id`s and encodings (n x 128 float32) of every face with an encoding, in
