@@ -153,7 +153,7 @@ class Materialised:
         if not self.enabled:
             return make()
         stamp = self._stamp(self.catalog.generation(), depends)
-        slot, key = f"{name}-{_digest(code_key())}", _digest((stamp, of))
+        slot, key = self._array_slot(name, stamp, of)
         held = self._arrays.get(slot)
         if held is not None and held[0] == key:
             return held[1]
@@ -167,14 +167,17 @@ class Materialised:
         self._arrays[slot] = (key, result)
         return result
 
+    @staticmethod
+    def _array_slot(name: str, stamp: Any, of: Any) -> tuple[str, str]:
+        return f"{name}-{_digest(code_key())}", _digest((stamp, of))
+
     def put_array(self, name: str, value: np.ndarray, depends: Depends = "computed",
                   of: Any = None) -> None:
         """Keep `value` as what `array(name, ..., of=of)` answers now (its maker knows it
         already: no need to compute it again)."""
         if not self.enabled:
             return
-        stamp = self._stamp(self.catalog.generation(), depends)
-        slot, key = f"{name}-{_digest(code_key())}", _digest((stamp, of))
+        slot, key = self._array_slot(name, self._stamp(self.catalog.generation(), depends), of)
         self._arrays[slot] = (key, value)
         self._store(slot, self.folder / f"{slot}-{key}.npy", value)
 
@@ -241,9 +244,7 @@ def keep_reads(lib: Any) -> dict[str, float]:
     family member to open a page after an ingest waits for none of it; seconds per verb."""
     if not lib.materialised.enabled:
         return {}
-    lib.nearest_people()  # the one read that writes (computed rows): before the others
-    if lib.labels().person_of:  # what a named person's moved centroid is measured against
-        lib.face_encodings()
+    lib.nearest_people()  # the one read that writes (computed rows); keeps the encodings
     seconds = {}
     for name in DASHBOARD_READS:
         t = time.perf_counter()

@@ -14,6 +14,7 @@ library brings the result up to date in memory and stores nothing.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from .store import encoded_faces
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
+    from ..materialised import Materialised
     from .labels import Labels
 
 #: how long a read waits for another writer before it keeps its result in memory only
@@ -48,20 +50,39 @@ class Held:
 
 #: every encoded face's `face_id` and encoding (n x 128 float32), in face order
 Every = Callable[[], tuple[np.ndarray, np.ndarray]]
-#: the table's rows (read, or as a process that wrote them kept them) for its centroids:
-#: `copy(centroids, read)` answers; `copy(centroids, None, rows)` keeps `rows` for them
-Copy = Callable[..., "pl.DataFrame | None"]
 NEAREST_RECORD = np.dtype([("face_id", "<i8"), ("person_id", "<i8"), ("dist", "<f8")])
 
 
+@dataclass(frozen=True)
+class KeptRows:
+    """The table's rows as `cache/` keeps them, by the centroids they were measured against
+    (a million rows' join is read in 2 s; the process that wrote them knows them)."""
+
+    materialised: Materialised
+
+    def rows(self, cents: dict[int, bytes], read: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+        """The rows measured against `cents`: kept, or `read` (and kept)."""
+        return from_records(self.materialised.array(
+            "face-nearest", lambda: as_records(read()), of=_digest(cents)))
+
+    def keep(self, cents: dict[int, bytes], rows: pl.DataFrame) -> None:
+        """`rows` are what the table holds for `cents` now."""
+        self.materialised.put_array("face-nearest", as_records(rows), of=_digest(cents))
+
+
+def _digest(cents: dict[int, bytes]) -> str:
+    return hashlib.blake2b(b"".join(k.to_bytes(8, "little") + v for k, v in
+                                    sorted(cents.items())), digest_size=16).hexdigest()
+
+
 def for_labels(catalog: Catalog, labels: Labels, held: Held | None = None,
-               every: Every | None = None, copy: Copy | None = None,
-               ) -> tuple[pl.DataFrame, Held]:
+               every: Every | None = None, kept: KeptRows | None = None,
+               ) -> tuple[pl.DataFrame, Held | None]:
     """`nearest_people` for the people named in `labels` (their faces with an encoding, in
     present photos, make the centroids)."""
     assigned = labels.assignments()
     named = encoded_faces(catalog, assigned["face_id"]).join(assigned, on="face_id")
-    return nearest_people(catalog, *centroids(catalog, named, every), held, every, copy)
+    return nearest_people(catalog, *centroids(catalog, named, every), held, every, kept)
 
 
 def as_records(rows: pl.DataFrame) -> np.ndarray:
@@ -114,13 +135,15 @@ def encodings_of(catalog: Catalog, face_ids: pl.Series | list[int] | None) -> pl
 
 def nearest_people(catalog: Catalog, people: np.ndarray, cents: np.ndarray,
                    held: Held | None = None, every: Every | None = None,
-                   copy: Copy | None = None) -> tuple[pl.DataFrame, Held]:
+                   kept: KeptRows | None = None) -> tuple[pl.DataFrame, Held | None]:
     """`face_id`, `person_id`, `dist`: for every face with an encoding, the nearest of
     `people`'s centroids (`cents`), from what the catalog keeps (or what this process
     measured last, `held`) plus what changed since; kept up to date in the catalog when it
     can be written. Also returns what to hold for the next call. `every`, given, hands
-    over every encoding (kept: no read of the table); `copy`, the table's rows as the
-    process that wrote them kept them (a million rows' join read in 2 s)."""
+    over every encoding (kept: no read of the table); `kept`, the table's rows as the
+    process that wrote them kept them."""
+    if len(people) == 0:
+        return pl.DataFrame(schema=NEAREST_SCHEMA), None
     gen = catalog.generation()[0]
     before = dict(catalog.frame("SELECT person_id, centroid FROM person_centroids",
                                 schema={"person_id": pl.Int64, "centroid": pl.Binary})
@@ -129,10 +152,8 @@ def nearest_people(catalog: Catalog, people: np.ndarray, cents: np.ndarray,
     if held is not None and held.computed == gen and before == held.table:
         base, f = held.now, held.out  # the table, with what this process measured since
     else:
-        base, f = before, (read_table(catalog) if copy is None
-                           else copy(before, lambda: read_table(catalog)))
-    if len(people) == 0:
-        return pl.DataFrame(schema=NEAREST_SCHEMA), Held(gen, before, base, f)
+        base, f = before, (read_table(catalog) if kept is None
+                           else kept.rows(before, lambda: read_table(catalog)))
     moved = np.array([base.get(int(p)) != now[int(p)] for p in people])
     stale = {p for p in base if p not in now} | {int(p) for p in people[moved]}
     redo = (f["person_id"].is_null() | f["person_id"].is_in(list(stale))).to_numpy()
@@ -170,8 +191,8 @@ def nearest_people(catalog: Catalog, people: np.ndarray, cents: np.ndarray,
         changed = out.filter(pl.Series((person != was_person) | (dist != was_dist)))
         if _store(catalog, changed, before, now):
             table = now
-            if copy is not None:
-                copy(now, None, out)
+            if kept is not None:
+                kept.keep(now, out)
     return out, Held(gen, table, now, out)
 
 

@@ -11,8 +11,6 @@ million faces.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,7 +26,7 @@ if TYPE_CHECKING:
     from ..settings import Settings
 
 #: `faces()`'s columns
-FACE_COLUMNS = ["face_id", "photo_id", "top", "right", "bottom", "left", "image_width",
+ANSWER_COLUMNS = ["face_id", "photo_id", "top", "right", "bottom", "left", "image_width",
                 "image_height", "encoding", "source", "file_name", "cluster_id", "probability",
                 "person_id", "person_name", "assigned_by", "confidence", "ignored", "side_px",
                 "sharpness", "detector_score", "low_quality", "has_encoding", "near_person",
@@ -98,7 +96,7 @@ class FaceReads:
                       maintain_order="left")
                 .join(near.select("face_id", near_person="person_id", near_dist="dist"),
                       on="face_id", how="left", maintain_order="left"))
-        out = self._who(rows, labels).select(FACE_COLUMNS)
+        out = self._who(rows, labels).select(ANSWER_COLUMNS)
         if not encodings:
             return out.drop("encoding")
         return out.with_columns(pl.col("encoding").map_batches(
@@ -170,21 +168,8 @@ class FaceReads:
         since (`photolab.faces.nearest`)."""
         out, self._near_held = nearest.for_labels(self.catalog, labels or self.labels(),
                                                   self._near_held, self.face_encodings,
-                                                  self._nearest_copy)
+                                                  nearest.KeptRows(self.materialised))
         return out
-
-    def _nearest_copy(self, cents: dict[int, bytes], read: Callable[[], pl.DataFrame] | None,
-                      rows: pl.DataFrame | None = None) -> pl.DataFrame | None:
-        """The nearest-person table's rows for these kept centroids, as `cache/` holds them
-        (`read` them otherwise), or (`rows` given) keep them."""
-        of = hashlib.blake2b(b"".join(k.to_bytes(8, "little") + v for k, v in
-                                      sorted(cents.items())), digest_size=16).hexdigest()
-        if rows is not None:
-            self.materialised.put_array("face-nearest", nearest.as_records(rows), of=of)
-            return None
-        assert read is not None
-        return nearest.from_records(self.materialised.array(
-            "face-nearest", lambda: nearest.as_records(read()), of=of))
 
     def face_encodings(self) -> tuple[np.ndarray, np.ndarray]:
         """`face_id`s and encodings (n x 128 float32) of every face with an encoding, in
