@@ -3,6 +3,7 @@ in headless Chromium at desktop and phone sizes."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -288,6 +289,49 @@ def test_the_photos_page_in_chromium(app_lib: Path, tmp_path: Path) -> None:
     print("first thumbnails (and the widget's) after the request (kernel start included):",
           {k: round(v, 2) for k, v in timings.items()})
     assert max(timings.values()) < 30
+
+
+def test_photos_without_a_preview_share_one_placeholder(app_lib: Path, tmp_path: Path) -> None:
+    """Tiles with no thumbnail are sent without bytes and drawn from one URL in Chromium (an
+    SVG of its own per tile cost the page's thread 0.7-1.1 s a page of 60: benchmarks/tiles.py)."""
+    from playwright.sync_api import sync_playwright
+
+    from .test_dashboards import CHROMIUM, CHROMIUM_ARGS
+
+    shutil.copytree(app_lib, tmp_path / "lib")
+    shutil.rmtree(tmp_path / "lib" / "thumbs")
+    with Library(tmp_path / "lib") as lib:
+        app = PhotosApp(lib)
+        sent = Sent(app)
+        app.timeline._message(None, {"type": "ready"}, [])
+        page, buffers = sent.last("page")
+        n = lib.count_recent()
+        assert len(page["tiles"]) == n and {t["type"] for t in page["tiles"]} == {"none"}
+        assert buffers == [b""] * n
+    port = free_port()
+    proc = subprocess.Popen(
+        [*PHOTOLAB, "serve", "--library", str(tmp_path / "lib"), "--port", str(port),
+         "--token", "t", "--read-only"], env=env(), stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_port(port, proc)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1300, "height": 900})
+            html = page.goto(f"http://127.0.0.1:{port}/voila/render/photos.ipynb?token=t",
+                             wait_until="commit").text()
+            assert html.count("<img src='data:image/svg+xml") == n, html[:2000]
+            page.wait_for_function(
+                f"[...document.querySelectorAll('.photolab-tile')].filter("
+                f"(i) => i.complete && i.naturalWidth).length == {n}", timeout=120_000)
+            shown = page.evaluate("[...document.querySelectorAll('.photolab-tile')].map("
+                                  "(i) => [i.src, i.naturalWidth, i.naturalHeight])")
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert len({src for src, _, _ in shown}) == 1, shown  # one URL, drawn once
+    assert {(w, h) for _, w, h in shown} == {(190, 120)}  # the placeholder itself
 
 
 def viewer_edits(page: Any, read_only: bool, original: bytes, video: int, gps: int) -> None:

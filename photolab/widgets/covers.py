@@ -20,9 +20,9 @@ import traitlets
 from ..errors import PhotolabError
 from ..media.thumbnails import thumb_path
 from ._children import close_tree
+from ._html import IMAGE_URL_JS, image
 from .early import EARLY_GONE, EARLY_MAX, ShownEarly, covers_html
 from .photos import PhotosApp
-from .search import NO_PREVIEW
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 #: covers sent at once (more as the page scrolls)
 COVERS_PAGE = 48
 
-COVERS_ESM = r"""
+COVERS_ESM = IMAGE_URL_JS + r"""
 function render({ model, el }) {
   const grid = document.createElement("div");
   grid.className = "photolab-covers";
@@ -55,9 +55,7 @@ function render({ model, el }) {
       card.className = `photolab-cover photolab-${it.kind}`;
       card.title = it.title;
       const img = document.createElement("img");
-      const url = URL.createObjectURL(new Blob([buffers[i]], { type: it.type }));
-      urls.push(url);
-      img.src = url; img.alt = it.title;
+      img.src = imageUrl(buffers[i], it.type, urls); img.alt = it.title;
       const cap = document.createElement("figcaption");
       cap.innerHTML = "<b></b><br><small></small>";
       cap.querySelector("b").textContent = it.title;
@@ -129,8 +127,8 @@ class Covers(anywidget.AnyWidget):
         buffers = []
         for it, (data, kind) in zip(page, self.images([it.pop("ref", None) for it in page]),
                                     strict=True):
-            buffers.append(data or NO_PREVIEW)
-            it["type"] = kind if data else "image/svg+xml"
+            data, it["type"] = image(data, kind)
+            buffers.append(data)
         self.send({"type": "covers", "items": page, "empty": self.empty, "first": first,
                    "done": self.sent >= len(self.items)}, buffers)
 
@@ -152,7 +150,7 @@ class _CoverPage(ShownEarly, w.VBox):
     def early_html(self) -> str:
         """The first covers as plain HTML (`photolab.widgets.early`)."""
         items = self._items()[:EARLY_MAX]
-        images = [(data or NO_PREVIEW, kind if data else "image/svg+xml")  # tiny: ~7 kB
+        images = [image(data, kind)  # tiny: ~7 kB
                   for data, kind in self._images([it.get("ref") for it in items], "tiny")]
         return covers_html(items, images)
 

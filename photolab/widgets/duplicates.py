@@ -12,10 +12,9 @@ from ..access import shown_path
 from ..errors import PhotolabError
 from ._children import replace_children
 from ._controls import Button, for_guests
-from ._html import error_html
+from ._html import error_html, image
 from .early import EARLY_MAX, ShownEarly, covers_html
 from .opened import WhenOpened
-from .search import NO_PREVIEW
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -107,7 +106,7 @@ class DuplicateReview(ShownEarly, w.VBox):
                 data = self.lib.thumbnail(r["photo_id"], "tiny").read_bytes()  # ~7 kB each
             except PhotolabError:
                 data = b""
-            images.append((data, "image/webp") if data else (NO_PREVIEW, "image/svg+xml"))
+            images.append(image(data))
             items.append({"kind": "copy", "title": "★ keeper" if r["is_keeper"]
                           else f"{r['kind']}, distance {r['distance']}",
                           "subtitle": f"{r['width']}×{r['height']} · {_size(r['size_bytes'])}"})

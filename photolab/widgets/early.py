@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..server import SERVED_ENV
+from ._html import NO_PREVIEW, NONE
 
 #: thumbnails shown ahead: a first screen's worth (the widget sends the rest)
 EARLY_MAX = 30
@@ -60,6 +61,8 @@ def served() -> bool:
 
 
 def _img(data: bytes, mime: str, title: str) -> str:
+    if mime == NONE:
+        data, mime = NO_PREVIEW, "image/svg+xml"
     src = f"data:{mime};base64,{base64.b64encode(data).decode()}"
     return f"<img src='{src}' alt='' title='{html.escape(title, quote=True)}'>"
 

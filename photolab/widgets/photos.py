@@ -25,10 +25,10 @@ import traitlets
 from ..access import shown_path
 from ..errors import PhotolabError, ReadOnlyError
 from ..media.thumbnails import thumb_path
+from ._html import NO_PREVIEW, image
 from .early import EARLY_MAX, ShownEarly, tiles_html
 from .photo_actions import ACTIONS, add_to_named_album, decide, own_albums
 from .photos_front import TIMELINE_CSS, TIMELINE_ESM, VIEWER_CSS, VIEWER_ESM
-from .search import NO_PREVIEW
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -171,9 +171,8 @@ class Timeline(anywidget.AnyWidget):
         buffers = []
         for t in tiles:
             path = thumb_path(self.lib.thumbs_dir, t.pop("hash") or "", self.thumb_size)
-            data = path.read_bytes() if path.exists() else b""
-            t["type"] = "image/webp" if data else "image/svg+xml"
-            buffers.append(data or NO_PREVIEW)
+            data, t["type"] = image(path.read_bytes() if path.exists() else b"")
+            buffers.append(data)
         return buffers
 
     def early_html(self) -> str:

@@ -7,9 +7,10 @@ photo), `photolab-video` (the playing element), `photolab-badge` (a video or mot
 `photolab-select` (the timeline's Select button), `photolab-picked` (a chosen tile).
 """
 
+from ._html import IMAGE_URL_JS
 from .early import EARLY_GONE
 
-TIMELINE_ESM = r"""
+TIMELINE_ESM = IMAGE_URL_JS + r"""
 function render({ model, el }) {
   el.classList.add("photolab-timeline");
   const bar = document.createElement("div");
@@ -113,8 +114,7 @@ function render({ model, el }) {
       img.className = "photolab-tile";
       img.alt = `photo ${t.id}`;
       img.title = `#${t.id} ${t.label}`;
-      const url = URL.createObjectURL(new Blob([buffers[i]], { type: t.type }));
-      urls.push(url);
+      const url = imageUrl(buffers[i], t.type, urls);
       img.src = url;
       img.addEventListener("click", () => {
         if (!selecting()) { model.send({ type: "open", id: t.id }); return; }

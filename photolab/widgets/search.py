@@ -13,16 +13,12 @@ import polars as pl
 from ..errors import PhotolabError
 from ._children import replace_children
 from ._controls import Button
-from ._html import error_html
+from ._html import NO_PREVIEW, error_html
 
 if TYPE_CHECKING:
     from ..library import Library
 
 ANYONE = "anyone"
-NO_PREVIEW = (b"<svg xmlns='http://www.w3.org/2000/svg' width='190' height='120'>"
-              b"<rect width='190' height='120' fill='#f6f6f6' stroke='#ccc' "
-              b"stroke-dasharray='4'/><text x='95' y='64' text-anchor='middle' "
-              b"font-family='sans-serif' font-size='12' fill='#888'>no preview</text></svg>")
 ANY_TAG = "any scene"
 
 
