@@ -12,7 +12,10 @@ through `assign_faces`; 1% of the photos tagged, rated, favourited) and kept und
 benchmarks/out/catalog-N (delete it to rebuild). Each verb runs in a fresh process (so a
 cold read, and its own peak memory): first with photolab from a `git worktree` of
 `--baseline` (default: the last commit before the catalog's read path changed), then with
-this checkout's. Figures are seconds and MB; "x" is baseline / now.
+this checkout's. Figures are seconds and MB; "x" is baseline / now, in the same mode
+(`--baseline-mode kept --modes kept`: both read what their first reads kept, as a kernel
+does after an ingest). "after 2 namings" times the second naming's read in one process,
+as a people page's kernel feels it.
 """
 
 from __future__ import annotations
@@ -199,6 +202,7 @@ VERBS = {
     "duplicates after 1 rating": None,
     "faces after 1 naming": None,
     "people after 1 naming": None,
+    "people after 2 namings": None,  # the second in one process: as a people page's kernel
     "rescan": None,
 }
 
@@ -211,7 +215,7 @@ MODES = {
 }
 
 
-def child(verb: str, root: Path, mode: str = "computed") -> None:
+def child(verb: str, root: Path, mode: str = "computed", seed: int = 0) -> None:
     """Run one verb in this process and print seconds and peak memory as JSON."""
     from photolab import Library
 
@@ -232,15 +236,27 @@ def child(verb: str, root: Path, mode: str = "computed") -> None:
         done = {k: v for k, v in report.counts.items() if k.endswith("_done") and v}
         assert report.counts["unchanged"] == report.counts["files"], report.counts
         extra = {"restaged": done}
-    elif verb.endswith("after 1 naming"):  # as a people page: a named person's centroid moves
+    elif "naming" in verb:  # as a people page: a named person's centroid moves
         named = lib.faces(encodings=False).filter(pl.col("assigned_by") == "user")
         lib.people()
         if hasattr(lib, "face_encodings"):  # kept by the ingest that kept the first reads
             lib.face_encodings()
-        lib.move_faces([int(lib.catalog.frame("SELECT max(face_id) FROM faces").item())],
-                       int(named["person_id"][int(time.time()) % named.height]))
+        read = lib.people if verb.startswith("people") else lambda: lib.faces(encodings=False)
+        # the newest faces nobody named yet, to the same people in the baseline's run and
+        # this one (`seed`): each side's naming moves the same centroids
+        free = lib.catalog.frame(
+            "SELECT face_id FROM faces WHERE face_id NOT IN (SELECT j.value FROM decisions d, "
+            "json_each(json_extract(d.value, '$.faces')) j WHERE d.kind = 'face_person') "
+            "ORDER BY face_id DESC LIMIT 2")["face_id"].to_list()
+        people = named["person_id"].unique().sort()
+        rounds = 2 if "2 namings" in verb else 1
+        for r in range(rounds):
+            if r:  # the first naming read, and its answers written, as a minute later
+                read()
+                getattr(lib.materialised, "flush", lambda: None)()
+            lib.move_faces([free[r]], int(people[(seed + r * 7919) % people.len()]))
         t = time.perf_counter()
-        lib.people() if verb.startswith("people") else lib.faces(encodings=False)
+        read()
         secs, extra = time.perf_counter() - t, {}
     elif verb.endswith("after 1 rating"):  # a rating keeps what does not read ratings
         read = lib.people if verb.startswith("people") else lib.duplicates
@@ -275,10 +291,12 @@ def peak_mb() -> float:
     return float("nan")
 
 
-def run_child(src: Path, verb: str, root: Path, timeout: float, mode: str = "computed") -> dict:
+def run_child(src: Path, verb: str, root: Path, timeout: float, mode: str = "computed",
+              seed: int = 0) -> dict:
     env = {**os.environ, "PYTHONPATH": str(src)}
     try:
-        p = subprocess.run([sys.executable, __file__, "--child", verb, str(root), mode],
+        p = subprocess.run([sys.executable, __file__, "--child", verb, str(root), mode,
+                            str(seed)],
                            env=env,
                            capture_output=True, text=True, timeout=timeout, cwd=src)
     except subprocess.TimeoutExpired:
@@ -303,12 +321,14 @@ def main() -> None:
     ap.add_argument("--baseline", default=DEFAULT_BASELINE,
                     help="git ref to compare with ('' for none)")
     ap.add_argument("--timeout", type=float, default=600, help="seconds per verb")
+    ap.add_argument("--baseline-mode", default="computed", choices=list(MODES),
+                    help="how the baseline finds its answers (default: computed)")
     ap.add_argument("--verbs", nargs="*", default=list(VERBS))
     ap.add_argument("--modes", nargs="*", default=list(MODES), choices=list(MODES))
-    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        return child(args.child[0], Path(args.child[1]), args.child[2])
+        return child(args.child[0], Path(args.child[1]), args.child[2], int(args.child[3]))
     sources = {"now": REPO}
     if args.baseline:
         sources = {"baseline": worktree(args.baseline), "now": REPO}
@@ -329,19 +349,21 @@ def main() -> None:
         db = root / "lib" / "catalog.sqlite"
         print(f"\n== {n:,} photos: catalog {db.stat().st_size / 1e6:.0f} MB, "
               f"{db.stat().st_size / n / 1024:.2f} KB per photo")
-        runs = [(k, src, "computed") for k, src in sources.items() if k != "now"] + [
+        runs = [(k, src, args.baseline_mode) for k, src in sources.items() if k != "now"] + [
             ("now" if m == "computed" else m, REPO, m) for m in args.modes]
         print("; ".join(f"{m}: {MODES[m]}" for m in args.modes))
         print(f"{'verb':<24}" + "".join(f"{k + ' s':>12}{k + ' MB':>10}" for k, _, _ in runs)
               + f"{'x':>7}")
         for verb in args.verbs:
-            got = {k: run_child(src, verb, root, args.timeout, m) for k, src, m in runs}
+            seed = int(time.time())  # the same people named on each side
+            got = {k: run_child(src, verb, root, args.timeout, m, seed) for k, src, m in runs}
             line = f"{verb:<24}"
             for g in got.values():
                 s = g.get("note") or f"{g['s']:.3f}"
                 line += f"{s:>12}{g['peak_mb']:>10.0f}"
-            if "baseline" in got and "now" in got and got["now"]["s"] > 0:
-                line += f"{got['baseline']['s'] / got['now']['s']:>6.1f}x"
+            same = "now" if args.baseline_mode == "computed" else args.baseline_mode
+            if "baseline" in got and same in got and got[same]["s"] > 0:  # in the same mode
+                line += f"{got['baseline']['s'] / got[same]['s']:>6.1f}x"
             if "kept" in got and "now" in got and got["kept"]["s"] > 0:
                 line += f"  computed/kept {got['now']['s'] / got['kept']['s']:.1f}x"
             extra = next(iter(got.values())).get("restaged")

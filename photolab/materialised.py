@@ -84,7 +84,8 @@ class Materialised:
         #: slot -> (key, result, the generation, the newest decision it includes or None)
         self._memory: dict[str, tuple[str, pl.DataFrame, tuple[int, int], int | None]] = {}
         self._arrays: dict[str, tuple[str, np.ndarray]] = {}
-        self._storing = threading.RLock()  # one write of `cache/` at a time
+        self._puts: dict[str, int] = {}  # how many values were put in each array slot
+        self._storing: dict[str, threading.RLock] = {}  # one write of a slot at a time
         self._writers: list[threading.Thread] = []
 
     def get(self, name: str, args: Any, settings: Any, make: Callable[[], pl.DataFrame],
@@ -171,22 +172,36 @@ class Materialised:
     def _array_slot(name: str, stamp: Any, of: Any) -> tuple[str, str]:
         return f"{name}-{_digest(code_key())}", _digest((stamp, of))
 
-    def put_array(self, name: str, value: np.ndarray, depends: Depends = "computed",
-                  of: Any = None) -> None:
+    def put_array(self, name: str, value: np.ndarray | Callable[[], np.ndarray],
+                  depends: Depends = "computed", of: Any = None, later: bool = False) -> None:
         """Keep `value` as what `array(name, ..., of=of)` answers now (its maker knows it
-        already: no need to compute it again)."""
+        already: no need to compute it again). `later`: made (when a callable) and written
+        on a thread of its own, unless a newer one is put meanwhile; `flush` waits for it."""
         if not self.enabled:
             return
         slot, key = self._array_slot(name, self._stamp(self.catalog.generation(), depends), of)
-        self._arrays[slot] = (key, value)
-        self._store(slot, self.folder / f"{slot}-{key}.npy", value)
+        self._puts[slot] = turn = self._puts.get(slot, 0) + 1
+
+        def keep() -> None:
+            with self._slot_lock(slot):
+                if self._puts.get(slot) != turn:
+                    return  # a newer one was put
+                made = value() if callable(value) else value
+                self._arrays[slot] = (key, made)
+                self._store(slot, self.folder / f"{slot}-{key}.npy", made)
+
+        if not later:
+            return keep()
+        thread = threading.Thread(target=keep, name=f"photolab-keep-{slot}")
+        self._writers = [t for t in self._writers if t.is_alive()] + [thread]
+        thread.start()
 
     def _store_later(self, slot: str, key: str, path: Path) -> None:
         """Write the answer held for `slot` on a thread of its own (a million photos' faces
         take 2 s to write; the reader has its answer already), unless a newer one is held
         by then. `flush` waits for it; so does the interpreter at exit."""
         def run() -> None:
-            with self._storing:
+            with self._slot_lock(slot):
                 held = self._memory.get(slot)
                 if held is not None and held[0] == key:
                     self._store(slot, path, held[1])
@@ -194,6 +209,11 @@ class Materialised:
         thread = threading.Thread(target=run, name=f"photolab-keep-{slot}")
         self._writers = [t for t in self._writers if t.is_alive()] + [thread]
         thread.start()
+
+    def _slot_lock(self, slot: str) -> threading.RLock:
+        """The lock of one slot's files (a million faces being written keep no other
+        answer waiting)."""
+        return self._storing.setdefault(slot, threading.RLock())
 
     def flush(self) -> None:
         """Wait for the answers being written to `cache/`."""
@@ -208,7 +228,7 @@ class Materialised:
         if not self.writable or size > DISK_MAX_BYTES:
             return
         tmp: str | None = None
-        with self._storing:
+        with self._slot_lock(slot):
             try:
                 self.folder.mkdir(exist_ok=True)
                 fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
@@ -235,7 +255,8 @@ class Materialised:
         self._memory.clear()
         self._arrays.clear()
         if self.writable and self.folder.exists():
-            for f in [*self.folder.glob("*.arrow"), *self.folder.glob("*.npy")]:
+            for f in [*self.folder.glob("*.arrow"), *self.folder.glob("*.npy"),
+                      *self.folder.glob("labels-*.json")]:
                 f.unlink(missing_ok=True)
 
 

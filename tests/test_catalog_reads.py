@@ -112,6 +112,60 @@ def test_labels_fold_in_other_writers_decisions_and_undo(tmp_path: Path) -> None
     assert (fresh.person_of, fresh.names) == (labels.person_of, labels.names)
 
 
+def test_a_new_process_starts_from_the_kept_labels_and_folds_in_what_came_since(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that replayed every decision keeps the labels beside the cached answers;
+    the next one starts from them and folds in the decisions since (no replay), and is
+    replayed from the start when the kept labels are not of this catalog."""
+    import json
+
+    from photolab.faces import labels as labels_mod
+
+    lib = library_without_weights(tmp_path, [f"faces/fr_obama/{n}.jpg"
+                                             for n in ("obama", "obama2", "obama3")],
+                                  skip=["semantic", "tags", "captions"])
+    faces = lib.faces(encodings=False)["face_id"].to_list()
+    lib.name_faces(faces[:2], "Ada")
+    Library(lib.root).labels()  # replayed from the start: kept
+    kept = list((lib.root / "cache").glob("labels-*.json"))
+    assert len(kept) == 1 and json.loads(kept[0].read_text())["upto"] > 0
+    lib.name_faces(faces[2:3], "Grace")
+    lib.rename_person(lib.people().filter(pl.col("name") == "Ada")["person_id"][0], "Ada L.")
+    full = labels_mod.replay(lib.catalog.active_decisions(*labels_mod.FACE_KINDS))
+    replays: list[int] = []  # decisions replayed: > 0 from the start, <= 0 folded in
+    real = labels_mod.replay
+
+    def counted(decisions: pl.DataFrame, into: labels_mod.Labels | None = None
+                ) -> labels_mod.Labels:
+        replays.append(decisions.height if into is None else -decisions.height)
+        return real(decisions, into)
+
+    monkeypatch.setattr(labels_mod, "replay", counted)
+    two = Library(lib.root).labels()
+    assert replays and all(n <= 0 for n in replays), replays  # only what came since
+    assert (two.person_of, two.names, two.ignored) == (full.person_of, full.names,
+                                                       full.ignored)
+    assert set(two.names.values()) == {"Ada L.", "Grace"}
+
+    def not_this_catalogs() -> str:  # the kept labels' last decision is another's
+        data = json.loads(kept[0].read_text())
+        data["mark"] = json.dumps(["face_person", "{}", "1999-01-01"])
+        kept[0].write_text(json.dumps(data))
+        replays.clear()
+        return kept[0].read_text()
+
+    not_this_catalogs()
+    three = Library(lib.root).labels()
+    assert replays and replays[0] > 0, replays  # replayed from the start, and kept again
+    assert (three.person_of, three.names) == (full.person_of, full.names)
+    assert json.loads(kept[0].read_text())["mark"] != json.dumps(
+        ["face_person", "{}", "1999-01-01"])
+    before = not_this_catalogs()
+    guest = Library(lib.root, read_only=True)  # a guest replays too, and writes nothing
+    assert guest.labels().person_of == full.person_of and replays[0] > 0
+    assert kept[0].read_text() == before
+
+
 def test_every_read_verb_answers_the_same_with_row_reads(corpus_lib: Library,
                                                          columnar) -> None:
     """The whole corpus: what each read verb gives through columnar reads (the helper
@@ -176,6 +230,57 @@ def test_kept_nearest_people_equal_a_full_measure_after_each_decision(tmp_path: 
     lib.merge_people(lib.people().filter(pl.col("name") == "Two")["person_id"][0], one)
     full = check()  # a person gone
     assert full["person_id"].n_unique() == 1
+
+
+def test_nearest_people_held_by_a_process_equal_a_full_measure_after_each_decision(
+        lib_copy: Library) -> None:
+    """A process that measured once keeps what it measured and its centroids, and sums
+    again only the people whose named faces changed: after every kind of decision, one
+    after another in one process, each face's nearest person and distance are what
+    measuring every face against centroids summed afresh gives."""
+    import random
+
+    from photolab.faces import nearest, store
+    from photolab.faces.cluster import decode
+    from photolab.faces.cluster import nearest as measure
+
+    lib = lib_copy
+    every = nearest.encodings_of(lib.catalog, None)
+    ids = lib.faces(encodings=False).filter(
+        ~pl.col("low_quality") & pl.col("face_id").is_in(every["face_id"].implode())
+    )["face_id"].to_list()
+    rnd = random.Random(7)
+    matrix = decode(every["encoding"])
+
+    def full() -> pl.DataFrame:
+        a = lib.labels().assignments()
+        named = store.encoded_faces(lib.catalog, a["face_id"]).join(a, on="face_id")
+        people, cents = nearest.centroids(lib.catalog, named)  # from the catalog's blobs
+        best, dist = measure(matrix, cents)
+        return pl.DataFrame({"face_id": every["face_id"], "person_id": people[best],
+                             "dist": dist})
+
+    def person() -> int:
+        return int(rnd.choice(lib.people()["person_id"].to_list()))
+
+    steps = [
+        ("name", lambda: lib.name_faces(rnd.sample(ids, 2), rnd.choice(["Ada", "Bo", "Cy"]))),
+        ("move", lambda: lib.move_faces(rnd.sample(ids, 2), person())),
+        ("remove", lambda: lib.remove_faces(rnd.sample(ids, 1))),
+        ("merge", lambda: lib.merge_people(*rnd.sample(lib.people()["person_id"].to_list(), 2))),
+        ("undo", lambda: lib.undo(lib.decisions()["decision_id"][-1])),
+    ]
+    lib.name_faces(ids[:2], "First")
+    lib.nearest_people()
+    for i in range(15):
+        what, step = steps[i % len(steps)]
+        step()
+        got = lib.nearest_people()
+        assert lib._near_held is not None and lib._near_held.named is not None, what
+        want = full()
+        assert got["face_id"].to_list() == want["face_id"].to_list(), what
+        assert got["person_id"].to_list() == want["person_id"].to_list(), (i, what)
+        assert got["dist"].to_numpy() == pytest.approx(want["dist"].to_numpy(), abs=1e-9), what
 
 
 def test_filter_choices_come_from_distinct_names_with_corrections(lib_copy: Library) -> None:

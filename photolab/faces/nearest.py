@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -46,10 +46,13 @@ class Held:
     table: dict[int, bytes]  # the centroids `person_centroids` held after it
     now: dict[int, bytes]  # the centroids it measured against
     out: pl.DataFrame
+    asked: pl.Series | None = None  # the named faces (`face_id`) it looked up
+    named: pl.DataFrame | None = None  # `face_id`, `person_id`: those with an encoding
 
 
-#: every encoded face's `face_id` and encoding (n x 128 float32), in face order
-Every = Callable[[], tuple[np.ndarray, np.ndarray]]
+#: every encoded face's `face_id`, encoding (n x 128 float32) and its squared norm, in
+#: face order
+Every = Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]
 NEAREST_RECORD = np.dtype([("face_id", "<i8"), ("person_id", "<i8"), ("dist", "<f8")])
 
 
@@ -67,7 +70,8 @@ class KeptRows:
 
     def keep(self, cents: dict[int, bytes], rows: pl.DataFrame) -> None:
         """`rows` are what the table holds for `cents` now."""
-        self.materialised.put_array("face-nearest", as_records(rows), of=_digest(cents))
+        self.materialised.put_array("face-nearest", lambda: as_records(rows),
+                                    of=_digest(cents), later=True)
 
 
 def _digest(cents: dict[int, bytes]) -> str:
@@ -77,12 +81,55 @@ def _digest(cents: dict[int, bytes]) -> str:
 
 def for_labels(catalog: Catalog, labels: Labels, held: Held | None = None,
                every: Every | None = None, kept: KeptRows | None = None,
-               ) -> tuple[pl.DataFrame, Held | None]:
+               present: pl.Series | None = None) -> tuple[pl.DataFrame, Held | None]:
     """`nearest_people` for the people named in `labels` (their faces with an encoding, in
-    present photos, make the centroids)."""
+    present photos, make the centroids). `present`, given: the `face_id`s of those faces
+    (what the caller read of `faces()`), so the catalog is not asked."""
     assigned = labels.assignments()
-    named = encoded_faces(catalog, assigned["face_id"]).join(assigned, on="face_id")
-    return nearest_people(catalog, *centroids(catalog, named, every), held, every, kept)
+    gen = catalog.generation()[0]
+    mine = held is not None and held.computed == gen and held.named is not None
+    if present is not None:
+        named = assigned.filter(pl.col("face_id").is_in(present.implode())).sort("face_id")
+    elif mine:  # the same faces and photos: look up only the faces named since
+        asked = assigned.join(held.asked.to_frame(), on="face_id", how="anti")["face_id"]
+        have = pl.concat([held.named["face_id"], encoded_faces(catalog, asked)["face_id"]])
+        named = assigned.filter(pl.col("face_id").is_in(have.implode())).sort("face_id")
+    else:
+        named = (encoded_faces(catalog, assigned["face_id"]).join(assigned, on="face_id")
+                 .select("face_id", "person_id").sort("face_id"))
+    people, cents = (_centroids_since(catalog, named, held, every) if mine
+                     else centroids(catalog, named, every))
+    out, now = nearest_people(catalog, people, cents, held, every, kept)
+    if now is not None and now.computed == gen:
+        now = replace(now, asked=assigned["face_id"], named=named)
+    return out, now
+
+
+def _centroids_since(catalog: Catalog, named: pl.DataFrame, held: Held,
+                     every: Every | None) -> tuple[np.ndarray, np.ndarray]:
+    """`centroids` of `named`, summed again only for the people whose named faces differ
+    from `held`'s (the others' are the centroids it measured against)."""
+    key = ["face_id", "person_id"]
+    diff = pl.concat([named.join(held.named, on=key, how="anti"),
+                      held.named.join(named, on=key, how="anti")])
+    changed = set(diff["person_id"])
+    people = np.unique(named["person_id"].to_numpy())
+    if not changed:
+        return people, _rows(held.now, people)
+    sub_people, sub = centroids(catalog, named.filter(pl.col("person_id").is_in(list(changed))),
+                                every)
+    same = people[~np.isin(people, sub_people)]
+    cents = np.empty((len(people), 128))
+    cents[np.searchsorted(people, sub_people)] = sub
+    cents[np.searchsorted(people, same)] = _rows(held.now, same)
+    return people, cents
+
+
+def _rows(cents: dict[int, bytes], people: np.ndarray) -> np.ndarray:
+    """The centroids of `people` (float64 rows) from their kept bytes."""
+    if len(people) == 0:
+        return np.zeros((0, 128))
+    return np.frombuffer(b"".join(cents[int(p)] for p in people)).reshape(-1, 128)
 
 
 def as_records(rows: pl.DataFrame) -> np.ndarray:
@@ -111,7 +158,7 @@ def centroids(catalog: Catalog, named: pl.DataFrame,
         return np.zeros(0, np.int64), np.zeros((0, 128))
     ix = named.sort("person_id", "face_id")  # summed in face order
     if every is not None:
-        ids, matrix = every()
+        ids, matrix, _ = every()
         enc = matrix[np.searchsorted(ids, ix["face_id"].to_numpy())]
     else:
         ix = ix.join(encodings_of(catalog, named["face_id"]), on="face_id",
@@ -164,13 +211,16 @@ def nearest_people(catalog: Catalog, people: np.ndarray, cents: np.ndarray,
     ids = f["face_id"].to_numpy()
     matrix = None
     if every is not None and (moved.any() or redo.sum() > len(redo) // 2):
-        all_ids, matrix = every()
+        all_ids, matrix, norm2 = every()
         matrix = matrix if np.array_equal(all_ids, ids) else None
     check = redo.copy()
     if moved.any():  # the faces a moved centroid may now be nearer to
-        check |= ~redo if matrix is None else ~redo & _may_be_nearer(matrix, dist, cents[moved])
+        check |= ~redo if matrix is None else ~redo & _may_be_nearer(matrix, norm2, dist,
+                                                                       cents[moved])
     enc = matrix[check] if matrix is not None else _encodings(catalog, ids, check)
     sub_person, sub_dist, sub_redo = person[check], dist[check], redo[check]
+    if sub_redo.any() and moved.any():
+        _keep_the_nearer(sub_person, sub_dist, sub_redo, enc, people, moved, cents)
     if sub_redo.any():  # new faces, or their nearest person moved or left: every centroid
         best, d = nearest(enc[sub_redo], cents)
         sub_person[sub_redo], sub_dist[sub_redo] = people[best], d
@@ -196,6 +246,23 @@ def nearest_people(catalog: Catalog, people: np.ndarray, cents: np.ndarray,
     return out, Held(gen, table, now, out)
 
 
+def _keep_the_nearer(person: np.ndarray, dist: np.ndarray, redo: np.ndarray,
+                     enc: np.ndarray, people: np.ndarray, moved: np.ndarray,
+                     cents: np.ndarray) -> None:
+    """Faces to measure again (`redo`) whose own person's centroid moved and is now no
+    farther: that person stays their nearest among the centroids that did not move (each
+    of those was at least the old distance away; the first of equals is the lower id,
+    which it already was), so they are measured against the moved centroids only (in
+    place: `dist` becomes the new distance, `redo` False)."""
+    own = redo & np.isin(person, people[moved])
+    if not own.any():
+        return
+    diff = np.asarray(enc[own], dtype=np.float64) - cents[np.searchsorted(people, person[own])]
+    d = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    stays = np.flatnonzero(own)[d <= dist[own]]
+    dist[stays], redo[stays] = d[d <= dist[own]], False
+
+
 def read_table(catalog: Catalog) -> pl.DataFrame:
     """The kept rows, one per face with an encoding (null where none is kept)."""
     return catalog.frame(
@@ -212,9 +279,19 @@ def _encodings(catalog: Catalog, ids: np.ndarray, check: np.ndarray) -> np.ndarr
                               on="face_id", how="left", maintain_order="left")["encoding"])
 
 
-def _may_be_nearer(matrix: np.ndarray, dist: np.ndarray, moved: np.ndarray,
-                   chunk: int = 262_144) -> np.ndarray:
-    """Faces (`matrix`, n x 128 float32, each at `dist` from its nearest centroid) that one
+def norms(matrix: np.ndarray, chunk: int = 262_144) -> np.ndarray:
+    """Each row's squared norm (float32), a chunk at a time."""
+    out = np.empty(len(matrix), dtype=np.float32)
+    for i in range(0, len(matrix), chunk):
+        a = matrix[i:i + chunk]
+        out[i:i + chunk] = np.einsum("ij,ij->i", a, a)
+    return out
+
+
+def _may_be_nearer(matrix: np.ndarray, norm2: np.ndarray, dist: np.ndarray,
+                   moved: np.ndarray, chunk: int = 262_144) -> np.ndarray:
+    """Faces (`matrix`, n x 128 float32 with squared norms `norm2`, each at `dist` from its
+    nearest centroid) that one
     of the `moved` centroids may now be nearer to. Measured in float32 (one matrix product,
     about 20x cheaper than the float64 measure) with a margin of 0.01 that float32's
     rounding (about 1e-6 on a squared distance) cannot cross; the faces it keeps are then
@@ -227,7 +304,7 @@ def _may_be_nearer(matrix: np.ndarray, dist: np.ndarray, moved: np.ndarray,
     out = np.empty(len(matrix), dtype=bool)
     for i in range(0, len(matrix), chunk):
         a = matrix[i:i + chunk]
-        d2 = np.einsum("ij,ij->i", a, a)[:, None] + m2[None, :] - 2 * (a @ m.T)
+        d2 = norm2[i:i + chunk, None] + m2[None, :] - 2 * (a @ m.T)
         out[i:i + chunk] = d2.min(axis=1) < reach[i:i + chunk]
     return out
 
@@ -244,15 +321,19 @@ def _store(catalog: Catalog, rows: pl.DataFrame, before: dict[int, bytes],
         with catalog.transaction(wait_s=STORE_WAIT_S, moves="nothing") as c:
             if dict(c.execute("SELECT person_id, centroid FROM person_centroids")) != before:
                 return False
-            _write(c, rows, now)
+            _write(c, rows, before, now)
         return True
     except LibraryLockedError:
         return False
 
 
-def _write(c: sqlite3.Connection, rows: pl.DataFrame, now: dict[int, bytes]) -> None:
-    c.executemany("INSERT OR REPLACE INTO face_nearest (face_id, person_id, dist) "
-                  "VALUES (?,?,?)", rows.iter_rows())
-    c.execute("DELETE FROM person_centroids")
-    c.executemany("INSERT INTO person_centroids (person_id, centroid) VALUES (?,?)",
-                  now.items())
+def _write(c: sqlite3.Connection, rows: pl.DataFrame, before: dict[int, bytes],
+           now: dict[int, bytes]) -> None:
+    """The changed rows, and the centroids that moved, appeared or went away."""
+    c.executemany("INSERT INTO face_nearest (face_id, person_id, dist) VALUES (?,?,?) "
+                  "ON CONFLICT (face_id) DO UPDATE SET person_id = excluded.person_id, "
+                  "dist = excluded.dist", rows.iter_rows())
+    c.executemany("DELETE FROM person_centroids WHERE person_id = ?",
+                  [(p,) for p in before if p not in now])
+    c.executemany("INSERT OR REPLACE INTO person_centroids (person_id, centroid) VALUES (?,?)",
+                  [(p, v) for p, v in now.items() if before.get(p) != v])
