@@ -5,7 +5,9 @@
 For each size, random hashes and clustered ones (groups of 10 copies of a hash with 0-6 bits
 flipped, like re-encodes of one photo), at radius 4 and 10:
 
-- photolab: `photolab.dedupe.search.hamming_pairs` (multi-index hashing, numba, all cores);
+- photolab: `photolab.dedupe.search.hamming_pairs` (multi-index hashing, numba, all cores),
+  with the chunks it chooses for the size and radius, and with four chunks of 16 bits (what
+  it always used before, the classic layout: "4 chunks s", and "4/chosen");
 - pybktree: the LibrePhotos approach, a BK-tree queried once per hash. Where the full run
   would take more than --bk-budget seconds, the build is timed in full and the queries
   extrapolated from 200 timed queries (printed as "~").
@@ -27,7 +29,7 @@ import pybktree
 
 from photolab.dedupe.groups import group_duplicates
 from photolab.dedupe.hashing import to_signed
-from photolab.dedupe.search import hamming_pairs
+from photolab.dedupe.search import chunk_widths, hamming_pairs
 
 
 def make(n: int, clustered: bool, seed: int = 0) -> np.ndarray:
@@ -70,18 +72,24 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     ap.add_argument("--bk-budget", type=float, default=60.0)
+    ap.add_argument("--hashes-per-photo", type=int, default=1,
+                    help="2: a photo's pHash and its mirror's, as Library.duplicates searches")
     args = ap.parse_args()
     hamming_pairs(make(1000, False), 4)  # compile (or load the cached) kernels first
-    print(f"{'n':>9} {'hashes':>9} {'r':>3} {'pairs':>9} {'photolab s':>11} "
-          f"{'pybktree s':>11} {'ratio':>8}")
+    print(f"{'n':>9} {'hashes':>9} {'r':>3} {'chunks':>6} {'pairs':>9} {'photolab s':>11} "
+          f"{'4 chunks s':>11} {'4/chosen':>9} {'pybktree s':>11} {'ratio':>8}")
     for n in args.sizes:
         for clustered in (False, True):
-            x = make(n, clustered)
+            x = make(n * args.hashes_per_photo, clustered)
             tree, values, build_s = build_tree(x)  # shared by both radii, counted in each
-            for r in (4, 10):
+            for r in (4, 8, 10):
                 t = time.perf_counter()
                 i, j, _ = hamming_pairs(x, r)
                 ours = time.perf_counter() - t
+                t = time.perf_counter()
+                i4, j4, _ = hamming_pairs(x, r, chunks=4)
+                four = time.perf_counter() - t
+                assert np.array_equal(i, i4) and np.array_equal(j, j4)
                 # time 200 queries; run them all only when that fits the budget
                 _, sample_s, q = query_tree(tree, values, r, limit=min(200, n))
                 estimate = build_s + sample_s / q * n
@@ -93,8 +101,9 @@ def main() -> None:
                 else:
                     bk = estimate
                     bk_text = f"{'~' + format(bk, '.0f'):>11}"
-                print(f"{n:>9} {'cluster' if clustered else 'random':>9} {r:>3} {len(i):>9} "
-                      f"{ours:11.2f} {bk_text} {bk / ours:7.0f}x", flush=True)
+                print(f"{n:>9} {'cluster' if clustered else 'random':>9} {r:>3} "
+                      f"{len(chunk_widths(len(x), r)):>6} {len(i):>9} {ours:11.2f} {four:11.2f} "
+                      f"{four / ours:8.1f}x {bk_text} {bk / ours:7.0f}x", flush=True)
     full_grouping(max(args.sizes), 10)
 
 

@@ -62,11 +62,23 @@ def test_hamming_search_equals_brute_force() -> None:
     x[2300:2600] = x[:300] ^ np.uint64(0x8000_8000_8001_0007)   # 6 bits over all chunks
     dist = np.bitwise_count(x[:, None] ^ x[None, :])
     for r in (0, 2, 4, 6, 8, 10, 12):
-        i, j, d = hamming_pairs(x, r)
         ii, jj = np.nonzero(np.triu(dist <= r, 1))
-        assert list(zip(i.tolist(), j.tolist(), strict=True)) == list(
-            zip(ii.tolist(), jj.tolist(), strict=True)), r
-        assert (d == dist[i, j]).all()
+        for chunks in (None, 3, 4, 5, 8):  # the chosen layout, and each other
+            i, j, d = hamming_pairs(x, r, chunks)
+            assert list(zip(i.tolist(), j.tolist(), strict=True)) == list(
+                zip(ii.tolist(), jj.tolist(), strict=True)), (r, chunks)
+            assert (d == dist[i, j]).all()
+
+
+def test_the_chunks_are_chosen_for_the_size_and_radius() -> None:
+    """A million photos' two million hashes at radius 8: three chunks (a bucket holds about
+    one hash) instead of four (about 30); a few thousand: narrow chunks (no 4M-bucket
+    arrays for a small library)."""
+    from photolab.dedupe.search import chunk_widths
+
+    assert chunk_widths(2_000_000, 8) == [22, 21, 21]
+    assert len(chunk_widths(4_000, 8)) > 4
+    assert all(sum(chunk_widths(n, r)) == 64 for n in (10, 10**5, 10**7) for r in (0, 4, 10))
 
 
 def test_corpus_groups_at_the_default_radius(corpus_lib, corpus_photos, truth) -> None:

@@ -29,15 +29,16 @@ def _popcount(x: np.uint64) -> np.int64:
 
 
 @jit(inline="always")
-def _chunk(x: np.uint64, k: int, bits: int) -> np.int64:
-    return np.int64((x >> np.uint64(bits * k)) & np.uint64((1 << bits) - 1))
+def _chunk(x: np.uint64, shift: int, width: int) -> np.int64:
+    return np.int64((x >> np.uint64(shift)) & np.uint64((1 << width) - 1))
 
 
 @jit(parallel=True)
 def _scan(k, starts, vals, ids, masks, radius, flips, counts, offsets, out_i, out_j, out_d,
-          fill, bits):
-    """Compare every bucket b of chunk k (of `bits` bits) with the buckets b ^ mask
-    (b <= b ^ mask), so each pair of buckets is visited once and memory is read in order."""
+          fill, shifts, widths):
+    """Compare every bucket b of chunk k (`widths[k]` bits from bit `shifts[k]`) with the
+    buckets b ^ mask (b <= b ^ mask), so each pair of buckets is visited once and memory is
+    read in order."""
     nb = starts.shape[0] - 1
     for b in prange(nb):
         s0, e0 = starts[b], starts[b + 1]
@@ -48,6 +49,8 @@ def _scan(k, starts, vals, ids, masks, radius, flips, counts, offsets, out_i, ou
                 if b2 < b:
                     continue
                 s1, e1 = starts[b2], starts[b2 + 1]
+                if s1 == e1:
+                    continue
                 for p in range(s0, e0):
                     xp = vals[p]
                     for q in range(p + 1 if b2 == b else s1, e1):
@@ -57,7 +60,8 @@ def _scan(k, starts, vals, ids, masks, radius, flips, counts, offsets, out_i, ou
                             continue
                         first = True  # report a pair only from the first chunk that finds it
                         for k2 in range(k):
-                            if _popcount(np.uint64(_chunk(diff, k2, bits))) <= flips:
+                            if _popcount(np.uint64(_chunk(diff, shifts[k2], widths[k2]))) \
+                                    <= flips:
                                 first = False
                                 break
                         if not first:

@@ -136,11 +136,11 @@ class FaceReads:
         if not changes:
             return prev
         labels = self.labels()
-        if set(labels.ignored) != set(prev.filter("ignored")["face_id"]):
+        if set(labels.ignored) != set(prev["face_id"].filter(prev["ignored"])):
             return None  # a name took a face back from the rejected ones: clusters move
         faces = {f for v in changes for f in v.get("faces", [])}
         persons = {int(v["person_id"]) for v in changes if "person_id" in v}
-        present = prev.filter(pl.col("has_encoding"))["face_id"]  # in present photos
+        present = prev["face_id"].filter(prev["has_encoding"])  # in present photos
         n_person, n_dist = _along(prev["face_id"].to_numpy(),
                                   self.nearest_people(labels, present))
         w_person = prev["near_person"].fill_null(-1).to_numpy()
@@ -151,8 +151,9 @@ class FaceReads:
         moved = (((w_person != n_person) | (w_dist != n_dist))
                  & (((w_dist >= 0) & (w_dist < tol)) | ((n_dist >= 0) & (n_dist < tol))))
         decided = prev["face_id"].is_in(list(faces))
-        persons |= set(prev.filter(decided)["person_id"].drop_nulls())
-        clusters = prev.filter(decided)["cluster_id"].drop_nulls().unique().implode()
+        hit = prev.select("person_id", "cluster_id").filter(decided)
+        persons |= set(hit["person_id"].drop_nulls())
+        clusters = hit["cluster_id"].drop_nulls().unique().implode()
         reached = moved | (decided | prev["cluster_id"].is_in(clusters)
                            | prev["person_id"].is_in(list(persons))).fill_null(False).to_numpy()
         photo = prev["photo_id"].to_numpy()
