@@ -192,9 +192,7 @@ class Materialised:
 
         if not later:
             return keep()
-        thread = threading.Thread(target=keep, name=f"photolab-keep-{slot}")
-        self._writers = [t for t in self._writers if t.is_alive()] + [thread]
-        thread.start()
+        self._on_a_thread(slot, keep)
 
     def _store_later(self, slot: str, key: str, path: Path) -> None:
         """Write the answer held for `slot` on a thread of its own (a million photos' faces
@@ -206,7 +204,11 @@ class Materialised:
                 if held is not None and held[0] == key:
                     self._store(slot, path, held[1])
 
-        thread = threading.Thread(target=run, name=f"photolab-keep-{slot}")
+        self._on_a_thread(slot, run)
+
+    def _on_a_thread(self, slot: str, write: Callable[[], None]) -> None:
+        """Run a write of `slot` on a thread of its own, one `flush` waits for."""
+        thread = threading.Thread(target=write, name=f"photolab-keep-{slot}")
         self._writers = [t for t in self._writers if t.is_alive()] + [thread]
         thread.start()
 
