@@ -36,7 +36,8 @@ PHOTOLAB = [sys.executable, "-m", "photolab.cli"]
 #: each dashboard and what shows once its widgets have drawn their first content
 FIRST = {"home.ipynb": ".photolab-tile", "photos.ipynb": ".photolab-tile",
          "albums.ipynb": ".photolab-album", "people.ipynb": ".photolab-person",
-         "places.ipynb": "g.slice", "duplicates.ipynb": ".widget-html >> text=group 1 of"}
+         "places.ipynb": ".photolab-place, g.slice",  # its covers (a baseline: the sunburst)
+         "duplicates.ipynb": ".widget-html >> text=group 1 of"}
 #: what a page shows before its widgets (`photolab.widgets.early`: thumbnails written into
 #: the page itself), where it has any
 EARLY = ".photolab-early img"

@@ -47,7 +47,7 @@ STALE_TMP_S = 3600
 KEEP_AFTER_INGEST_PHOTOS = 20_000
 #: what the dashboards read first, in an order where each reads what the one before kept
 DASHBOARD_READS = ("photos", "places", "place_hierarchy", "faces", "people", "duplicates",
-                   "best_photos", "events", "albums", "timeline_months")
+                   "best_photos", "events", "albums", "place_covers", "timeline_months")
 
 
 @cache

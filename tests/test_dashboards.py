@@ -6,7 +6,7 @@ import io
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -38,19 +38,31 @@ def shot(name: str) -> Path:
 
 @contextmanager
 def voila(notebook: str, libdir: Path, read_only: bool = False,
-          extra: tuple[str, ...] = ()) -> Iterator[str]:
-    """Serve the dashboards with `photolab serve` on 127.0.0.1; yields one page's URL."""
+          extra: tuple[str, ...] = (), log: Path | None = None) -> Iterator[str]:
+    """Serve the dashboards with `photolab serve` on 127.0.0.1; yields one page's URL (the
+    server's log written to `log` when given)."""
     port = free_port()
     flags = (["--read-only"] if read_only else []) + list(extra)
+    err = log.open("w") if log is not None else subprocess.PIPE
     proc = subprocess.Popen(
         [*PHOTOLAB, "serve", "--library", str(libdir), "--port", str(port), "--token", TOKEN,
-         *flags], env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+         *flags], env=env(), stdout=subprocess.DEVNULL, stderr=err, text=True)
     wait_for_port(port, proc)
     try:
         yield f"http://127.0.0.1:{port}/voila/render/{notebook}?token={TOKEN}"
     finally:
         proc.terminate()
         proc.wait(10)
+        if log is not None:
+            err.close()  # type: ignore[union-attr]
+
+
+def wait_until(ready: Callable[[], bool], what: str, timeout_s: float = 120) -> None:
+    """Poll `ready` until it holds (fail after `timeout_s`, saying `what` never happened)."""
+    deadline = time.monotonic() + timeout_s
+    while not ready():
+        assert time.monotonic() < deadline, f"{what}: not within {timeout_s:.0f} s"
+        time.sleep(0.1)
 
 
 @pytest.fixture
@@ -129,7 +141,9 @@ def test_people_dashboard_names_a_person_in_voila(tmp_path: Path) -> None:
 
 
 def test_places_dashboard_filters_by_a_click_and_maps_without_tiles(tmp_path: Path) -> None:
-    """The sunburst and the map in Voilà; the tile server is unreachable on purpose."""
+    """The places page in Voilà: run ahead, its covers in the page's own HTML, its sunburst
+    and map drawn again when the library was written after it ran, a cover, a slice and the
+    list each open a timeline; the tile server is unreachable on purpose."""
     from playwright.sync_api import sync_playwright
 
     src = tmp_path / "p"
@@ -140,13 +154,37 @@ def test_places_dashboard_filters_by_a_click_and_maps_without_tiles(tmp_path: Pa
         lib.settings.map_tiles = "http://127.0.0.1:9/{z}/{x}/{y}.png"
         lib.settings.save(libdir)
         lib.ingest([src], show_progress=False, skip=["faces", "people"])
-    with voila("places.ipynb", libdir) as url, sync_playwright() as p:
+        dublin = lib.places().filter(pl.col("city") == "Dublin")["photo_id"].to_list()
+    log = tmp_path / "serve.log"
+    with voila("places.ipynb", libdir, log=log) as url, sync_playwright() as p:
+        wait_until(lambda: "places.ipynb has run ahead" in log.read_text(),
+                   "the places page run ahead")
+        # written after the page ran ahead: the page opened now must show it
+        with Library(libdir) as lib:
+            assert len(dublin) == 1
+            lib.set_place(dublin, city="Atlantis", region="Deep Sea", country="Oceania")
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1200, "height": 1400})
-        page.goto(url)
-        page.locator("g.slice").first.wait_for(timeout=90_000)
+        html = page.goto(url).text()
+        # the most photographed places are in the page itself, before its scripts run
+        assert "Using pre-heated kernel" in log.read_text()
+        assert "photolab-early" in html and "Rome" in html and "2 photos" in html
+        page.wait_for_function("!document.querySelector('.photolab-early')", timeout=90_000)
+        covers = page.locator(".photolab-place figcaption")
+        covers.first.wait_for(timeout=30_000)
+        assert sorted(covers.all_inner_texts()) == [
+            "Atlantis\n1 photo · Deep Sea, Oceania", "Rome\n2 photos · Lazio, Italy",
+            "Seattle\n1 photo · Washington, United States"]
+        page.locator("g.slice", has_text="Oceania").first.wait_for(timeout=90_000)
         assert page.locator("g.slice").count() == 3 + 3 + 3  # countries, regions, cities
+        assert page.locator("g.slice", has_text="Ireland").count() == 0
         page.locator(".photolab-places.photolab-clickable").wait_for(timeout=30_000)
+        page.locator(".photolab-place", has_text="Rome").click()  # a cover: its timeline
+        page.wait_for_function("document.querySelectorAll('.photolab-tile').length == 2",
+                               timeout=30_000)
+        page.locator(".photolab-back").click()
+        page.locator(".photolab-place").first.wait_for(timeout=30_000)
+        assert page.locator(".photolab-tile").count() == 0
         page.locator("g.slice", has_text="Seattle").first.click()  # a city: a leaf
         page.locator(".widget-html", has_text="Seattle").wait_for(timeout=30_000)
         page.locator(".photolab-tile").first.wait_for(timeout=30_000)  # its timeline
@@ -158,6 +196,10 @@ def test_places_dashboard_filters_by_a_click_and_maps_without_tiles(tmp_path: Pa
                                timeout=30_000)
         canvas = page.locator(".maplibregl-canvas, .maplibregl-map canvas").first
         canvas.wait_for(timeout=30_000)
+        page.wait_for_function(  # the map run ahead, drawn again with the place people set
+            "[...document.querySelectorAll('.js-plotly-plot')].some((g) => g.data && "
+            "g.data[0].type === 'scattermap' && g.data[0].text.includes('Atlantis, Oceania'))",
+            timeout=30_000)
         page.screenshot(path=str(shot("places.png")), full_page=True)
         # with no tile to be had the map still shows its ground and draws its points
         deadline = time.monotonic() + 30
@@ -362,7 +404,7 @@ def test_the_dashboards_open_and_page_a_large_library(tmp_path: Path) -> None:
         for name, selector in (("photos.ipynb", ".photolab-tile"),
                                ("albums.ipynb", ".photolab-album"),
                                ("people.ipynb", ".photolab-person"),
-                               ("places.ipynb", "g.slice"),
+                               ("places.ipynb", ".photolab-place"),
                                ("duplicates.ipynb", "text=group 1 of")):
             other = browser.new_page(viewport={"width": 1300, "height": 1000})
             t = time.perf_counter()

@@ -137,6 +137,8 @@ VERBS: dict[str, Callable[[Library, dict[str, int]], Any]] = {
     "people": lambda lib, i: lib.people(),
     "photos": lambda lib, i: lib.photos(include_missing=True),
     "place_hierarchy": lambda lib, i: lib.place_hierarchy(),
+    "place_covers": lambda lib, i: lib.place_covers(),
+    "place_photos": lambda lib, i: lib.place_photos("Italy"),
     "places": lambda lib, i: lib.places(),
     "rate": lambda lib, i: lib.rate([i["photo"]], 5),
     "recent": lambda lib, i: lib.recent(),

@@ -32,6 +32,7 @@ VERBS = {
     "timeline_months": lambda lib: lib.timeline_months(),
     "places": lambda lib: lib.places(),
     "place_hierarchy": lambda lib: lib.place_hierarchy(),
+    "place_covers": lambda lib: lib.place_covers(),
     "events": lambda lib: lib.events(),
     "events_left_out": lambda lib: pl.DataFrame(lib.events_left_out()),
     "albums": lambda lib: lib.albums(),

@@ -213,6 +213,54 @@ def test_sunburst_data_matches_the_hierarchy(corpus_lib: Library) -> None:
     assert "Rome" in widget.heading.value
 
 
+def test_place_covers_are_each_places_best_photo_most_photographed_first(
+        corpus_lib: Library) -> None:
+    from photolab.errors import PlaceNotFoundError
+    from photolab.events.best import scored
+    from photolab.widgets import PlacesPage
+
+    h = corpus_lib.place_hierarchy()
+    covers = corpus_lib.place_covers()
+    assert covers.height == h.height > 5
+    assert covers["n_photos"].to_list() == sorted(h["n_photos"], reverse=True)
+    best = corpus_lib.best_photos().with_columns(g=pl.lit(1))
+    for c in covers.iter_rows(named=True):
+        mine = corpus_lib.place_photos(c["place_id"])
+        assert len(mine) == c["n_photos"] and c["cover_photo_id"] in mine
+        # its best photo: none of the place's photos scores higher (favourites, people...)
+        score = scored(best.filter(pl.col("photo_id").is_in(mine)), "g")
+        assert score.filter(pl.col("photo_id") == c["cover_photo_id"])["score"].item() \
+            == score["score"].max(), c
+    # a favourite becomes its place's cover (the kept answer follows the decision)
+    top = covers.row(0, named=True)
+    other = next(p for p in corpus_lib.place_photos(top["place_id"])
+                 if p != top["cover_photo_id"])
+    [liked] = corpus_lib.favorite([other])
+    assert corpus_lib.place_covers().row(0, named=True)["cover_photo_id"] == other
+    corpus_lib.undo(liked)
+    assert corpus_lib.place_covers()["cover_photo_id"].to_list() == \
+        covers["cover_photo_id"].to_list()
+    # any level of the hierarchy, as the sunburst's ids name it
+    italy = h.filter(pl.col("country") == "Italy")
+    assert corpus_lib.place_photos("Italy") == sorted(italy["photo_ids"].explode().to_list())
+    lazio = italy.filter(pl.col("region") == "Lazio")["photo_ids"].explode().sort().to_list()
+    assert corpus_lib.place_photos("Italy/Lazio") == lazio
+    with pytest.raises(PlaceNotFoundError):
+        corpus_lib.place_photos("Italy/Atlantis")
+    # the places page: the most photographed as covers; one opens as its timeline
+    page = PlacesPage(corpus_lib, top=3)
+    items = page._items()
+    assert [it["key"] for it in items] == covers["place_id"].head(3).to_list()
+    assert all(it["kind"] == "place" and "photo" in it["subtitle"] for it in items)
+    assert "pe-place" in page.early_html() and items[0]["title"] in page.early_html()
+    page._open(items[0]["key"])
+    assert page.opened is not None and page.children == (page.header, page.opened)
+    shown = sorted(t["id"] for t in page.opened.timeline.load_page())
+    assert shown == corpus_lib.place_photos(items[0]["key"])[:60]
+    page.close()
+    assert page.children == (page.covers,) and page.opened is None
+
+
 def test_map_has_every_located_photo_and_any_tiles(corpus_lib: Library) -> None:
     from photolab.widgets.places import MAP_SPOT_DEGREES
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from ..access import writes
-from ..errors import PhotolabError
+from ..errors import PhotolabError, PlaceNotFoundError
 from .compute import PLACES_SCHEMA, compute_places
 from .online import OnlineGeocoder
 
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 PLACE_FIELDS = ("country", "region", "subregion", "city")
 #: the decisions a place answer is computed from (a rating keeps it)
 PLACE_DECISIONS = ("place",)
+#: `place_hierarchy`'s region or city where the place has none
+UNKNOWN_PLACE = "(unknown)"
 
 
 class PlaceVerbs:
@@ -29,6 +31,7 @@ class PlaceVerbs:
     settings: Settings
     materialised: Materialised
     who: str
+    best_photos: Callable[..., pl.DataFrame]
 
     def _run_places(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
         """The places stage's work (see `photolab.stages`)."""
@@ -97,11 +100,42 @@ class PlaceVerbs:
         """Country > region > city with photo counts (photos without a place left out)."""
         return self.materialised.get("place_hierarchy", None, None, lambda: (
             self.places().filter(pl.col("country").is_not_null())
-                .with_columns(pl.col("region", "city").fill_null("(unknown)"))
+                .with_columns(pl.col("region", "city").fill_null(UNKNOWN_PLACE))
                 .group_by("country", "region", "city").agg(n_photos=pl.len(),
                                                            photo_ids=pl.col("photo_id"))
                 .sort(["country", "region", "n_photos", "city"],
                       descending=[False, False, True, False])), depends=PLACE_DECISIONS)
+
+    def place_covers(self) -> pl.DataFrame:
+        """One row per place of `place_hierarchy` (a city, or its region's unknown city):
+        `place_id` ("Country/Region/City", the sunburst's id), `country`, `region`, `city`,
+        `n_photos`, `cover_photo_id` (its best photo, as an event's cover is chosen: see
+        `photolab.events.best`); most photographed first."""
+        return self.materialised.get("place_covers", None, self.settings, self._place_covers)
+
+    def _place_covers(self) -> pl.DataFrame:
+        from ..events.best import CANDIDATES, best_first
+
+        h = self.place_hierarchy().with_columns(
+            place_id=pl.concat_str(["country", "region", "city"], separator="/"))
+        members = h.select("place_id", photo_id="photo_ids").explode("photo_id")
+        best = (best_first(members.join(self.best_photos(), on="photo_id"), "place_id",
+                           self.settings.dupe_threshold, CANDIDATES)
+                .filter(pl.col("rank") == 1).select("place_id", cover_photo_id="photo_id"))
+        return (h.join(best, on="place_id", how="left")
+                .select("place_id", "country", "region", "city", "n_photos", "cover_photo_id")
+                .sort(["n_photos", "place_id"], descending=[True, False]))
+
+    def place_photos(self, place_id: str) -> list[int]:
+        """The photo ids of one place of `place_hierarchy` at any level: "Italy",
+        "Italy/Lazio" or "Italy/Lazio/Rome" (`PlaceNotFoundError` when it has none)."""
+        country, region = pl.col("country"), pl.col("country") + "/" + pl.col("region")
+        h = self.place_hierarchy().filter(
+            (country == place_id) | (region == place_id)
+            | (region + "/" + pl.col("city") == place_id))
+        if h.height == 0:
+            raise PlaceNotFoundError(f"no place {place_id!r}")
+        return sorted(h["photo_ids"].explode().to_list())
 
     @writes
     def set_place(self, photo_ids: Sequence[int], city: str | None = None,

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from jupyter_server._tz import utcnow
 from jupyter_server.auth.logout import LogoutHandler as _LogoutHandler
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
@@ -35,6 +36,8 @@ CULL_IDLE_S = 300
 CULL_INTERVAL_S = 60
 MAX_KERNELS = 8
 RECLAIM_AFTER_S = 30.0
+#: logged when a page's notebook has run to its end in a kernel started ahead of the page
+RUN_AHEAD_LOG = "photolab: %s has run ahead in kernel %s"
 
 
 def _bytes(part: Any) -> bytes:
@@ -95,16 +98,45 @@ class CappedKernelManager(AsyncMappingKernelManager):
         if handing is not None:  # Voilà's preheating manager, a subclass of this one
             async def hand_out(*args: Any, **kwargs: Any) -> Any:
                 """A kernel run ahead, now a page's: counted from here on, reclaimed and
-                culled like any other (whether or not its page ever connects)."""
-                task, cells, kid = await handing(*args, **kwargs)
-                self._ahead.discard(kid)
+                culled like any other (whether or not its page ever connects); refused,
+                as a page on request is, when the cap is reached (Voilà starts another
+                ahead for each one taken, so without this a page reloaded again and again
+                would start kernels without end)."""
+                await self._room()
+                self._starting += 1  # counted while Voilà waits for it to be ready
+                try:
+                    task, cells, kid = await handing(*args, **kwargs)
+                    self._ahead.discard(kid)
+                    # its page's, from now: not reclaimable for having run ahead long ago
+                    self.get_kernel(kid).last_activity = utcnow()
+                finally:
+                    self._starting -= 1
                 return task, cells, kid
 
             self.get_rendered_notebook = hand_out
+            self._initialize = self._told_when_run(self._initialize)
+
+    def _told_when_run(self, initialize: Any) -> Any:
+        """Voilà's `_initialize` (start a kernel ahead, run its notebook in a task), logging
+        "photolab: NOTEBOOK has run ahead" once the notebook has run to its end before any
+        page took it: what an operator, a test or a benchmark waits for."""
+        async def told(notebook: str, *args: Any, **kwargs: Any) -> Any:
+            content = await initialize(notebook, *args, **kwargs)
+
+            def done(task: Any) -> None:
+                if not (task.cancelled() or task.exception() or
+                        content["renderer"].stop_generator):  # taken before its end
+                    self.log.info(RUN_AHEAD_LOG, Path(notebook).name, content["kernel_id"])
+
+            content["task"].add_done_callback(done)
+            return content
+
+        return told
 
     def _live(self) -> int:
-        """Pages' kernels running or starting (a starting one is not in the map yet); the
-        few run ahead (`PREHEATED`) count once a page has taken or connected to them."""
+        """Pages' kernels running or starting (a starting one, or one run ahead being
+        handed to a page, counts in `_starting`); the few run ahead (`PREHEATED`)
+        count once a page has taken or connected to them."""
         for kid in list(self._ahead):
             if kid not in self or self._kernel_connections.get(kid, 0):
                 self._ahead.discard(kid)
@@ -127,22 +159,25 @@ class CappedKernelManager(AsyncMappingKernelManager):
             kid = await super().start_kernel(*args, **kwargs)
             self._ahead.add(kid)
             return kid
-        if self._live() >= self.max_kernels:
-            await self._reclaim()
-        if self._live() >= self.max_kernels:  # no await between this check and the count
-            self.log.warning("photolab: refused a page: %d kernels are running",
-                             self.max_kernels)
-            raise web.HTTPError(503, reason="Too many pages open: close one, or try again "
-                                            "in a minute")
+        await self._room()
         self._starting += 1
         try:
             return await super().start_kernel(*args, **kwargs)
         finally:
             self._starting -= 1
 
-    async def _reclaim(self) -> None:
-        from jupyter_server._tz import utcnow
+    async def _room(self) -> None:
+        """Return when a page may have a kernel (reclaiming those of pages gone first), or
+        refuse it politely (503); no await between the last check and the caller's count."""
+        if self._live() >= self.max_kernels:
+            await self._reclaim()
+        if self._live() >= self.max_kernels:
+            self.log.warning("photolab: refused a page: %d kernels are running",
+                             self.max_kernels)
+            raise web.HTTPError(503, reason="Too many pages open: close one, or try again "
+                                            "in a minute")
 
+    async def _reclaim(self) -> None:
         now = utcnow()
         gone = []
         pooled = self._pooled() | self._ahead
@@ -181,11 +216,10 @@ def jupyter_path(env: dict[str, str]) -> str:
 
 #: the pages a preheated server keeps a kernel ready for (a kernel waiting for its page is
 #: not counted in the cap; the reviewers among them read the library again when shown if it
-#: was written meanwhile, `photolab.widgets.opened`). Places is run on request: the page is
-#: light, and its sunburst and map are plain figures a kernel run ahead could not redraw
-#: (tried on 2026-12-02 in `Output` widgets that draw again when shown: a page asked for
-#: while its kernel still ran ahead showed "model not found" for the map).
-PREHEATED = ("home.ipynb", "photos.ipynb", "albums.ipynb", "people.ipynb", "duplicates.ipynb")
+#: was written meanwhile, `photolab.widgets.opened`, and the places page's plain figures are
+#: drawn again in the browser, `photolab.widgets.places.ChartHook`)
+PREHEATED = ("home.ipynb", "photos.ipynb", "albums.ipynb", "people.ipynb", "places.ipynb",
+             "duplicates.ipynb")
 #: Voilà's configuration when the library has no members: those pages are run ahead, each
 #: in a kernel of its own, so a page shows as soon as it is asked for
 PREHEAT_CONFIG = (

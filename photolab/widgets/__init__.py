@@ -3,14 +3,15 @@
 Each widget takes a Library, shows it, and calls Library verbs from its callbacks.
 """
 
-from .covers import AlbumsPage, PeoplePage
+from .covers import AlbumsPage, PeoplePage, PlacesPage
 from .duplicates import DuplicateReview
 from .home import HomePage
 from .people import ClusterReview, PersonLabeller, embedding_view
 from .photos import PhotosApp, Timeline
-from .places import PlaceSunburst, place_map
+from .places import PlaceMap, PlaceSunburst, place_map
 from .search import SearchBox
 
 __all__ = ["AlbumsPage", "ClusterReview", "DuplicateReview", "HomePage", "PeoplePage",
-           "PersonLabeller", "PhotosApp", "PlaceSunburst", "SearchBox", "Timeline",
+           "PersonLabeller", "PhotosApp", "PlaceMap", "PlaceSunburst", "PlacesPage", "SearchBox",
+           "Timeline",
            "embedding_view", "place_map"]

@@ -1,9 +1,10 @@
 """Pages of covers that open a timeline: `AlbumsPage` (albums people made, Takeout's and
-folders', and the events photolab found) and `PeoplePage` (the people named so far, each
-with a face). Each cover opens its photos as a `PhotosApp` timeline; "back" returns.
+folders', and the events photolab found), `PeoplePage` (the people named so far, each
+with a face) and `PlacesPage` (the most photographed places, each with its best photo).
+Each cover opens its photos as a `PhotosApp` timeline; "back" returns.
 
 Stable class names: `photolab-album` (an album or event cover), `photolab-person` (a person
-cover), `photolab-back`.
+cover), `photolab-place` (a place cover), `photolab-back`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import traitlets
 
 from ..errors import PhotolabError
 from ..media.thumbnails import thumb_path
+from ..places.verbs import UNKNOWN_PLACE
 from ._children import close_tree
 from ._html import IMAGE_URL_JS, image
 from .early import EARLY_GONE, EARLY_MAX, ShownEarly, covers_html
@@ -258,6 +260,42 @@ class PeoplePage(_CoverPage):
         if not name:
             raise PhotolabError("that person is no longer named")
         return name, {"person": name}
+
+
+#: places a `PlacesPage` shows as covers (every place is in `PlaceSunburst`'s list)
+TOP_PLACES = 24
+
+
+class PlacesPage(_CoverPage):
+    """The most photographed places (cities, or a region where the city is not known),
+    each with its best photo; one opens as the timeline of its photos.
+
+    Parameters
+    ----------
+    library : the Library to show.
+    top : how many places (most photos first); `PlaceSunburst` offers every place.
+    """
+
+    def __init__(self, library: Library, top: int = TOP_PLACES):
+        self.top = top
+        super().__init__(library, "no photo has a place yet (no GPS, or not ingested)")
+
+    def _items(self) -> list[dict[str, Any]]:
+        return [{"key": p["place_id"], "kind": "place", "title": _place_title(p),
+                 "subtitle": f"{_photos(p['n_photos'])} · "
+                             + ", ".join(v for v in (p["region"], p["country"])
+                                         if v != UNKNOWN_PLACE),
+                 "ref": p["cover_photo_id"]}
+                for p in self.lib.place_covers().head(self.top).iter_rows(named=True)]
+
+    def _filters(self, key: str) -> tuple[str, dict[str, Any]]:
+        row = self.lib.place_covers().filter(pl.col("place_id") == key)
+        title = _place_title(row.row(0, named=True)) if row.height else key
+        return title, {"photo_ids": self.lib.place_photos(key)}
+
+
+def _place_title(place: dict[str, Any]) -> str:
+    return str(place["region"] if place["city"] == UNKNOWN_PLACE else place["city"])
 
 
 def _photos(n: int) -> str:

@@ -1,17 +1,21 @@
 """Places widgets: `PlaceSunburst` (country > region > city; a click opens that place's
-timeline) and `place_map` (photo locations, nearby points clustered; drawn with no tiles)."""
+timeline), `place_map` (photo locations, nearby points clustered; drawn with no tiles) and
+`PlaceMap` (that map on a page run ahead). `photolab.widgets.covers.PlacesPage` shows the
+most photographed places as covers."""
 
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import anywidget
 import ipywidgets as w
 import polars as pl
+import traitlets
 
 from ..errors import PlaceNotFoundError
 from ._children import close_tree
+from .opened import WhenOpened
 from .photos import PhotosApp
 
 if TYPE_CHECKING:
@@ -36,17 +40,22 @@ def sunburst_frame(hierarchy: pl.DataFrame) -> pl.DataFrame:
                      ).sort("id")
 
 
-#: the browser side of `PlaceSunburst`'s clicks: the sunburst is a plain figure drawn by
-#: plotly's own extension beside this element; a click on a slice comes back as its id
-#: (`photolab-clickable` on the places box once clicks are heard)
-CLICKS_ESM = r"""
+#: the browser side of `ChartHook`: a plain figure drawn by plotly's own extension beside
+#: this element (the first whose trace is of `trace`); a click on a sunburst's slice comes
+#: back as its id (`photolab-clickable` on the places box once clicks are heard), and a
+#: figure sent from the kernel is drawn again in place (`Plotly.react`, once plotly has
+#: drawn the figure the page came with)
+CHART_ESM = r"""
 function render({ model, el }) {
+  let pending = null;
+  const find = () => [...document.querySelectorAll(".js-plotly-plot")].find(
+    (g) => g.data && g.data[0] && g.data[0].type === model.get("trace"));
   const hook = () => {
-    const box = el.closest(".photolab-places");
-    const gd = [...document.querySelectorAll(".js-plotly-plot")].find(
-      (g) => g.data && g.data[0] && g.data[0].type === "sunburst");
-    if (!box || !gd || typeof gd.on !== "function") return false;
-    if (!gd.photolabHooked) {
+    const gd = find();
+    const box = el.closest(".photolab-places");  // null until this element is on the page
+    if (!gd || typeof gd.on !== "function" || !window.Plotly) return false;
+    if (model.get("clicks") && !gd.photolabHooked) {
+      if (!box) return false;
       gd.photolabHooked = true;
       gd.on("plotly_sunburstclick", (e) => {
         const p = e && e.points && e.points[0];
@@ -54,12 +63,25 @@ function render({ model, el }) {
       });
       box.classList.add("photolab-clickable");
     }
+    if (pending) {
+      const f = pending;
+      pending = null;
+      window.Plotly.react(gd, f.data, f.layout, f.config);
+    }
     return true;
   };
-  if (!hook()) {  // not on the page yet, or the sunburst not drawn yet
+  const watch = () => {
+    if (hook()) return;  // not on the page yet, or not drawn yet
     const seen = new MutationObserver(() => { if (hook()) seen.disconnect(); });
     seen.observe(document.body, { childList: true, subtree: true });
-  }
+  };
+  model.on("msg:custom", (msg) => {
+    if (msg.type !== "figure") return;
+    pending = msg.figure;
+    watch();
+  });
+  watch();
+  model.send({ type: "opened" });
 }
 export default { render };
 """
@@ -67,12 +89,44 @@ export default { render };
 
 #: the mime type plotly's extension draws
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 
 
-class _SliceClicks(anywidget.AnyWidget):
-    """Reports clicks on the sunburst drawn beside it (an element of no size)."""
+def figure_bundle(figure: Any, text: str) -> dict[str, Any]:
+    """A plotly figure as the output plotly's extension draws (no 5 MB of plotly.js in the
+    notebook, no widget)."""
+    return {PLOTLY_MIME: {**figure.to_plotly_json(), "config": PLOTLY_CONFIG},
+            "text/plain": text}
 
-    _esm = CLICKS_ESM
+
+class ChartHook(WhenOpened):
+    """An element of no size beside a plain plotly figure: brings a sunburst's clicks back
+    (`on_place`), and when a page run ahead is opened after the library was written, the
+    figure `make()` draws now replaces the one the page came with.
+
+    Parameters
+    ----------
+    library : the Library the figure shows.
+    make : the figure as it should be now.
+    trace : the figure's first trace type (how the browser finds it on the page).
+    on_place : called with a clicked slice's id (sunburst only).
+    """
+
+    _esm = CHART_ESM
+    trace = traitlets.Unicode("sunburst").tag(sync=True)
+    clicks = traitlets.Bool(False).tag(sync=True)
+
+    def __init__(self, library: Library, make: Callable[[], Any], trace: str,
+                 on_place: Callable[[str], None] | None = None):
+        super().__init__(library, self.redraw)
+        self.make, self.trace, self.clicks = make, trace, on_place is not None
+        if on_place is not None:
+            self.on_msg(lambda _, m, __: m.get("type") == "place" and on_place(str(m["id"])))
+
+    def redraw(self) -> None:
+        """Send the figure as it is now; the page draws it in place of the one it shows."""
+        self.send({"type": "figure",
+                   "figure": {**self.make().to_plotly_json(), "config": PLOTLY_CONFIG}})
 
 
 def place_sunburst(frame: pl.DataFrame) -> Any:
@@ -92,7 +146,8 @@ class PlaceSunburst(w.VBox):
 
     The sunburst is a plain figure drawn by plotly's own extension (its code cached by the
     browser), not a `FigureWidget`, whose whole plotly.js (5 MB) would travel through the
-    kernel's websocket each time the page opens; `_SliceClicks` brings its clicks back.
+    kernel's websocket each time the page opens; `ChartHook` brings its clicks back, and
+    draws it again when a page run ahead opens after the library was written.
 
     Parameters
     ----------
@@ -101,8 +156,7 @@ class PlaceSunburst(w.VBox):
 
     def __init__(self, library: Library):
         self.lib = library
-        self.clicks = _SliceClicks()
-        self.clicks.on_msg(lambda _, m, __: m.get("type") == "place" and self._clicked(m["id"]))
+        self.clicks = ChartHook(library, self._refreshed, "sunburst", on_place=self._clicked)
         self.choice = w.Dropdown(description="place",
                                  layout=w.Layout(width="100%", max_width="420px"))
         self.choice.observe(lambda c: c["new"] and self.select(c["new"]), names="value")
@@ -125,6 +179,10 @@ class PlaceSunburst(w.VBox):
         self.heading.value = ("No photo has a place yet (no GPS, or not ingested)."
                               if self.frame.height == 0 else "")
 
+    def _refreshed(self) -> Any:
+        self.refresh()
+        return self.figure
+
     def _ipython_display_(self) -> None:
         """The sunburst, then the widget: a cell that shows it has these two outputs."""
         from IPython.display import display
@@ -134,9 +192,7 @@ class PlaceSunburst(w.VBox):
 
     def chart_bundle(self) -> dict[str, Any]:
         """The sunburst as the output plotly's extension draws."""
-        config = {"displaylogo": False, "responsive": True}
-        return {PLOTLY_MIME: {**self.figure.to_plotly_json(), "config": config},
-                "text/plain": f"sunburst of {self.frame.height} places"}
+        return figure_bundle(self.figure, f"sunburst of {self.frame.height} places")
 
     def _clicked(self, place_id: str) -> None:
         try:
@@ -168,6 +224,28 @@ RASTER_STYLES = {"open-street-map": "https://tile.openstreetmap.org/{z}/{x}/{y}.
 TILE_CREDITS = {RASTER_STYLES["open-street-map"]: "© OpenStreetMap contributors"}
 #: photos this close (in degrees: about a kilometre) are one point on the map
 MAP_SPOT_DEGREES = 0.01
+
+
+class PlaceMap:
+    """`place_map` shown as a plain figure (drawn by plotly's extension) with a `ChartHook`
+    that draws it again when a page run ahead opens after the library was written.
+
+    Parameters
+    ----------
+    library : the Library to show.
+    tiles : as `place_map`.
+    """
+
+    def __init__(self, library: Library, tiles: str | None = None):
+        self.lib, self.tiles = library, tiles
+        self.figure = place_map(library, tiles)
+        self.hook = ChartHook(library, lambda: place_map(library, tiles), "scattermap")
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(figure_bundle(self.figure, "map of the photos' places"), raw=True)
+        display(self.hook)
 
 
 def place_map(library: Library, tiles: str | None = None) -> Any:
