@@ -6,6 +6,7 @@ most photographed places as covers."""
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -92,11 +93,16 @@ PLOTLY_MIME = "application/vnd.plotly.v1+json"
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 
 
+def figure_json(figure: Any) -> dict[str, Any]:
+    """A plotly figure as plain JSON (plotly's own encoder: arrays become lists), with the
+    pages' config."""
+    return {**json.loads(figure.to_json()), "config": PLOTLY_CONFIG}
+
+
 def figure_bundle(figure: Any, text: str) -> dict[str, Any]:
     """A plotly figure as the output plotly's extension draws (no 5 MB of plotly.js in the
     notebook, no widget)."""
-    return {PLOTLY_MIME: {**figure.to_plotly_json(), "config": PLOTLY_CONFIG},
-            "text/plain": text}
+    return {PLOTLY_MIME: figure_json(figure), "text/plain": text}
 
 
 class ChartHook(WhenOpened):
@@ -125,8 +131,7 @@ class ChartHook(WhenOpened):
 
     def redraw(self) -> None:
         """Send the figure as it is now; the page draws it in place of the one it shows."""
-        self.send({"type": "figure",
-                   "figure": {**self.make().to_plotly_json(), "config": PLOTLY_CONFIG}})
+        self.send({"type": "figure", "figure": figure_json(self.make())})
 
 
 def place_sunburst(frame: pl.DataFrame) -> Any:
