@@ -189,6 +189,7 @@ VERBS = {
     "duplicates": lambda lib: lib.duplicates(),
     "places": lambda lib: lib.places(),
     "place_hierarchy": lambda lib: lib.place_hierarchy(),
+    "place_covers": lambda lib: lib.place_covers(),
     "decisions": lambda lib: lib.decisions(),
     "filters (no text)": lambda lib: lib.recent(24, person="Person 1", place="Italy",
                                                   after="2010-01-01"),

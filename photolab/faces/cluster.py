@@ -238,11 +238,21 @@ def nearest(a: np.ndarray, b: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray
     return best, dist
 
 
+#: a face encoding as a Polars column: 128 float32
+ENCODING_DTYPE = pl.Array(pl.Float32, 128)
+
+
+def encoding_column(blobs: pl.Expr) -> pl.Expr:
+    """Stored float32 blobs (512 bytes, little-endian) -> `ENCODING_DTYPE`, in one copy (no
+    Python object per face: a million photos' faces once took 3 GB on the way)."""
+    return blobs.bin.reinterpret(dtype=ENCODING_DTYPE, endianness="little")
+
+
 def decode(encodings: pl.Series) -> np.ndarray:
     """Stored float32 blobs -> an (n, 128) array."""
     if encodings.len() == 0:
         return np.zeros((0, 128), dtype=np.float32)
-    return np.frombuffer(b"".join(encodings.to_list()), dtype=np.float32).reshape(-1, 128)
+    return encodings.to_frame("e").select(encoding_column(pl.col("e")))["e"].to_numpy()
 
 
 def constrain(faces: pl.DataFrame, labels: Labels) -> pl.DataFrame:

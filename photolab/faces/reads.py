@@ -18,7 +18,7 @@ import polars as pl
 
 from ..materialised import code_key
 from . import nearest, store
-from .cluster import cluster_votes, constrain, decode, suggest
+from .cluster import cluster_votes, constrain, decode, encoding_column, suggest
 from .labels import FACE_KINDS, LabelMemo, Labels, face_changes
 
 if TYPE_CHECKING:
@@ -99,9 +99,7 @@ class FaceReads:
         out = self._who(rows, labels).select(ANSWER_COLUMNS)
         if not encodings:
             return out.drop("encoding")
-        return out.with_columns(pl.col("encoding").map_batches(
-            lambda s: pl.Series(decode(s.fill_null(bytes(512))), dtype=pl.Array(pl.Float32, 128)),
-            return_dtype=pl.Array(pl.Float32, 128)))
+        return out.with_columns(encoding_column(pl.col("encoding").fill_null(bytes(512))))
 
     def _who(self, rows: pl.DataFrame, labels: Labels,
              votes: pl.DataFrame | None = None) -> pl.DataFrame:
