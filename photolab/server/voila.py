@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -102,15 +104,11 @@ class CappedKernelManager(AsyncMappingKernelManager):
                 as a page on request is, when the cap is reached (Voilà starts another
                 ahead for each one taken, so without this a page reloaded again and again
                 would start kernels without end)."""
-                await self._room()
-                self._starting += 1  # counted while Voilà waits for it to be ready
-                try:
+                async with self._a_page():  # counted while Voilà waits for it to be ready
                     task, cells, kid = await handing(*args, **kwargs)
                     self._ahead.discard(kid)
                     # its page's, from now: not reclaimable for having run ahead long ago
                     self.get_kernel(kid).last_activity = utcnow()
-                finally:
-                    self._starting -= 1
                 return task, cells, kid
 
             self.get_rendered_notebook = hand_out
@@ -159,16 +157,14 @@ class CappedKernelManager(AsyncMappingKernelManager):
             kid = await super().start_kernel(*args, **kwargs)
             self._ahead.add(kid)
             return kid
-        await self._room()
-        self._starting += 1
-        try:
+        async with self._a_page():
             return await super().start_kernel(*args, **kwargs)
-        finally:
-            self._starting -= 1
 
-    async def _room(self) -> None:
-        """Return when a page may have a kernel (reclaiming those of pages gone first), or
-        refuse it politely (503); no await between the last check and the caller's count."""
+    @asynccontextmanager
+    async def _a_page(self) -> AsyncIterator[None]:
+        """Room for one page's kernel (those of pages gone reclaimed first), counted in
+        `_starting` while it is started or handed out; refused politely (503) when the cap
+        is reached. No await between the last check and the count."""
         if self._live() >= self.max_kernels:
             await self._reclaim()
         if self._live() >= self.max_kernels:
@@ -176,6 +172,11 @@ class CappedKernelManager(AsyncMappingKernelManager):
                              self.max_kernels)
             raise web.HTTPError(503, reason="Too many pages open: close one, or try again "
                                             "in a minute")
+        self._starting += 1
+        try:
+            yield
+        finally:
+            self._starting -= 1
 
     async def _reclaim(self) -> None:
         now = utcnow()

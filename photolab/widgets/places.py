@@ -24,18 +24,18 @@ if TYPE_CHECKING:
 
 
 def sunburst_frame(hierarchy: pl.DataFrame) -> pl.DataFrame:
-    """Plotly sunburst rows (`id`, `parent`, `label`, `value`, `photo_ids`) from
-    `Library.place_hierarchy()`: one row per country, region and city."""
+    """Plotly sunburst rows (`id`, `parent`, `label`, `value`) from
+    `Library.place_hierarchy()`: one row per country, region and city (a slice's photos:
+    `Library.place_photos(id)`)."""
     h = hierarchy.with_columns(
         c=pl.col("country"), r=pl.col("country") + "/" + pl.col("region"),
         t=pl.col("country") + "/" + pl.col("region") + "/" + pl.col("city"))
-    ids = pl.col("photo_ids").list.explode(keep_nulls=False, empty_as_null=False)
     levels = [
-        h.group_by("c").agg(value=pl.col("n_photos").sum(), photo_ids=ids)
-        .select(id="c", parent=pl.lit(""), label="c", value="value", photo_ids="photo_ids"),
-        h.group_by("r", "c", "region").agg(value=pl.col("n_photos").sum(), photo_ids=ids)
-        .select(id="r", parent="c", label="region", value="value", photo_ids="photo_ids"),
-        h.select(id="t", parent="r", label="city", value="n_photos", photo_ids="photo_ids"),
+        h.group_by("c").agg(value=pl.col("n_photos").sum())
+        .select(id="c", parent=pl.lit(""), label="c", value="value"),
+        h.group_by("r", "c", "region").agg(value=pl.col("n_photos").sum())
+        .select(id="r", parent="c", label="region", value="value"),
+        h.select(id="t", parent="r", label="city", value="n_photos"),
     ]
     return pl.concat([lv.with_columns(pl.col("value").cast(pl.Int64)) for lv in levels]
                      ).sort("id")
@@ -207,10 +207,7 @@ class PlaceSunburst(w.VBox):
 
     def select(self, place_id: str) -> list[int]:
         """Open the photos of a slice ("Italy", "Italy/Lazio", "Italy/Lazio/Rome")."""
-        row = self.frame.filter(pl.col("id") == place_id)
-        if row.height == 0:
-            raise PlaceNotFoundError(f"no place {place_id!r}")
-        self.photo_ids = sorted(row["photo_ids"][0].to_list())
+        self.photo_ids = self.lib.place_photos(place_id)
         n = len(self.photo_ids)
         self.heading.value = (f"<b>{html.escape(place_id.replace('/', ' › '))}</b>: "
                               f"{n} photo{'' if n == 1 else 's'}")
@@ -242,7 +239,6 @@ class PlaceMap:
     """
 
     def __init__(self, library: Library, tiles: str | None = None):
-        self.lib, self.tiles = library, tiles
         self.figure = place_map(library, tiles)
         self.hook = ChartHook(library, lambda: place_map(library, tiles), "scattermap")
 
