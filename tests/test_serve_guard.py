@@ -319,6 +319,21 @@ def test_pages_run_ahead_count_once_taken(guest_lib: Path, tmp_path: Path) -> No
 
 
 @pytest.mark.slow
+def test_a_page_asked_for_while_kernels_start_ahead_is_served(guest_lib: Path,
+                                                              tmp_path: Path) -> None:
+    """Kernels being started ahead (in the kernel map before their start returns, with no
+    activity yet) are neither a page's kernels under the cap nor candidates to reclaim: the
+    first page, asked for as soon as the server listens, is served (it was a 500 when the
+    reclaim read a starting kernel's activity, or a 503 for a cap full of pages to come)."""
+    with server(guest_lib, tmp_path, "--read-only", "--max-kernels", "1") as (base, _):
+        log = tmp_path / f"serve-{base.rsplit(':', 1)[1]}.log"
+        status, _ = get(f"{base}/voila/render/places.ipynb?token={TOKEN}", 120)
+        text = log.read_text()
+        assert status == 200, text[-3000:]
+        assert "Traceback" not in text and "refused a page" not in text
+
+
+@pytest.mark.slow
 def test_logout_works(guest_lib: Path, tmp_path: Path) -> None:
     with server(guest_lib, tmp_path, "--read-only") as (base, _):
         req = urllib.request.Request(f"{base}/logout")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,7 +29,7 @@ from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebso
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 from jupyter_server.utils import url_path_join
 from tornado import web
-from traitlets import Float, Int
+from traitlets import Float, Int, TraitError
 
 from .frames import V1, BadFrame, check
 
@@ -96,6 +97,8 @@ class CappedKernelManager(AsyncMappingKernelManager):
         self._reclaiming = set()
         #: kernels started ahead for a page to come (`PREHEATED`), until a page takes one
         self._ahead: set[str] = set()
+        #: of those, the ones still starting (not in the kernel map yet)
+        self._arriving: set[str] = set()
         handing = getattr(self, "get_rendered_notebook", None)
         if handing is not None:  # Voilà's preheating manager, a subclass of this one
             async def hand_out(*args: Any, **kwargs: Any) -> Any:
@@ -135,7 +138,7 @@ class CappedKernelManager(AsyncMappingKernelManager):
         """Pages' kernels running or starting (a starting one, or one run ahead being
         handed to a page, counts in `_starting`); the few run ahead (`PREHEATED`)
         count once a page has taken or connected to them."""
-        for kid in list(self._ahead):
+        for kid in list(self._ahead - self._arriving):
             if kid not in self or self._kernel_connections.get(kid, 0):
                 self._ahead.discard(kid)
         return len(set(self.list_kernel_ids()) - self._ahead) + self._starting
@@ -154,9 +157,19 @@ class CappedKernelManager(AsyncMappingKernelManager):
         if kwargs.get("kernel_id") is not None:  # a restart keeps its place
             return await super().start_kernel(*args, **kwargs)
         if (kwargs.get("env") or {}).get("VOILA_PREHEAT") == "True":  # run ahead: no page yet
-            kid = await super().start_kernel(*args, **kwargs)
+            # its id chosen here, so it is known to be ahead while it starts (it is in the
+            # kernel map before `start_kernel` returns): neither counted as a page's nor
+            # reclaimed meanwhile
+            kid = str(uuid.uuid4())
             self._ahead.add(kid)
-            return kid
+            self._arriving.add(kid)
+            try:
+                return await super().start_kernel(*args, kernel_id=kid, **kwargs)
+            except BaseException:
+                self._ahead.discard(kid)
+                raise
+            finally:
+                self._arriving.discard(kid)
         async with self._a_page():
             return await super().start_kernel(*args, **kwargs)
 
@@ -183,7 +196,10 @@ class CappedKernelManager(AsyncMappingKernelManager):
         gone = []
         pooled = self._pooled() | self._ahead
         for kid in set(self.list_kernel_ids()) - pooled:
-            idle = (now - self.get_kernel(kid).last_activity).total_seconds()
+            try:
+                idle = (now - self.get_kernel(kid).last_activity).total_seconds()
+            except TraitError:  # still starting: jupyter_server sets it once started
+                continue
             if (self._kernel_connections.get(kid, 0) == 0 and idle >= self.reclaim_after_s
                     and kid not in self._reclaiming):
                 self._reclaiming.add(kid)  # one shutdown each, however many pages wait
