@@ -179,3 +179,28 @@ def test_a_files_error_is_its_own_whatever_the_threads(tmp_path) -> None:
     mixed = [(files[i].name, e, alone[str(files[i])]) for i, e in enumerate(together)
              if e != alone[str(files[i])]]
     assert not mixed, mixed
+
+
+def test_another_files_message_in_libvips_buffer_does_not_change_an_error(tmp_path) -> None:
+    """Another thread's "not a known file format" already in libvips' process-wide error
+    buffer when a damaged JPEG fails sent it to Pillow, whose own error (OSError) skipped the
+    decode-again-alone step: the file got "Truncated File Read" instead of its own message."""
+    import os
+
+    from photolab.media.thumbnails import make_thumbnails
+
+    from .conftest import corpus_file
+
+    real = corpus_file("exif/ianare_Nikon_D70.jpg").read_bytes()
+    truncated = tmp_path / "truncated.jpg"
+    truncated.write_bytes(real[: len(real) * 3 // 4])
+    frame = pl.DataFrame({"photo_id": [1], "path_raw": [os.fsencode(truncated)],
+                          "content_hash": ["ab" * 32], "mime": ["image/jpeg"]})
+    alone = make_thumbnails(frame, tmp_path / "a", workers=1)["error"][0]
+    notes = tmp_path / "notes.jpg"
+    notes.write_text("a text file, not a photo")
+    # leaves 'VipsForeignLoad: ".../notes.jpg" is not a known file format' in the buffer
+    assert pyvips.vips_lib.vips_foreign_find_load(os.fsencode(notes)) == pyvips.ffi.NULL
+    meanwhile = make_thumbnails(frame, tmp_path / "b", workers=1)["error"][0]
+    assert alone.startswith("damaged image data")
+    assert meanwhile == alone

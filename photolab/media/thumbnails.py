@@ -276,7 +276,9 @@ def make_thumbnails(files: pl.DataFrame, out_dir: Path, sizes: Mapping[str, int]
                 with _DECODE.shared():
                     try:
                         im, warning = load(path, row["mime"])
-                    except (pyvips.Error, ValueError, UnicodeDecodeError):
+                    except (pyvips.Error, OSError, ValueError, UnicodeDecodeError):
+                        # any failure (Pillow's OSError too: another thread's message in
+                        # libvips' buffer can send a file to Pillow) is decoded again alone
                         im, warning = None, ""
                     if warning is None:
                         write(im, row["content_hash"])
