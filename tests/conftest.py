@@ -1,4 +1,11 @@
-"""Shared fixtures: the real corpus from ../shared/corpus and a library ingested from it."""
+"""Shared fixtures: the real corpus from ../shared/corpus and a library ingested from it, one
+Chromium per worker with a context per test, and what marks a test slow.
+
+The suite runs under pytest-xdist (`-n auto --dist loadfile`): each file on one worker, so a
+module's fixtures (its libraries, its server) are built once. What every worker needs and
+costs much (the corpus ingested, the tiny CLIP model) is built once per run by whichever worker
+asks first (`built_once`), the others waiting for it, and each worker works on a copy.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,9 @@ import csv
 import os
 import shutil
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,23 +39,51 @@ def manifest() -> dict[str, dict[str, str]]:
         return {r["relpath"]: r for r in csv.DictReader(f, delimiter="\t")}
 
 
+def built_once(factory: pytest.TempPathFactory, name: str,
+               build: Callable[[Path], object]) -> Path:
+    """The folder `name`, built by `build(folder)` once per test run: by the first xdist
+    worker that asks, while the others wait on a file lock (a folder left half-built by a
+    failed build is built again)."""
+    from filelock import FileLock
+
+    root = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by every worker of this run
+    folder = root / name
+    with FileLock(str(root / f"{name}.lock")):
+        if not (root / f"{name}.built").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            build(folder)
+            (root / f"{name}.built").touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A tiny random open_clip model saved to a folder: the `clip_model` setting naming it."""
     from .tiny_clip import save_tiny_clip
 
-    return f"local-dir:{save_tiny_clip(tmp_path_factory.mktemp('tiny-clip'))}"
+    return f"local-dir:{built_once(tmp_path_factory, 'tiny-clip', save_tiny_clip)}"
+
+
+def _ingest_corpus(folder: Path, clip_model: str) -> None:
+    with Library(folder) as lib:
+        lib.settings.clip_model = clip_model
+        lib.settings.save(lib.root)
+        lib.ingest([CORPUS], show_progress=False)
 
 
 @pytest.fixture(scope="session")
 def corpus_lib(tmp_path_factory: pytest.TempPathFactory, tiny_clip: str) -> Library:
-    """The whole corpus ingested once (about 20 s), CLIP vectors from the tiny model."""
+    """The whole corpus ingested once per run (about 50 s on 2 cores), CLIP vectors from the
+    tiny model; each worker opens a copy of its own."""
     if not CORPUS.is_dir():
         pytest.fail(f"the test corpus is missing at {CORPUS}")
-    lib = Library(tmp_path_factory.mktemp("corpus-lib"))
-    lib.settings.clip_model = tiny_clip
-    lib.settings.save(lib.root)
-    lib.ingest([CORPUS], show_progress=False)
+    built = built_once(tmp_path_factory, "corpus-lib",
+                       lambda folder: _ingest_corpus(folder, tiny_clip))
+    own = tmp_path_factory.mktemp("corpus") / "lib"
+    shutil.copytree(built, own)
+    lib = Library(own)
     yield lib
     lib.close()
 
@@ -133,12 +170,50 @@ def library_without_weights(tmp_path: Path, rels: list[str], **ingest: object) -
     return lib
 
 
-#: fixtures that ingest the whole corpus (about two minutes on 2 cores, once a session)
-CORPUS_FIXTURES = {"corpus_lib", "corpus_photos", "lib_copy"}
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium (Debian's, driven by playwright) per worker; each test opens
+    contexts of its own (`new_page`), so cookies and storage never cross tests."""
+    from playwright.sync_api import sync_playwright
+
+    assert os.path.exists(CHROMIUM), "scripts/setup.sh installs Debian's chromium"
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
+    """`new_page(width, height)`: a page in a browser context of its own, closed after the
+    test."""
+    contexts: list[Any] = []
+
+    def make(width: int = 1280, height: int = 720) -> Any:
+        contexts.append(browser.new_context(viewport={"width": width, "height": height}))
+        return contexts[-1].new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+#: fixtures that make a test slow: the whole corpus ingested (about 50 s on 2 cores, once a
+#: run), a browser, a server shared by a module's tests
+SLOW_FIXTURES = {"corpus_lib", "corpus_photos", "lib_copy", "browser", "new_page"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests on the whole ingested corpus are slow: `pytest -m "not slow"` leaves them out."""
+    """Tests on the whole ingested corpus, in a browser or on a server are slow:
+    `pytest -m "not slow"` leaves them out. A fixture whose name starts with `served_`
+    starts a server."""
     for item in items:
-        if CORPUS_FIXTURES & set(getattr(item, "fixturenames", ())):
+        used = set(getattr(item, "fixturenames", ()))
+        if SLOW_FIXTURES & used or any(f.startswith("served_") for f in used):
             item.add_marker(pytest.mark.slow)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import io
-import os
-import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,51 +16,21 @@ from PIL import Image
 from photolab import Library
 from photolab.widgets.places import MAP_GROUND, MAP_POINTS
 
-from .conftest import PHOTOLAB, copy_files, env, free_port, wait_for_port
+from .conftest import copy_files
+from .serving import serve, shot, wait_until
 
 pytestmark = pytest.mark.slow  # servers, browsers, papermill or Ray
-
-#: screenshots the browser tests keep (gitignored), to look at after a run
-SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-TOKEN = "family-token"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-
-
-def shot(name: str) -> Path:
-    SHOTS.mkdir(exist_ok=True)
-    return SHOTS / name
 
 
 @contextmanager
 def voila(notebook: str, libdir: Path, read_only: bool = False,
-          extra: tuple[str, ...] = (), log: Path | None = None) -> Iterator[str]:
-    """Serve the dashboards with `photolab serve` on 127.0.0.1; yields one page's URL (the
-    server's log written to `log` when given)."""
-    port = free_port()
+          extra: tuple[str, ...] = ()) -> Iterator[str]:
+    """`photolab serve` on a library of the test's own (each test here needs its own files:
+    duplicates to resolve, faces to name, places to correct; its log in `serve.log` beside
+    the library); yields `notebook`'s URL."""
     flags = (["--read-only"] if read_only else []) + list(extra)
-    err = log.open("w") if log is not None else subprocess.PIPE
-    proc = subprocess.Popen(
-        [*PHOTOLAB, "serve", "--library", str(libdir), "--port", str(port), "--token", TOKEN,
-         *flags], env=env(), stdout=subprocess.DEVNULL, stderr=err, text=True)
-    wait_for_port(port, proc)
-    try:
-        yield f"http://127.0.0.1:{port}/voila/render/{notebook}?token={TOKEN}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        if log is not None:
-            err.close()  # type: ignore[union-attr]
-
-
-def wait_until(ready: Callable[[], bool], what: str, timeout_s: float = 120) -> None:
-    """Poll `ready` until it holds (fail after `timeout_s`, saying `what` never happened)."""
-    deadline = time.monotonic() + timeout_s
-    while not ready():
-        assert time.monotonic() < deadline, f"{what}: not within {timeout_s:.0f} s"
-        time.sleep(0.1)
+    with serve(libdir, libdir.parent / "serve.log", *flags) as server:
+        yield server.page(notebook)
 
 
 @pytest.fixture
@@ -77,36 +45,29 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
         yield url, src, libdir
 
 
-def test_duplicate_review_in_voila(served, tmp_path: Path) -> None:
-    assert os.path.exists(CHROMIUM), "scripts/setup.sh installs Debian's chromium"
-    from playwright.sync_api import sync_playwright
-
+def test_duplicate_review_in_voila(served, new_page) -> None:
     url, src, _ = served
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1200, "height": 800})
-        html = page.goto(url).text()
-        # the first group is in the page itself (photolab-early), until the widgets show it
-        assert "group 1 of 2" in html and html.count("<img src='data:image/webp") == 2
-        page.wait_for_function("!document.querySelector('.photolab-early')", timeout=90_000)
-        page.get_by_text("group 1 of 2").wait_for(timeout=90_000)
-        assert page.locator("img").count() >= 2  # thumbnails arrived as bytes
-        assert page.get_by_text("keeper").count() == 1
-        page.screenshot(path=str(shot("duplicates-1.png")))
-        page.get_by_role("button", name="next ▶").click()
-        page.get_by_text("group 2 of 2").wait_for(timeout=30_000)
-        page.get_by_role("button", name="Move other copies to trash").click()
-        page.get_by_text("group 1 of 1").wait_for(timeout=30_000)
-        page.screenshot(path=str(shot("duplicates-2.png")))
-        browser.close()
+    page = new_page(1200, 800)
+    html = page.goto(url).text()
+    # the first group is in the page itself (photolab-early), until the widgets show it
+    assert "group 1 of 2" in html and html.count("<img src='data:image/webp") == 2
+    page.wait_for_function("!document.querySelector('.photolab-early')", timeout=90_000)
+    page.get_by_text("group 1 of 2").wait_for(timeout=90_000)
+    assert page.locator("img").count() >= 2  # thumbnails arrived as bytes
+    assert page.get_by_text("keeper").count() == 1
+    page.screenshot(path=str(shot("duplicates-1.png")))
+    page.get_by_role("button", name="next ▶").click()
+    page.get_by_text("group 2 of 2").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Move other copies to trash").click()
+    page.get_by_text("group 1 of 1").wait_for(timeout=30_000)
+    page.screenshot(path=str(shot("duplicates-2.png")))
     left = sorted(f.name for f in src.iterdir())
     assert len(left) == 3  # one copy of the group went to the library's trash
     assert shot("duplicates-2.png").stat().st_size > 10_000  # a real screenshot
 
 
-def test_people_dashboard_names_a_person_in_voila(tmp_path: Path) -> None:
+def test_people_dashboard_names_a_person_in_voila(tmp_path: Path, new_page) -> None:
     """A family member types a name for a group of faces; the catalog has it."""
-    from playwright.sync_api import sync_playwright
 
     src = tmp_path / "p"
     copy_files(src, ["faces/fr_obama/obama.jpg", "faces/fr_obama/obama2.jpg",
@@ -115,9 +76,8 @@ def test_people_dashboard_names_a_person_in_voila(tmp_path: Path) -> None:
     libdir = tmp_path / "lib"
     with Library(libdir) as lib:
         lib.ingest([src], show_progress=False)
-    with voila("people.ipynb", libdir) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
+    with voila("people.ipynb", libdir) as url:
+        page = new_page(1200, 900)
         page.goto(url)
         page.get_by_text("2 groups left to name").wait_for(timeout=90_000)
         assert page.locator("img").count() >= 5  # face crops arrived as bytes
@@ -128,7 +88,6 @@ def test_people_dashboard_names_a_person_in_voila(tmp_path: Path) -> None:
         page.get_by_text("1 group left to name").wait_for(timeout=30_000)
         page.wait_for_timeout(1000)  # let the next group's crops arrive
         page.screenshot(path=str(shot("people-2.png")), full_page=True)
-        browser.close()
     with Library(libdir) as lib:
         people = lib.people()
         faces = lib.faces(encodings=False).join(
@@ -140,11 +99,11 @@ def test_people_dashboard_names_a_person_in_voila(tmp_path: Path) -> None:
     assert decision["who"] and decision["at"]
 
 
-def test_places_dashboard_filters_by_a_click_and_maps_without_tiles(tmp_path: Path) -> None:
+def test_places_dashboard_filters_by_a_click_and_maps_without_tiles(tmp_path: Path,
+                                                                   new_page) -> None:
     """The places page in Voilà: run ahead, its covers in the page's own HTML, its sunburst
     and map drawn again when the library was written after it ran, a cover, a slice and the
     list each open a timeline; the tile server is unreachable on purpose."""
-    from playwright.sync_api import sync_playwright
 
     src = tmp_path / "p"
     copy_files(src, ["exif/mde_Apple_iPhone_4.jpg", "exif/mde_Panasonic_DMC-LX3_Lumix.jpg",
@@ -156,15 +115,14 @@ def test_places_dashboard_filters_by_a_click_and_maps_without_tiles(tmp_path: Pa
         lib.ingest([src], show_progress=False, skip=["faces", "people"])
         dublin = lib.places().filter(pl.col("city") == "Dublin")["photo_id"].to_list()
     log = tmp_path / "serve.log"
-    with voila("places.ipynb", libdir, log=log) as url, sync_playwright() as p:
+    with voila("places.ipynb", libdir) as url:
         wait_until(lambda: "places.ipynb has run ahead" in log.read_text(),
                    "the places page run ahead")
         # written after the page ran ahead: the page opened now must show it
         with Library(libdir) as lib:
             assert len(dublin) == 1
             lib.set_place(dublin, city="Atlantis", region="Deep Sea", country="Oceania")
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1200, "height": 1400})
+        page = new_page(1200, 1400)
         html = page.goto(url).text()
         # the most photographed places are in the page itself, before its scripts run
         assert "Using pre-heated kernel" in log.read_text()
@@ -214,14 +172,13 @@ def test_places_dashboard_filters_by_a_click_and_maps_without_tiles(tmp_path: Pa
         assert ground > 0.5, f"the map area is {ground:.0%} ground: blank or black"
         assert points > 0.0005, f"no points drawn ({points:.4%} of the map)"
         # on a phone: the sunburst, the list and the map fit the screen
-        phone = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        phone = new_page(390, 844)
         phone.goto(url)
         phone.locator(".photolab-places.photolab-clickable").wait_for(timeout=90_000)
         phone.locator(".maplibregl-canvas").first.wait_for(timeout=30_000)
         phone.screenshot(path=str(shot("places-390.png")), full_page=True)
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
         assert phone.locator("g.slice").count() == 9
-        browser.close()
 
 
 def color_share(rgb: np.ndarray, hex_color: str, tol: int = 24) -> float:
@@ -231,11 +188,11 @@ def color_share(rgb: np.ndarray, hex_color: str, tol: int = 24) -> float:
 
 
 def test_home_page_searches_above_the_timeline_and_more_like_this(tmp_path: Path,
-                                                                  tiny_clip: str) -> None:
+                                                                  tiny_clip: str,
+                                                                  new_page) -> None:
     """The home page: the timeline under the search box; words in what is known of a photo
     (its camera), a description (CLIP, the tiny model the tests build: no real weights can be
     had here), and the viewer's "More like this" finding the same frame at other sizes."""
-    from playwright.sync_api import sync_playwright
 
     src = tmp_path / "p"
     copy_files(src, ["dupes/fr_obama-240p.jpg", "dupes/fr_obama-480p.jpg",
@@ -251,9 +208,8 @@ def test_home_page_searches_above_the_timeline_and_more_like_this(tmp_path: Path
                        ["photo_id"][0])
         iphone_id = int(photos.filter(pl.col("path").str.ends_with("iPhone_4.jpg"))
                         ["photo_id"][0])
-    with voila("home.ipynb", libdir) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    with voila("home.ipynb", libdir) as url:
+        page = new_page(1300, 1000)
         page.goto(url)
         box = page.get_by_placeholder("a person, a place, a year, or describe a photo")
         box.wait_for(timeout=90_000)
@@ -282,7 +238,7 @@ def test_home_page_searches_above_the_timeline_and_more_like_this(tmp_path: Path
         shown = [int(a.split()[1]) for a in
                  tiles.evaluate_all("(ts) => ts.map((t) => t.alt)")]
         # on a phone: the box, the filters and two or three thumbnails a row, nothing wider
-        phone = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        phone = new_page(390, 844)
         phone.goto(url)
         phone.wait_for_function(
             "document.querySelectorAll('.photolab-tile').length == 6", timeout=90_000)
@@ -292,7 +248,6 @@ def test_home_page_searches_above_the_timeline_and_more_like_this(tmp_path: Path
         widths = [t.bounding_box()["width"] for t in phone.locator(".photolab-tile").all()]
         assert max(widths) < 390 / 2, widths
         phone.screenshot(path=str(shot("home-phone.png")), full_page=True)
-        browser.close()
     with Library(libdir) as lib:
         near = lib.similar(obama_id, 2)
         assert set(near["path"].str.extract(r"obama-(\d+p)")) == {"480p", "720p"}
@@ -310,14 +265,13 @@ def two_people(tmp_path: Path) -> Path:
     return tmp_path / "lib"
 
 
-def test_two_family_members_name_different_people_at_once(two_people: Path) -> None:
+def test_two_family_members_name_different_people_at_once(two_people: Path,
+                                                           new_page) -> None:
     """Two browsers, two kernels, one catalog: both names are kept."""
-    from playwright.sync_api import sync_playwright
 
-    with voila("people.ipynb", two_people) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        a = browser.new_context().new_page()
-        b = browser.new_context().new_page()
+    with voila("people.ipynb", two_people) as url:
+        a = new_page()
+        b = new_page()
         for page in (a, b):
             page.goto(url)
         for page in (a, b):
@@ -334,7 +288,6 @@ def test_two_family_members_name_different_people_at_once(two_people: Path) -> N
         a.get_by_text("are Person A").wait_for(timeout=30_000)
         b.get_by_text("are Person B").wait_for(timeout=30_000)
         b.screenshot(path=str(shot("people-two-sessions.png")), full_page=True)
-        browser.close()
     with Library(two_people) as lib:
         named = lib.faces(encodings=False).filter(pl.col("assigned_by") == "user")
         assert set(lib.people()["name"]) == {"Person A", "Person B"}
@@ -342,12 +295,10 @@ def test_two_family_members_name_different_people_at_once(two_people: Path) -> N
         assert sorted(by_person["photo_id"].to_list()) == [2, 3]  # Biden's 2, Obama's 3
 
 
-def test_read_only_page_refuses_a_name(two_people: Path) -> None:
-    from playwright.sync_api import sync_playwright
+def test_read_only_page_refuses_a_name(two_people: Path, new_page) -> None:
 
-    with voila("people.ipynb", two_people, read_only=True) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
+    with voila("people.ipynb", two_people, read_only=True) as url:
+        page = new_page()
         page.goto(url)
         page.get_by_text("2 groups left to name").wait_for(timeout=120_000)
         page.get_by_text("View only").first.wait_for(timeout=30_000)
@@ -356,19 +307,16 @@ def test_read_only_page_refuses_a_name(two_people: Path) -> None:
         assert page.get_by_placeholder("Who is this?").is_hidden()
         assert str(two_people.parent) not in page.content()
         page.screenshot(path=str(shot("people-read-only.png")))
-        browser.close()
     with Library(two_people) as lib:
         assert lib.people().height == 0 and lib.decisions().height == 0
 
 
-def test_the_dashboards_open_and_page_a_large_library(tmp_path: Path) -> None:
+def test_the_dashboards_open_and_page_a_large_library(tmp_path: Path, new_page) -> None:
     """A library of 20,000 photos (built by benchmarks/catalog.py through photolab's write
     path, its dashboards' first reads kept as an ingest keeps them): the home page shows the
     timeline of the newest photos with the count, scrolling to its end brings the next page
     by key, and every other dashboard shows its first content."""
     import importlib.util
-
-    from playwright.sync_api import sync_playwright
 
     from photolab.materialised import keep_reads
 
@@ -383,10 +331,8 @@ def test_the_dashboards_open_and_page_a_large_library(tmp_path: Path) -> None:
         keep_reads(lib)
     count = "document.querySelectorAll('.photolab-tile').length"
     shown = {}
-    with voila("home.ipynb", tmp_path / "lib", read_only=True) as url, \
-            sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    with voila("home.ipynb", tmp_path / "lib", read_only=True) as url:
+        page = new_page(1300, 1000)
         start = time.perf_counter()
         page.goto(url)
         page.get_by_text(f"{n} photos, newest first").wait_for(timeout=120_000)
@@ -406,13 +352,12 @@ def test_the_dashboards_open_and_page_a_large_library(tmp_path: Path) -> None:
                                ("people.ipynb", ".photolab-person"),
                                ("places.ipynb", ".photolab-place"),
                                ("duplicates.ipynb", "text=group 1 of")):
-            other = browser.new_page(viewport={"width": 1300, "height": 1000})
+            other = new_page(1300, 1000)
             t = time.perf_counter()
             other.goto(url.replace("home.ipynb", name))
             other.locator(selector).first.wait_for(timeout=120_000)
             shown[name] = time.perf_counter() - t
             other.close()
-        browser.close()
     print("first content (kernel start included):",
           {k: round(v, 2) for k, v in shown.items()},
           "paging:", [round(v, 3) for v in paging])

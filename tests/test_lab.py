@@ -11,14 +11,13 @@ import pytest
 from photolab import Library
 
 from .conftest import PHOTOLAB, copy_files, env, free_port, wait_for_port
-from .test_dashboards import CHROMIUM, CHROMIUM_ARGS, shot
+from .serving import shot
 
 pytestmark = pytest.mark.slow
 
 
-def test_lab_runs_the_duplicates_notebook_with_widgets_and_plots(tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_lab_runs_the_duplicates_notebook_with_widgets_and_plots(tmp_path: Path,
+                                                                 new_page) -> None:
     copy_files(tmp_path / "p", ["dupes/fr_obama-1080p.jpg", "dupes/fr_obama-720p.jpg",
                                 "dupes/pillow_flower2.jpg", "dupes/pillow_flower2.webp"])
     libdir = tmp_path / "lib"
@@ -31,26 +30,23 @@ def test_lab_runs_the_duplicates_notebook_with_widgets_and_plots(tmp_path: Path)
     try:
         wait_for_port(port, proc, 120)
         assert (libdir / "notebooks" / "02_duplicates.ipynb").exists()  # copied for editing
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"http://127.0.0.1:{port}/lab/tree/02_duplicates.ipynb?token=lab-token")
-            page.locator(".jp-Notebook").first.wait_for(timeout=120_000)
-            page.get_by_text("Kernel status: Idle").first.wait_for(state="attached",
-                                                                   timeout=120_000)
-            select = page.get_by_role("button", name="Select", exact=True)
-            if select.count():  # JupyterLab may ask which kernel to start
-                select.click()
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-            try:
-                page.get_by_text("group 1 of 2").wait_for(timeout=60_000)  # the widget
-            finally:
-                page.screenshot(path=str(shot("lab-duplicates.png")), full_page=True)
-            page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)  # a plotly figure
-            assert page.locator(".jp-OutputArea-output img").count() >= 2  # thumbnails
-            page.screenshot(path=str(shot("lab-duplicates-done.png")), full_page=True)
-            browser.close()
+        page = new_page(1400, 1000)
+        page.goto(f"http://127.0.0.1:{port}/lab/tree/02_duplicates.ipynb?token=lab-token")
+        page.locator(".jp-Notebook").first.wait_for(timeout=120_000)
+        page.get_by_text("Kernel status: Idle").first.wait_for(state="attached",
+                                                               timeout=120_000)
+        select = page.get_by_role("button", name="Select", exact=True)
+        if select.count():  # JupyterLab may ask which kernel to start
+            select.click()
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        try:
+            page.get_by_text("group 1 of 2").wait_for(timeout=60_000)  # the widget
+        finally:
+            page.screenshot(path=str(shot("lab-duplicates.png")), full_page=True)
+        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)  # a plotly figure
+        assert page.locator(".jp-OutputArea-output img").count() >= 2  # thumbnails
+        page.screenshot(path=str(shot("lab-duplicates-done.png")), full_page=True)
     finally:
         proc.terminate()
         proc.wait(30)

@@ -14,8 +14,8 @@ import pytest
 
 from photolab import Library
 
-from .conftest import PHOTOLAB, copy_files, env, free_port, wait_for_port
-from .test_dashboards import CHROMIUM, CHROMIUM_ARGS, shot
+from .conftest import PHOTOLAB, copy_files, env
+from .serving import serve, shot
 
 pytestmark = pytest.mark.slow  # servers, browsers, papermill or Ray
 
@@ -31,51 +31,42 @@ def _status(url: str) -> tuple[int, str]:
         return e.code, e.read().decode(errors="replace")
 
 
-def test_members_come_in_as_themselves(tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_members_come_in_as_themselves(tmp_path: Path, new_page) -> None:
+    """Its own server: members (whose pages are never run ahead) and a member removed."""
     copy_files(tmp_path / "p", FACES)
     libdir = tmp_path / "lib"
     with Library(libdir) as lib:
         lib.ingest([tmp_path / "p"], show_progress=False, skip=["semantic", "tags", "captions"])
         alice = lib.add_member("Alice", "editor")
         bob = lib.add_member("Bob", "viewer")
-    port = free_port()
-    proc = subprocess.Popen([*PHOTOLAB, "serve", "--library", str(libdir), "--port", str(port),
-                             "--token", "owner-only-token"], env=env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    page_url = f"{base}/voila/render/people.ipynb"
-    try:
-        wait_for_port(port, proc)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            a = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
-            b = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
-            a.goto(f"{page_url}?token={alice}")
-            b.goto(f"{page_url}?token={bob}")
-            for page, who in ((a, "Alice (editor)"), (b, "Bob (viewer)")):
-                page.get_by_text("2 groups left to name").wait_for(timeout=120_000)
-                page.locator(".photolab-member", has_text=who).wait_for(timeout=30_000)
-            # Bob looks, and is offered nothing to change
-            assert b.get_by_role("button", name="Save name").is_hidden()
-            assert b.get_by_text("View only").first.is_visible()
-            b.screenshot(path=str(shot("member-viewer.png")), full_page=True)
-            a.get_by_placeholder("Who is this?").fill("Barack Obama")
-            a.get_by_role("button", name="Save name").click()
-            a.get_by_text("are Barack Obama").wait_for(timeout=30_000)
-            a.screenshot(path=str(shot("member-editor.png")), full_page=True)
-            # Alice's cookie keeps her in on the next page, without the token in its link
-            a.goto(f"{base}/voila/render/duplicates.ipynb")
-            a.locator(".photolab-member", has_text="Alice (editor)").wait_for(timeout=120_000)
-            # the owner removes Bob: his next page is the login page, at once
-            done = subprocess.run([*PHOTOLAB, "members", "remove", "Bob", "--library",
-                                   str(libdir)], env=env(), capture_output=True, text=True)
-            assert done.returncode == 0, done.stderr
-            b.goto(page_url)
-            b.get_by_text("Password").first.wait_for(timeout=30_000)  # jupyter's login form
-            assert "Bob" not in b.content()
-            browser.close()
+    with serve(libdir, tmp_path / "serve.log", token="owner-only-token") as server:
+        base = server.base
+        page_url = f"{base}/voila/render/people.ipynb"
+        a = new_page(1200, 900)
+        b = new_page(390, 844)
+        a.goto(f"{page_url}?token={alice}")
+        b.goto(f"{page_url}?token={bob}")
+        for page, who in ((a, "Alice (editor)"), (b, "Bob (viewer)")):
+            page.get_by_text("2 groups left to name").wait_for(timeout=120_000)
+            page.locator(".photolab-member", has_text=who).wait_for(timeout=30_000)
+        # Bob looks, and is offered nothing to change
+        assert b.get_by_role("button", name="Save name").is_hidden()
+        assert b.get_by_text("View only").first.is_visible()
+        b.screenshot(path=str(shot("member-viewer.png")), full_page=True)
+        a.get_by_placeholder("Who is this?").fill("Barack Obama")
+        a.get_by_role("button", name="Save name").click()
+        a.get_by_text("are Barack Obama").wait_for(timeout=30_000)
+        a.screenshot(path=str(shot("member-editor.png")), full_page=True)
+        # Alice's cookie keeps her in on the next page, without the token in its link
+        a.goto(f"{base}/voila/render/duplicates.ipynb")
+        a.locator(".photolab-member", has_text="Alice (editor)").wait_for(timeout=120_000)
+        # the owner removes Bob: his next page is the login page, at once
+        done = subprocess.run([*PHOTOLAB, "members", "remove", "Bob", "--library",
+                               str(libdir)], env=env(), capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        b.goto(page_url)
+        b.get_by_text("Password").first.wait_for(timeout=30_000)  # jupyter's login form
+        assert "Bob" not in b.content()
         # a wrong, an old or a half token: the login page, never a traceback
         for token in ("wrong", bob, alice[:-3], "1.", "%00"):
             status, body = _status(f"{page_url}?token={token}")
@@ -84,9 +75,6 @@ def test_members_come_in_as_themselves(tmp_path: Path) -> None:
             assert "login" in body.lower() or status == 403, token
         status, _ = _status(f"{page_url}?token={alice}")
         assert status == 200  # still a member
-    finally:
-        proc.terminate()
-        proc.wait(10)
     with Library(libdir) as lib:
         named = lib.decisions("face_person")
         assert named["who"].to_list() == ["Alice"]

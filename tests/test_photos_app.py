@@ -4,8 +4,8 @@ in headless Chromium at desktop and phone sizes."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,8 @@ import pytest
 from photolab import Library
 from photolab.widgets import PhotosApp
 
-from .conftest import PHOTOLAB, copy_files, env, free_port, wait_for_port
+from .conftest import copy_files
+from .serving import Server, serve, shot
 
 FILES = ["exif/ianare_gps_DSCN0010.jpg", "exif/ianare_Canon_40D.jpg",
          "exif/mde_Apple_iPhone_4.jpg", "faces/fr_obama/obama.jpg", "faces/fr_obama/obama2.jpg",
@@ -34,6 +35,17 @@ def app_lib(tmp_path_factory: pytest.TempPathFactory) -> Path:
             pl.col("path").str.contains("obama"))
         lib.name_faces(obama["face_id"].to_list(), "Barack Obama")
     return tmp / "lib"
+
+
+@pytest.fixture(scope="module")
+def served_app(app_lib: Path) -> Iterator[tuple[Server, Server]]:
+    """The app library served twice for this module's browser tests: to an editor, and
+    read-only (`--read-only`), each server started once; an album "Summer" made first."""
+    with Library(app_lib) as lib:
+        lib.create_album("Summer", [_id(lib, "ianare_gps_DSCN0010.jpg"), _id(lib, "obama.jpg")])
+    with serve(app_lib, app_lib.parent / "serve-rw.log", token="t") as rw, \
+            serve(app_lib, app_lib.parent / "serve-ro.log", "--read-only", token="t") as ro:
+        yield rw, ro
 
 
 class Sent:
@@ -200,12 +212,8 @@ def test_home_page_puts_the_search_above_the_timeline(app_lib: Path) -> None:
         assert home.app.timeline.total == 3 and home.app.timeline.results is None
 
 
-@pytest.mark.slow
-def test_the_photos_page_in_chromium(app_lib: Path, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    from .test_dashboards import CHROMIUM, CHROMIUM_ARGS, shot
-
+def test_the_photos_page_in_chromium(app_lib: Path, served_app: tuple[Server, Server],
+                                     new_page) -> None:
     with Library(app_lib) as lib:
         video = _id(lib, "fr_short_hamilton_clip.mp4")
         motion = _id(lib, "PXL_20200710_061629144.MP.jpg")
@@ -213,73 +221,59 @@ def test_the_photos_page_in_chromium(app_lib: Path, tmp_path: Path) -> None:
         original = Path(lib.photos(photo_ids=[gps])["path"][0]).read_bytes()
         n = lib.count_recent()
     timings = {}
-    for read_only in (False, True):
-        port = free_port()
-        proc = subprocess.Popen(
-            [*PHOTOLAB, "serve", "--library", str(app_lib), "--port", str(port), "--token",
-             "t", *(["--read-only"] if read_only else [])], env=env(),
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        try:
-            wait_for_port(port, proc)
-            url = f"http://127.0.0.1:{port}/voila/render/photos.ipynb?token=t"
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                for name, size in (("desktop", (1300, 900)), ("phone", (390, 844))):
-                    page = browser.new_context(viewport=dict(zip(("width", "height"), size,
-                                                                 strict=True))).new_page()
-                    t = time.monotonic()
-                    html = page.goto(url, wait_until="commit").text()
-                    # its first thumbnails are in the page itself, shown before the widgets
-                    assert html.count("<img src='data:image/webp") == n, html[:2000]
-                    page.wait_for_function("document.querySelector('.photolab-early img') "
-                                           "|| document.querySelector('.photolab-tile')",
-                                           timeout=120_000, polling=50)
-                    mode = f"{name}{' read-only' if read_only else ''}"
-                    timings[f"{mode} first thumbnails"] = time.monotonic() - t
-                    page.locator(".photolab-tile").first.wait_for(timeout=120_000)
-                    timings[mode] = time.monotonic() - t
-                    assert page.locator(".photolab-early").count() == 0  # the widget's now
-                    page.wait_for_function(
-                        f"document.querySelectorAll('.photolab-tile').length == {n}",
-                        timeout=30_000)
-                    assert page.locator(".photolab-day").count() >= 2
-                    if name == "phone":  # room for two or three thumbnails a row, not one
-                        widths = [page.locator(".photolab-tile").nth(i).bounding_box()["width"]
-                                  for i in range(n)]
-                        assert max(widths) < 390 / 2, widths
-                    page.screenshot(path=str(shot(f"photos-{name}-{read_only}.png")),
-                                    full_page=True)
-                    page.get_by_alt_text(f"photo {gps}").click()
-                    viewer = page.locator(".photolab-viewer")
-                    viewer.wait_for(state="visible", timeout=30_000)
-                    page.wait_for_function(
-                        f"document.querySelector('.photolab-viewer').dataset.photo == '{gps}'")
-                    page.get_by_text("Italy").first.wait_for(timeout=30_000)
-                    page.screenshot(path=str(shot(f"photos-viewer-{name}-{read_only}.png")))
-                    page.keyboard.press("ArrowRight")
-                    page.wait_for_function(
-                        f"document.querySelector('.photolab-viewer').dataset.photo != '{gps}'")
-                    for clip in (video, motion):  # both play: their time advances
-                        page.keyboard.press("Escape")
-                        viewer.wait_for(state="hidden", timeout=30_000)
-                        page.get_by_alt_text(f"photo {clip}").click()
-                        page.wait_for_function(
-                            "(() => { const v = document.querySelector('.photolab-video');"
-                            " return v && v.currentTime > 0.3; })()", timeout=60_000)
-                    page.keyboard.press("Escape")
-                    viewer.wait_for(state="hidden", timeout=30_000)
-                    page.get_by_alt_text(f"photo {gps}").click()
-                    viewer.wait_for(state="visible", timeout=30_000)
-                    page.locator(".pv-fav").click()
-                    expect = "View only" if read_only else (
-                        "added to favourites" if name == "desktop" else "taken out of")
-                    page.locator(".pv-notice", has_text=expect).wait_for(timeout=30_000)
-                    if name == "desktop":
-                        viewer_edits(page, read_only, original, video, gps)
-                browser.close()
-        finally:
-            proc.terminate()
-            proc.wait(10)
+    for read_only, server in zip((False, True), served_app, strict=True):
+        url = server.page("photos.ipynb")
+        for name, size in (("desktop", (1300, 900)), ("phone", (390, 844))):
+            page = new_page(*size)
+            t = time.monotonic()
+            html = page.goto(url, wait_until="commit").text()
+            # its first thumbnails are in the page itself, shown before the widgets
+            assert html.count("<img src='data:image/webp") == n, html[:2000]
+            page.wait_for_function("document.querySelector('.photolab-early img') "
+                                   "|| document.querySelector('.photolab-tile')",
+                                   timeout=120_000, polling=50)
+            mode = f"{name}{' read-only' if read_only else ''}"
+            timings[f"{mode} first thumbnails"] = time.monotonic() - t
+            page.locator(".photolab-tile").first.wait_for(timeout=120_000)
+            timings[mode] = time.monotonic() - t
+            assert page.locator(".photolab-early").count() == 0  # the widget's now
+            page.wait_for_function(
+                f"document.querySelectorAll('.photolab-tile').length == {n}",
+                timeout=30_000)
+            assert page.locator(".photolab-day").count() >= 2
+            if name == "phone":  # room for two or three thumbnails a row, not one
+                widths = [page.locator(".photolab-tile").nth(i).bounding_box()["width"]
+                          for i in range(n)]
+                assert max(widths) < 390 / 2, widths
+            page.screenshot(path=str(shot(f"photos-{name}-{read_only}.png")),
+                            full_page=True)
+            page.get_by_alt_text(f"photo {gps}").click()
+            viewer = page.locator(".photolab-viewer")
+            viewer.wait_for(state="visible", timeout=30_000)
+            page.wait_for_function(
+                f"document.querySelector('.photolab-viewer').dataset.photo == '{gps}'")
+            page.get_by_text("Italy").first.wait_for(timeout=30_000)
+            page.screenshot(path=str(shot(f"photos-viewer-{name}-{read_only}.png")))
+            page.keyboard.press("ArrowRight")
+            page.wait_for_function(
+                f"document.querySelector('.photolab-viewer').dataset.photo != '{gps}'")
+            for clip in (video, motion):  # both play: their time advances
+                page.keyboard.press("Escape")
+                viewer.wait_for(state="hidden", timeout=30_000)
+                page.get_by_alt_text(f"photo {clip}").click()
+                page.wait_for_function(
+                    "(() => { const v = document.querySelector('.photolab-video');"
+                    " return v && v.currentTime > 0.3; })()", timeout=60_000)
+            page.keyboard.press("Escape")
+            viewer.wait_for(state="hidden", timeout=30_000)
+            page.get_by_alt_text(f"photo {gps}").click()
+            viewer.wait_for(state="visible", timeout=30_000)
+            page.locator(".pv-fav").click()
+            expect = "View only" if read_only else (
+                "added to favourites" if name == "desktop" else "taken out of")
+            page.locator(".pv-notice", has_text=expect).wait_for(timeout=30_000)
+            if name == "desktop":
+                viewer_edits(page, read_only, original, video, gps)
     with Library(app_lib) as lib:
         mine = lib.decisions("favorite").filter(pl.col("photo_id") == gps)
         assert mine.height == 2  # desktop on, phone off; none read-only
@@ -291,16 +285,19 @@ def test_the_photos_page_in_chromium(app_lib: Path, tmp_path: Path) -> None:
     assert max(timings.values()) < 30
 
 
-def test_photos_without_a_preview_share_one_placeholder(app_lib: Path, tmp_path: Path) -> None:
-    """Tiles with no thumbnail are sent without bytes and drawn from one URL in Chromium (an
-    SVG of its own per tile cost the page's thread 0.7-1.1 s a page of 60: benchmarks/tiles.py)."""
-    from playwright.sync_api import sync_playwright
+@pytest.fixture(scope="module")
+def without_previews(app_lib: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the app library without `thumbs/`: photos with no thumbnail yet."""
+    libdir = tmp_path_factory.mktemp("no-previews") / "lib"
+    shutil.copytree(app_lib, libdir)
+    shutil.rmtree(libdir / "thumbs")
+    return libdir
 
-    from .test_dashboards import CHROMIUM, CHROMIUM_ARGS
 
-    shutil.copytree(app_lib, tmp_path / "lib")
-    shutil.rmtree(tmp_path / "lib" / "thumbs")
-    with Library(tmp_path / "lib") as lib:
+def test_photos_without_a_preview_are_sent_without_bytes(without_previews: Path) -> None:
+    """Tiles with no thumbnail are sent as type `none`, without bytes (an SVG of its own per
+    tile cost the page's thread 0.7-1.1 s a page of 60: benchmarks/tiles.py)."""
+    with Library(without_previews) as lib:
         app = PhotosApp(lib)
         sent = Sent(app)
         app.timeline._message(None, {"type": "ready"}, [])
@@ -308,28 +305,24 @@ def test_photos_without_a_preview_share_one_placeholder(app_lib: Path, tmp_path:
         n = lib.count_recent()
         assert len(page["tiles"]) == n and {t["type"] for t in page["tiles"]} == {"none"}
         assert buffers == [b""] * n
-    port = free_port()
-    proc = subprocess.Popen(
-        [*PHOTOLAB, "serve", "--library", str(tmp_path / "lib"), "--port", str(port),
-         "--token", "t", "--read-only"], env=env(), stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, text=True)
-    try:
-        wait_for_port(port, proc)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1300, "height": 900})
-            html = page.goto(f"http://127.0.0.1:{port}/voila/render/photos.ipynb?token=t",
-                             wait_until="commit").text()
-            assert html.count("<img src='data:image/svg+xml") == n, html[:2000]
-            page.wait_for_function(
-                f"[...document.querySelectorAll('.photolab-tile')].filter("
-                f"(i) => i.complete && i.naturalWidth).length == {n}", timeout=120_000)
-            shown = page.evaluate("[...document.querySelectorAll('.photolab-tile')].map("
-                                  "(i) => [i.src, i.naturalWidth, i.naturalHeight])")
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(10)
+
+
+def test_photos_without_a_preview_share_one_placeholder(without_previews: Path,
+                                                        new_page) -> None:
+    """...and are drawn from one URL in Chromium, in the page's early HTML too. Its own
+    server: a library without thumbnails."""
+    with Library(without_previews) as lib:
+        n = lib.count_recent()
+    with serve(without_previews, without_previews.parent / "serve.log", "--read-only",
+               token="t") as server:
+        page = new_page(1300, 900)
+        html = page.goto(server.page("photos.ipynb"), wait_until="commit").text()
+        assert html.count("<img src='data:image/svg+xml") == n, html[:2000]
+        page.wait_for_function(
+            f"[...document.querySelectorAll('.photolab-tile')].filter("
+            f"(i) => i.complete && i.naturalWidth).length == {n}", timeout=120_000)
+        shown = page.evaluate("[...document.querySelectorAll('.photolab-tile')].map("
+                              "(i) => [i.src, i.naturalWidth, i.naturalHeight])")
     assert len({src for src, _, _ in shown}) == 1, shown  # one URL, drawn once
     assert {(w, h) for _, w, h in shown} == {(190, 120)}  # the placeholder itself
 
@@ -337,7 +330,6 @@ def test_photos_without_a_preview_share_one_placeholder(app_lib: Path, tmp_path:
 def viewer_edits(page: Any, read_only: bool, original: bytes, video: int, gps: int) -> None:
     """Tag and download from the viewer, then make an album of two photos chosen on the
     timeline (refused, with the same words, on a read-only library)."""
-    from .test_dashboards import shot
 
     page.locator(".pv-tag").fill("beach")
     page.locator(".pv-tag-go").click()
@@ -463,46 +455,25 @@ def _day_label_in(text: str, day: Any) -> bool:
     return f"<h3>{_day_label(day.date())}</h3>" in text
 
 
-@pytest.mark.slow
-def test_album_and_people_pages_in_chromium(app_lib: Path, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    from .conftest import private_copy
-    from .test_dashboards import CHROMIUM, CHROMIUM_ARGS, shot
-
-    with Library(app_lib) as shared, private_copy(shared, tmp_path / "lib") as lib:
-        lib.create_album("Trip", [_id(lib, "ianare_gps_DSCN0010.jpg"), _id(lib, "obama.jpg")])
-        libdir = lib.root
-    port = free_port()
-    proc = subprocess.Popen([*PHOTOLAB, "serve", "--library", str(libdir), "--port", str(port),
-                             "--token", "t"], env=env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        wait_for_port(port, proc)
-        base = f"http://127.0.0.1:{port}/voila/render"
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            for size in ((1300, 900), (390, 844)):
-                page = browser.new_context(
-                    viewport={"width": size[0], "height": size[1]}).new_page()
-                html = page.goto(f"{base}/albums.ipynb?token=t").text()
-                assert "<b>Trip</b>" in html  # its covers are in the page before the widget
-                page.locator(".photolab-album[title='Trip']").wait_for(timeout=120_000)
-                assert page.locator(".photolab-early").count() == 0
-                assert page.locator(".photolab-album").count() >= 2  # the album and events
-                page.screenshot(path=str(shot(f"albums-{size[0]}.png")), full_page=True)
-                page.locator(".photolab-album[title='Trip']").click()
-                page.wait_for_function(
-                    "document.querySelectorAll('.photolab-tile').length == 2", timeout=60_000)
-                page.locator(".photolab-back").click()
-                page.locator(".photolab-album").first.wait_for(timeout=30_000)
-                page.goto(f"{base}/people.ipynb?token=t")
-                page.locator(".photolab-person[title='Barack Obama']").click(
-                    timeout=120_000)
-                page.wait_for_function(
-                    "document.querySelectorAll('.photolab-tile').length == 3", timeout=60_000)
-                page.screenshot(path=str(shot(f"person-{size[0]}.png")), full_page=True)
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(10)
+def test_album_and_people_pages_in_chromium(app_lib: Path, served_app: tuple[Server, Server],
+                                            new_page) -> None:
+    """An album and the named person, each opening its timeline."""
+    server = served_app[0]
+    for size in ((1300, 900), (390, 844)):
+        page = new_page(*size)
+        html = page.goto(server.page("albums.ipynb")).text()
+        assert "<b>Summer</b>" in html  # its covers are in the page before the widget
+        page.locator(".photolab-album[title='Summer']").wait_for(timeout=120_000)
+        assert page.locator(".photolab-early").count() == 0
+        assert page.locator(".photolab-album").count() >= 2  # the album and events
+        page.screenshot(path=str(shot(f"albums-{size[0]}.png")), full_page=True)
+        page.locator(".photolab-album[title='Summer']").click()
+        page.wait_for_function(
+            "document.querySelectorAll('.photolab-tile').length == 2", timeout=60_000)
+        page.locator(".photolab-back").click()
+        page.locator(".photolab-album").first.wait_for(timeout=30_000)
+        page.goto(server.page("people.ipynb"))
+        page.locator(".photolab-person[title='Barack Obama']").click(timeout=120_000)
+        page.wait_for_function(
+            "document.querySelectorAll('.photolab-tile').length == 3", timeout=60_000)
+        page.screenshot(path=str(shot(f"person-{size[0]}.png")), full_page=True)

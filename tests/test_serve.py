@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -15,7 +14,8 @@ from photolab import Library
 from photolab.errors import ReadOnlyError
 from photolab.widgets import PersonLabeller
 
-from .conftest import PHOTOLAB, copy_files, env, free_port, wait_for_port
+from .conftest import copy_files
+from .serving import serve
 
 pytestmark = pytest.mark.slow  # servers, browsers, papermill or Ray
 
@@ -39,13 +39,11 @@ def faces_lib(tmp_path: Path) -> Path:
 
 
 def test_serve_needs_the_token_and_binds_to_localhost(faces_lib: Path) -> None:
-    port = free_port()
-    proc = subprocess.Popen([*PHOTOLAB, "serve", "--library", str(faces_lib), "--port",
-                             str(port), "--token", "s3cret"], env=env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_for_port(port, proc)
-        base = f"http://127.0.0.1:{port}"
+    """Its own server: what it prints as it starts, and its token."""
+    log = faces_lib.parent / "serve.log"
+    with serve(faces_lib, log, token="s3cret") as server:
+        base = server.base
+        port = int(base.rsplit(":", 1)[1])
         for path in ("/", "/voila/render/places.ipynb"):
             status, body = _get(f"{base}{path}")
             assert status == 403 or "login" in body.lower(), path  # refused without it
@@ -67,11 +65,7 @@ def test_serve_needs_the_token_and_binds_to_localhost(faces_lib: Path) -> None:
         for ip in other[:1]:
             with pytest.raises(OSError):
                 socket.create_connection((ip, port), timeout=2).close()
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        err = proc.stderr.read() if proc.stderr else ""
-    assert f"http://127.0.0.1:{port}/?token=s3cret" in err
+    assert f"http://127.0.0.1:{port}/?token=s3cret" in log.read_text()
 
 
 def test_read_only_refuses_every_decision(faces_lib: Path, monkeypatch) -> None:

@@ -23,7 +23,8 @@ from photolab import Library
 from photolab.server.frames import BadFrame, check, check_v1
 from photolab.server.voila import PREHEATED
 
-from .conftest import PHOTOLAB, copy_files, env, free_port, wait_for_port
+from .conftest import copy_files
+from .serving import Server, serve
 
 TOKEN = "guard-token"
 V1 = "v1.kernel.websocket.jupyter.org"
@@ -105,21 +106,19 @@ def guest_lib(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @contextmanager
 def server(libdir: Path, tmp: Path, *flags: str) -> Iterator[tuple[str, subprocess.Popen]]:
-    port = free_port()
-    log = (tmp / f"serve-{port}.log").open("w")
-    proc = subprocess.Popen([*PHOTOLAB, "serve", "--library", str(libdir), "--port", str(port),
-                             "--token", TOKEN, *flags], env=env(), stdout=log, stderr=log)
-    try:
-        wait_for_port(port, proc)
-        yield f"http://127.0.0.1:{port}", proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise AssertionError("the server ignored SIGTERM") from None
-        log.close()
+    """A server of a test's own (its log in `tmp/serve-PORT.log`)."""
+    log = tmp / "serve.log"
+    with serve(libdir, log, *flags, token=TOKEN) as running:
+        yield running.base, running.proc
+    log.rename(tmp / f"serve-{running.base.rsplit(':', 1)[1]}.log")
+
+
+@pytest.fixture(scope="module")
+def served_guest(guest_lib: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One read-only server for the tests here that need no server of their own."""
+    log = tmp_path_factory.mktemp("guest") / "serve.log"
+    with serve(guest_lib, log, "--read-only", token=TOKEN) as running:
+        yield running
 
 
 def get(url: str, timeout: float = 60) -> tuple[int, str]:
@@ -211,35 +210,35 @@ async def request_every_state(url: str) -> str:
 
 
 @pytest.mark.slow
-def test_malformed_frames_cannot_stall_the_server(guest_lib: Path, tmp_path: Path) -> None:
-    with server(guest_lib, tmp_path, "--read-only") as (base, proc):
-        kid = open_page(base)
-        ws = f"{base.replace('http', 'ws')}/api/kernels/{kid}/channels?token={TOKEN}"
+def test_malformed_frames_cannot_stall_the_server(served_guest: Server) -> None:
+    base, proc = served_guest.base, served_guest.proc
+    kid = open_page(base)
+    ws = f"{base.replace('http', 'ws')}/api/kernels/{kid}/channels?token={TOKEN}"
+    assert answers_fast(base) < 1
+    rss0 = rss_mb(proc.pid)
+    # the 8-byte frame from the report, then random and near-valid frames, both protocols
+    rng = random.Random(3)
+    frames: list[bytes | str] = [bytes.fromhex("0000000001000000")]
+    for _ in range(60):
+        frames.append(bytes(rng.getrandbits(8) for _ in range(rng.choice([8, 16, 64]))))
+        good = bytearray(v1_frame("shell", message("comm_msg")))
+        good[rng.randrange(len(good))] = rng.getrandbits(8)
+        frames.append(bytes(good))
+    closed = asyncio.run(send_frames(ws, frames, V1))
+    assert closed >= 60
+    # the legacy protocol: comm_info_request, then request_state to every comm, hung it
+    assert asyncio.run(request_every_state(ws)) == "closed"
+    for _ in range(5):
         assert answers_fast(base) < 1
-        rss0 = rss_mb(proc.pid)
-        # the 8-byte frame from the report, then random and near-valid frames, both protocols
-        rng = random.Random(3)
-        frames: list[bytes | str] = [bytes.fromhex("0000000001000000")]
-        for _ in range(60):
-            frames.append(bytes(rng.getrandbits(8) for _ in range(rng.choice([8, 16, 64]))))
-            good = bytearray(v1_frame("shell", message("comm_msg")))
-            good[rng.randrange(len(good))] = rng.getrandbits(8)
-            frames.append(bytes(good))
-        closed = asyncio.run(send_frames(ws, frames, V1))
-        assert closed >= 60
-        # the legacy protocol: comm_info_request, then request_state to every comm, hung it
-        assert asyncio.run(request_every_state(ws)) == "closed"
-        for _ in range(5):
-            assert answers_fast(base) < 1
-        assert rss_mb(proc.pid) < rss0 + 100  # flat, not growing by 30-100 MB a second
-        # the page's own traffic still works: a fresh page loads
-        open_page(base)
-    log = next(tmp_path.glob("serve-*.log")).read_text()
-    assert "bad frame" in log
+    assert rss_mb(proc.pid) < rss0 + 100  # flat, not growing by 30-100 MB a second
+    # the page's own traffic still works: a fresh page loads
+    open_page(base)
+    assert "bad frame" in served_guest.logged()
 
 
 @pytest.mark.slow
 def test_page_loads_leave_at_most_the_cap_alive(guest_lib: Path, tmp_path: Path) -> None:
+    """Its own server: a kernel cap of 3, reclaimed after 2 s."""
     cap = 3
     with server(guest_lib, tmp_path, "--read-only", "--max-kernels", str(cap),
                 "--voila-arg=--CappedKernelManager.reclaim_after_s=2") as (base, proc):
@@ -291,7 +290,8 @@ def test_pages_run_ahead_count_once_taken(guest_lib: Path, tmp_path: Path) -> No
     """A kernel run ahead (preheated) that a page took counts against the cap, from the
     moment it is taken (however long ago it ran), and is reclaimed like any other, whether
     or not the page ever connects (a crawler, curl); a page run ahead is refused when the
-    cap is reached, as a page run on request is."""
+    cap is reached, as a page run on request is. Its own server (a cap of 1); over 20 s: it
+    waits for six pages to run ahead, then twice for a 10 s reclaim."""
     cap, reclaim_s = 1, 10
     with server(guest_lib, tmp_path, "--read-only", "--max-kernels", str(cap),
                 f"--voila-arg=--CappedKernelManager.reclaim_after_s={reclaim_s}") as (base, proc):
@@ -325,6 +325,7 @@ def test_a_page_asked_for_while_kernels_start_ahead_is_served(guest_lib: Path,
     activity yet) are neither a page's kernels under the cap nor candidates to reclaim: the
     first page, asked for as soon as the server listens, is served (it was a 500 when the
     reclaim read a starting kernel's activity, or a 503 for a cap full of pages to come)."""
+    # its own server: a cap of 1, asked for as soon as it listens
     with server(guest_lib, tmp_path, "--read-only", "--max-kernels", "1") as (base, _):
         log = tmp_path / f"serve-{base.rsplit(':', 1)[1]}.log"
         status, _ = get(f"{base}/voila/render/places.ipynb?token={TOKEN}", 120)
@@ -333,13 +334,12 @@ def test_a_page_asked_for_while_kernels_start_ahead_is_served(guest_lib: Path,
         assert "Traceback" not in text and "refused a page" not in text
 
 
-@pytest.mark.slow
-def test_logout_works(guest_lib: Path, tmp_path: Path) -> None:
-    with server(guest_lib, tmp_path, "--read-only") as (base, _):
-        req = urllib.request.Request(f"{base}/logout")
-        opener = urllib.request.build_opener(urllib.request.HTTPRedirectHandler())
-        with opener.open(req, timeout=30) as r:
-            assert r.status == 200 and "/login" in r.url
+def test_logout_works(served_guest: Server) -> None:
+    base = served_guest.base
+    req = urllib.request.Request(f"{base}/logout")
+    opener = urllib.request.build_opener(urllib.request.HTTPRedirectHandler())
+    with opener.open(req, timeout=30) as r:
+        assert r.status == 200 and "/login" in r.url
 
 
 async def _exchange(url: str, frames: list[bytes], seconds: float) -> list[bytes | str]:
@@ -365,28 +365,30 @@ async def _exchange(url: str, frames: list[bytes], seconds: float) -> list[bytes
 
 
 @pytest.mark.slow
-def test_guests_get_no_tracebacks_paths_or_writes(guest_lib: Path, tmp_path: Path) -> None:
+def test_guests_get_no_tracebacks_paths_or_writes(guest_lib: Path,
+                                                  served_guest: Server) -> None:
     from .test_guests import snapshot
 
-    before = snapshot(guest_lib)
-    with server(guest_lib, tmp_path, "--read-only") as (base, _):
-        status, body = get(f"{base}/voila/render/duplicates.ipynb?token={TOKEN}", 120)
-        assert status == 200 and str(guest_lib.parent) not in body
-        kid = re.search(r'"kernelId": "([0-9a-f-]{36})"', body).group(1)
-        models = re.findall(r'"model_id": "([0-9a-f]{32})"', body)
-        assert models
-        # malformed widget updates to the page's widget (its state comes over the socket)
-        states = [{"box_style": 3}, {"children": ["IPY_MODEL_nowhere"]},
-                  {"layout": "IPY_MODEL_nowhere"}, {"_dom_classes": 7}]
-        bad = [v1_frame("shell", message("comm_msg", {"comm_id": m, "data": {
-            "method": "update", "state": state, "buffer_paths": []}}))
-            for m in models for state in states]
-        ws = f"{base.replace('http', 'ws')}/api/kernels/{kid}/channels?token={TOKEN}"
-        replies = asyncio.run(_exchange(ws, bad, 5))
-        text = "\n".join(r.decode(errors="replace") if isinstance(r, bytes) else r
-                         for r in replies)
-        assert "Traceback" not in text and "site-packages" not in text
-        assert str(guest_lib.parent) not in text
-        for page in ("home.ipynb", "people.ipynb", "places.ipynb"):
-            assert get(f"{base}/voila/render/{page}?token={TOKEN}", 120)[0] == 200
+    before = snapshot(guest_lib)  # taken while it serves: it has written nothing
+    base = served_guest.base
+    status, body = get(f"{base}/voila/render/duplicates.ipynb?token={TOKEN}", 120)
+    assert status == 200 and str(guest_lib.parent) not in body
+    kid = re.search(r'"kernelId": "([0-9a-f-]{36})"', body).group(1)
+    models = re.findall(r'"model_id": "([0-9a-f]{32})"', body)
+    assert models
+    # malformed widget updates to the page's widget (its state comes over the socket)
+    states = [{"box_style": 3}, {"children": ["IPY_MODEL_nowhere"]},
+              {"layout": "IPY_MODEL_nowhere"}, {"_dom_classes": 7}]
+    bad = [v1_frame("shell", message("comm_msg", {"comm_id": m, "data": {
+        "method": "update", "state": state, "buffer_paths": []}}))
+        for m in models for state in states]
+    ws = f"{base.replace('http', 'ws')}/api/kernels/{kid}/channels?token={TOKEN}"
+    replies = asyncio.run(_exchange(ws, bad, 5))
+    text = "\n".join(r.decode(errors="replace") if isinstance(r, bytes) else r
+                     for r in replies)
+    assert "Traceback" not in text and "site-packages" not in text
+    assert str(guest_lib.parent) not in text
+    for page in ("home.ipynb", "people.ipynb", "places.ipynb"):
+        assert get(f"{base}/voila/render/{page}?token={TOKEN}", 120)[0] == 200
     assert snapshot(guest_lib) == before  # no -wal/-shm, thumbnails, index or trash
+    assert not list(guest_lib.glob("*-wal")) and not list(guest_lib.glob("*-shm"))

@@ -13,7 +13,8 @@ import pytest
 
 from photolab import Library
 
-from .conftest import REPO, copy_files, free_port, wait_for_port
+from .conftest import REPO, copy_files
+from .serving import serve
 
 pytestmark = pytest.mark.slow
 
@@ -48,19 +49,10 @@ def test_wheel_install_serves_a_dashboard(tmp_path: Path) -> None:
     copy_files(tmp_path / "p", ["dupes/fr_obama-1080p.jpg", "dupes/fr_obama-720p.jpg"])
     with Library(tmp_path / "lib") as lib:
         lib.ingest([tmp_path / "p"], show_progress=False, skip=["faces", "people"])
-    port = free_port()
-    log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen([venv / "bin" / "photolab", "serve", "--library",
-                             str(tmp_path / "lib"), "--port", str(port), "--token", "w"],
-                            cwd=tmp_path, env=clean, stdout=log, stderr=log)
-    try:
-        wait_for_port(port, proc, 120)
-        url = f"http://127.0.0.1:{port}/voila/render/duplicates.ipynb?token=w"
-        with urllib.request.urlopen(url, timeout=120) as r:
+    # its own server: photolab as the wheel installed it, in an environment of its own
+    with serve(tmp_path / "lib", tmp_path / "serve.log", token="w",
+               command=[str(venv / "bin" / "photolab")], environ=clean, cwd=tmp_path) as server:
+        with urllib.request.urlopen(server.page("duplicates.ipynb"), timeout=120) as r:
             body = r.read().decode()
         assert r.status == 200 and "kernelId" in body
         assert "There was an error when executing cell" not in body
-    finally:
-        proc.terminate()
-        proc.wait(30)
-        log.close()
