@@ -69,8 +69,8 @@ def start(address: str | None = None, num_cpus: int | None = None) -> Any:
                     "use token authentication: set RAY_AUTH_MODE=token and put the head's "
                     "~/.ray/auth_token on this machine, or run with --ray-address auto on a "
                     "machine of the cluster") from e
-        else:
-            ray.init(num_cpus=num_cpus or os.cpu_count(), **kwargs)
+        else:  # "local": a Ray of its own, even where `ray start` left a cluster running
+            ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), **kwargs)
     return ray
 
 

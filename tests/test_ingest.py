@@ -199,6 +199,7 @@ def _ingest_cmd(root: Path, lib: Path) -> list[str]:
 
 @pytest.mark.slow
 def test_killed_run_resumes_with_nothing_lost_or_duplicated(tmp_path: Path) -> None:
+    """Over 20 s at times: 48 photos in batches of 4, a run killed midway and run again."""
     src, libdir = _tree(tmp_path / "big", 48), tmp_path / "lib"
     libdir.mkdir()
     (libdir / "photolab.toml").write_text("batch_size = 4\n")  # many small transactions
@@ -237,6 +238,8 @@ def test_killed_run_resumes_with_nothing_lost_or_duplicated(tmp_path: Path) -> N
 
 @pytest.mark.slow
 def test_two_concurrent_ingests_leave_a_consistent_catalog(tmp_path: Path) -> None:
+    """Over 20 s: three ingest processes at once on one catalog (each imports photolab and
+    its models, and waits on the others' writes)."""
     a, b = _tree(tmp_path / "a", 16), tmp_path / "b"
     copy_files(b, SMALL)
     libdir = tmp_path / "lib"

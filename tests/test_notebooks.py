@@ -67,6 +67,7 @@ def test_02_duplicates(lib_copy: Library, tmp_path: Path) -> None:
 
 
 def test_03_people(lib_copy: Library, tmp_path: Path) -> None:
+    """Over 20 s: the notebook reclusters the whole corpus's faces and draws a UMAP map."""
     lib_copy.name_faces(lib_copy.faces(encodings=False)["face_id"].head(2).to_list(), "Ada")
     nb = run("03_people", tmp_path, library=str(lib_copy.root), recluster=True)
     assert f"{lib_copy.faces(encodings=False).height} faces in" in text_of(nb)
@@ -121,7 +122,8 @@ def test_06_search_without_weights_says_where_to_put_them(tmp_path: Path) -> Non
 
 
 def test_photolab_batch_for_cron(tmp_path: Path) -> None:
-    """Headless, incremental, the executed notebook kept; non-zero only on a real failure."""
+    """Headless, incremental, the executed notebook kept; non-zero only on a real failure.
+    Over 20 s: `photolab batch` runs twice, each an ingest and a papermill run."""
     import subprocess
 
     from .conftest import PHOTOLAB, env

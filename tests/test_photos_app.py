@@ -214,6 +214,8 @@ def test_home_page_puts_the_search_above_the_timeline(app_lib: Path) -> None:
 
 def test_the_photos_page_in_chromium(app_lib: Path, served_app: tuple[Server, Server],
                                      new_page) -> None:
+    """Over 20 s: the page at desktop and phone sizes, to an editor and read-only, each
+    opening the viewer, playing two videos and (desktop) tagging and making an album."""
     with Library(app_lib) as lib:
         video = _id(lib, "fr_short_hamilton_clip.mp4")
         motion = _id(lib, "PXL_20200710_061629144.MP.jpg")

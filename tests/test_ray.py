@@ -64,6 +64,7 @@ def _sample(dest: Path) -> Path:
 
 
 def test_ray_gives_the_same_answers_as_local(tmp_path: Path, tiny_clip: str) -> None:
+    """Over 20 s: a third of the corpus ingested twice, every stage, locally and on Ray."""
     src = _sample(tmp_path / "photos")
     libs = []
     for engine in ("local", "ray"):
@@ -133,6 +134,7 @@ def test_a_killed_worker_costs_a_retry_not_the_run(tmp_path: Path) -> None:
 
 
 def test_a_stopped_driver_resumes_on_the_next_run(tmp_path: Path) -> None:
+    """Over 20 s: two CLI runs on Ray (each starts a local Ray), the first stopped midway."""
     libdir = tmp_path / "lib"
     cmd = [*PHOTOLAB, "ingest", str(CORPUS / "exif"), str(CORPUS / "faces"), "--library",
            str(libdir), "--engine", "ray", "-q", *[a for s in QUICK for a in ("--skip", s)]]
@@ -179,7 +181,7 @@ def test_the_local_engine_never_imports_ray(tmp_path: Path) -> None:
 
 def test_a_cluster_started_with_ray_start(tmp_path: Path) -> None:
     """The README's recipe on one machine: `ray start --head`, then the driver connects by
-    address (Ray's token authentication on)."""
+    address (Ray's token authentication on). Over 20 s: a Ray cluster of its own."""
     import ray
 
     ray.shutdown()  # this process's own Ray, from the tests above
@@ -205,7 +207,8 @@ def test_a_cluster_started_with_ray_start(tmp_path: Path) -> None:
 def test_workers_that_cannot_see_the_library_get_thumbnails_as_bytes(tmp_path: Path,
                                                                      tiny_clip: str) -> None:
     """`ray_shared_library = false`: workers run in private temporary libraries; the driver
-    ships each batch's thumbnails and stores the ones workers make. Same answers as local."""
+    ships each batch's thumbnails and stores the ones workers make. Same answers as local.
+    Over 20 s: the same third of the corpus ingested on Ray."""
     roots = [CORPUS / "faces" / "fr_obama", CORPUS / "dupes", CORPUS / "heic"]
     libs = {}
     for engine in ("local", "ray"):

@@ -106,11 +106,9 @@ def guest_lib(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @contextmanager
 def server(libdir: Path, tmp: Path, *flags: str) -> Iterator[tuple[str, subprocess.Popen]]:
-    """A server of a test's own (its log in `tmp/serve-PORT.log`)."""
-    log = tmp / "serve.log"
-    with serve(libdir, log, *flags, token=TOKEN) as running:
+    """A server of a test's own (its log in `tmp/serve.log`)."""
+    with serve(libdir, tmp / "serve.log", *flags, token=TOKEN) as running:
         yield running.base, running.proc
-    log.rename(tmp / f"serve-{running.base.rsplit(':', 1)[1]}.log")
 
 
 @pytest.fixture(scope="module")
@@ -295,7 +293,7 @@ def test_pages_run_ahead_count_once_taken(guest_lib: Path, tmp_path: Path) -> No
     cap, reclaim_s = 1, 10
     with server(guest_lib, tmp_path, "--read-only", "--max-kernels", str(cap),
                 f"--voila-arg=--CappedKernelManager.reclaim_after_s={reclaim_s}") as (base, proc):
-        log = tmp_path / f"serve-{base.rsplit(':', 1)[1]}.log"
+        log = tmp_path / "serve.log"
         deadline = time.monotonic() + 240
         while log.read_text().count("has run ahead") < len(PREHEATED):
             assert time.monotonic() < deadline, log.read_text()[-3000:]
@@ -327,7 +325,7 @@ def test_a_page_asked_for_while_kernels_start_ahead_is_served(guest_lib: Path,
     reclaim read a starting kernel's activity, or a 503 for a cap full of pages to come)."""
     # its own server: a cap of 1, asked for as soon as it listens
     with server(guest_lib, tmp_path, "--read-only", "--max-kernels", "1") as (base, _):
-        log = tmp_path / f"serve-{base.rsplit(':', 1)[1]}.log"
+        log = tmp_path / "serve.log"
         status, _ = get(f"{base}/voila/render/places.ipynb?token={TOKEN}", 120)
         text = log.read_text()
         assert status == 200, text[-3000:]
