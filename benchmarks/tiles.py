@@ -7,9 +7,9 @@ with days of 10 and of 100 photos; each page timed from the first tile appended 
 new image is decoded and two frames are drawn. The tiles show:
 
 - baseline: photolab's "no preview" SVG, each tile a blob URL of its own (the code before
-  `IMAGE_URL_JS`: what a page of videos, damaged files or a library whose thumbnails were
+  `static/image_url.mjs`: what a page of videos, damaged files or a library whose thumbnails were
   not made yet cost);
-- shared: the same SVG, every tile the one URL (`photolab.widgets._html.IMAGE_URL_JS`);
+- shared: the same SVG, every tile the one URL (`photolab/widgets/static/image_url.mjs`);
 - webp: a 256x170 WebP thumbnail each, a URL of its own (what thumbnails cost).
 
 The ratios are against the baseline, measured in the same run (headless Chromium, this
@@ -31,7 +31,7 @@ from playwright.sync_api import sync_playwright
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from photolab.widgets._html import NO_PREVIEW  # noqa: E402
-from photolab.widgets.photos_front import TIMELINE_CSS  # noqa: E402
+from photolab.widgets.front import css  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 APPEND = """
@@ -74,7 +74,8 @@ def main() -> None:
     args = ap.parse_args()
     webp = pyvips.Image.black(256, 170).draw_rect([120, 80, 200], 10, 10, 100, 100,
                                                   fill=True).webpsave_buffer()
-    page_html = (f"<style>{TIMELINE_CSS}</style><div class='photolab-timeline'>"
+    style = css("tiles.css", "timeline.css")
+    page_html = (f"<style>{style}</style><div class='photolab-timeline'>"
                  "<div id='b'></div><div id='m' class='photolab-more'>loading…</div></div>")
     medians: dict[tuple[int, str], float] = {}
     with sync_playwright() as p:

@@ -8,6 +8,7 @@ missing=()
 command -v exiftool >/dev/null || missing+=(libimage-exiftool-perl)
 command -v ffmpeg >/dev/null || missing+=(ffmpeg)
 [ -x /usr/bin/chromium ] || missing+=(chromium)  # dashboard tests drive it headless
+command -v node >/dev/null || missing+=(nodejs)  # .ci/run checks the widgets' JavaScript
 if ((${#missing[@]})); then
     sudo=""
     [ "$(id -u)" = 0 ] || sudo="sudo"

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from photolab import Library
-from photolab.errors import PhotolabError
+from photolab.errors import PhotolabError, ReadOnlyError
 
 from .conftest import CORPUS, PHOTOLAB, env, free_port
 
@@ -145,9 +145,12 @@ def test_a_stopped_driver_resumes_on_the_next_run(tmp_path: Path) -> None:
     while time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
         if (libdir / "catalog.sqlite").exists():
-            with Library(libdir, read_only=True) as lib:
-                done = lib.catalog.frame("SELECT count(*) FROM stage_runs "
-                                         "WHERE stage = 'thumbnails'").item()
+            try:
+                with Library(libdir, read_only=True) as lib:
+                    done = lib.catalog.frame("SELECT count(*) FROM stage_runs "
+                                             "WHERE stage = 'thumbnails'").item()
+            except ReadOnlyError:  # the ingest has created the catalog, not yet migrated it
+                continue
             if done:
                 break
     proc.send_signal(signal.SIGINT)

@@ -23,7 +23,7 @@ from photolab import Library
 from photolab.server.frames import BadFrame, check, check_v1
 from photolab.server.voila import PREHEATED
 
-from .conftest import copy_files
+from .conftest import REPO, copy_files
 from .serving import Server, serve
 
 TOKEN = "guard-token"
@@ -91,6 +91,26 @@ def test_random_frames_never_pass_or_hang() -> None:
             with pytest.raises(BadFrame):
                 check_v1(bytes(frame))
     assert time.perf_counter() - t < 10
+
+
+def test_voila_internals_are_as_checked() -> None:
+    """Every private part of Voilà and jupyter_server photolab uses is in
+    `photolab.server.internals`, read against the pinned versions: a new release (or a
+    name gone) fails here, before it can break the kernel cap silently."""
+    import re
+
+    from photolab.server import internals
+
+    assert internals.problems() == []
+    pyproject = (REPO / "pyproject.toml").read_text()
+    for name, version in internals.CHECKED.items():
+        assert f'"{name}=={version}"' in pyproject, name
+    server = REPO / "photolab" / "server"
+    for path in server.glob("*.py"):  # no other module reaches into them
+        if path.name != "internals.py":
+            text = path.read_text()
+            assert not re.search(r"\._(pools|kernel_connections|initialize)\b|"
+                                 r"get_rendered_notebook\s*=", text), path
 
 
 # -- a real server ---------------------------------------------------------------------------

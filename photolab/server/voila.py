@@ -10,6 +10,9 @@
   Idle culling (`cull_idle_timeout`) ends the kernels of closed pages within minutes.
 - `LogoutHandler`: forgets the login cookie and shows the login page (Voilà has no logout
   template, so jupyter_server's handler answered 500).
+
+Each reaches Voilà through its configuration (traitlets); what has no public extension point
+goes through `photolab.server.internals`, the one module that touches private parts.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from traitlets import Float, Int, TraitError
 
+from . import internals
 from .frames import V1, BadFrame, check
 
 #: kernels culled this long after their page's last message once no page is connected
@@ -99,38 +103,37 @@ class CappedKernelManager(AsyncMappingKernelManager):
         self._ahead: set[str] = set()
         #: of those, the ones still starting (not in the kernel map yet)
         self._arriving: set[str] = set()
-        handing = getattr(self, "get_rendered_notebook", None)
-        if handing is not None:  # Voilà's preheating manager, a subclass of this one
-            async def hand_out(*args: Any, **kwargs: Any) -> Any:
-                """A kernel run ahead, now a page's: counted from here on, reclaimed and
-                culled like any other (whether or not its page ever connects); refused,
-                as a page on request is, when the cap is reached (Voilà starts another
-                ahead for each one taken, so without this a page reloaded again and again
-                would start kernels without end)."""
-                async with self._a_page():  # counted while Voilà waits for it to be ready
-                    task, cells, kid = await handing(*args, **kwargs)
-                    self._ahead.discard(kid)
-                    # its page's, from now: not reclaimable for having run ahead long ago
-                    self.get_kernel(kid).last_activity = utcnow()
-                return task, cells, kid
+        # Voilà's preheating manager (a subclass of this one) hands out kernels run ahead:
+        # counted from then on (`photolab.server.internals` holds every private use)
+        if internals.wrap_hand_out(self, self._counted_hand_out):
+            internals.wrap_initialize(self, self._told_when_run)
 
-            self.get_rendered_notebook = hand_out
-            self._initialize = self._told_when_run(self._initialize)
+    def _counted_hand_out(self, handing: Any) -> Any:
+        async def hand_out(*args: Any, **kwargs: Any) -> Any:
+            """A kernel run ahead, now a page's: counted from here on, reclaimed and culled
+            like any other (whether or not its page ever connects); refused, as a page on
+            request is, when the cap is reached (Voilà starts another ahead for each one
+            taken, so without this a page reloaded again and again would start kernels
+            without end)."""
+            async with self._a_page():  # counted while Voilà waits for it to be ready
+                result = await handing(*args, **kwargs)
+                kid = internals.handed_out_kernel(result)
+                self._ahead.discard(kid)
+                # its page's, from now: not reclaimable for having run ahead long ago
+                self.get_kernel(kid).last_activity = utcnow()
+            return result
+
+        return hand_out
 
     def _told_when_run(self, initialize: Any) -> Any:
         """Voilà's `_initialize` (start a kernel ahead, run its notebook in a task), logging
         "photolab: NOTEBOOK has run ahead" once the notebook has run to its end before any
         page took it: what an operator, a test or a benchmark waits for."""
         async def told(notebook: str, *args: Any, **kwargs: Any) -> Any:
-            content = await initialize(notebook, *args, **kwargs)
-
-            def done(task: Any) -> None:
-                if not (task.cancelled() or task.exception() or
-                        content["renderer"].stop_generator):  # taken before its end
-                    self.log.info(RUN_AHEAD_LOG, Path(notebook).name, content["kernel_id"])
-
-            content["task"].add_done_callback(done)
-            return content
+            started = await initialize(notebook, *args, **kwargs)
+            internals.on_run_to_end(
+                started, lambda kid: self.log.info(RUN_AHEAD_LOG, Path(notebook).name, kid))
+            return started
 
         return told
 
@@ -139,15 +142,13 @@ class CappedKernelManager(AsyncMappingKernelManager):
         handed to a page, counts in `_starting`); the few run ahead (`PREHEATED`)
         count once a page has taken or connected to them."""
         for kid in list(self._ahead - self._arriving):
-            if kid not in self or self._kernel_connections.get(kid, 0):
+            if kid not in self or internals.connections(self, kid):
                 self._ahead.discard(kid)
         return len(set(self.list_kernel_ids()) - self._ahead) + self._starting
 
     def _pooled(self) -> set[str]:
         """Preheated kernels waiting for a page (`preheat`): never reclaimed or culled."""
-        pools = getattr(self, "_pools", {})
-        return {item.result()["kernel_id"] for items in pools.values() for item in items
-                if item.done() and not item.cancelled() and item.exception() is None}
+        return internals.pooled_kernels(self)
 
     async def cull_kernel_if_idle(self, kernel_id: str) -> None:
         if kernel_id not in self._pooled() | self._ahead:
@@ -200,7 +201,7 @@ class CappedKernelManager(AsyncMappingKernelManager):
                 idle = (now - self.get_kernel(kid).last_activity).total_seconds()
             except TraitError:  # still starting: jupyter_server sets it once started
                 continue
-            if (self._kernel_connections.get(kid, 0) == 0 and idle >= self.reclaim_after_s
+            if (internals.connections(self, kid) == 0 and idle >= self.reclaim_after_s
                     and kid not in self._reclaiming):
                 self._reclaiming.add(kid)  # one shutdown each, however many pages wait
                 gone.append(kid)

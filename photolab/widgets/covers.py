@@ -22,8 +22,9 @@ from ..errors import PhotolabError
 from ..media.thumbnails import thumb_path
 from ..places.verbs import UNKNOWN_PLACE
 from ._children import close_tree
-from ._html import IMAGE_URL_JS, image
-from .early import EARLY_GONE, EARLY_MAX, ShownEarly, covers_html
+from ._html import image
+from .early import EARLY_MAX, ShownEarly, covers_html
+from .front import css, image_esm
 from .photos import PhotosApp
 
 if TYPE_CHECKING:
@@ -32,70 +33,14 @@ if TYPE_CHECKING:
 #: covers sent at once (more as the page scrolls)
 COVERS_PAGE = 48
 
-COVERS_ESM = IMAGE_URL_JS + r"""
-function render({ model, el }) {
-  const grid = document.createElement("div");
-  grid.className = "photolab-covers";
-  const more = document.createElement("div");
-  more.className = "photolab-more";
-  el.append(grid, more);
-  const urls = [];
-  let busy = true, done = false;
-  const request = () => { if (!busy && !done) { busy = true; model.send({ type: "more" }); } };
-  new IntersectionObserver((es) => { if (es.some((e) => e.isIntersecting)) request(); },
-                           { rootMargin: "400px" }).observe(more);
-  model.on("msg:custom", (msg, buffers) => {
-    if (msg.type !== "covers") return;
-    /*EARLY_GONE*/
-    if (msg.first) {
-      urls.splice(0).forEach((u) => URL.revokeObjectURL(u));
-      grid.innerHTML = "";
-      if (!msg.items.length) grid.textContent = msg.empty;
-    }
-    msg.items.forEach((it, i) => {
-      const card = document.createElement("figure");
-      card.className = `photolab-cover photolab-${it.kind}`;
-      card.title = it.title;
-      const img = document.createElement("img");
-      img.src = imageUrl(buffers[i], it.type, urls); img.alt = it.title;
-      const cap = document.createElement("figcaption");
-      cap.innerHTML = "<b></b><br><small></small>";
-      cap.querySelector("b").textContent = it.title;
-      cap.querySelector("small").textContent = it.subtitle;
-      card.append(img, cap);
-      card.addEventListener("click", () => model.send({ type: "open", key: it.key }));
-      grid.append(card);
-    });
-    done = msg.done; busy = false;
-    more.textContent = done ? "" : "loading…";
-    if (!done && more.getBoundingClientRect().top < window.innerHeight + 400) request();
-  });
-  model.send({ type: "ready" });
-}
-export default { render };
-""".replace("/*EARLY_GONE*/", EARLY_GONE)
-COVERS_CSS = """
-.photolab-covers { display: grid; gap: 10px; font-family: sans-serif;
-                   grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); }
-.photolab-cover { margin: 0; cursor: pointer; }
-.photolab-cover img { width: 100%; aspect-ratio: 1; object-fit: cover; border-radius: 6px;
-                      display: block; background: #eee; }
-.photolab-person img { border-radius: 50%; }
-.photolab-cover figcaption { font-size: 13px; margin-top: 4px; line-height: 1.3; }
-@media (max-width: 600px) {
-  .photolab-covers { grid-template-columns: repeat(auto-fill, minmax(110px, 1fr)); }
-}
-"""
-
-
 class Covers(anywidget.AnyWidget):
     """A grid of covers, a page at a time as the page scrolls: `load()` lists them (key,
     title, subtitle, kind, and `ref`: what `images(refs)` turns into each cover's bytes and
     type, read only for the covers sent, a page at once); `on_open(key)` when one is
     clicked."""
 
-    _esm = COVERS_ESM
-    _css = COVERS_CSS
+    _esm = image_esm("covers.mjs")
+    _css = css("covers.css")
     kind = traitlets.Unicode("album").tag(sync=True)
 
     def __init__(self, load: Callable[[], list[dict[str, Any]]],

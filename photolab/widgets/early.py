@@ -3,8 +3,8 @@ covers) as plain HTML in the notebook's output, marked `{"photolab": "early"}`, 
 photolab's Voilà template (`photolab/server/jupyter/voila/templates/photolab`) writes into the
 page itself, so they are on screen at its first paint while the browser still loads Voilà's
 scripts and connects to the kernel (about two seconds on this project's machines). The
-widget removes them when its own first page arrives (the `EARLY_GONE` script in its
-module); they cannot be clicked until then.
+widget removes them when its own first page arrives (`earlyGone()`, static/early_gone.mjs);
+they cannot be clicked until then.
 
 Only where `SERVED_ENV` is set (`photolab serve` sets it for its kernels): a notebook in
 JupyterLab, or one run by papermill, keeps its outputs free of them. A page run ahead
@@ -22,37 +22,12 @@ from typing import Any
 
 from ..server import SERVED_ENV
 from ._html import NO_PREVIEW, NONE
+from .front import css
 
 #: thumbnails shown ahead: a first screen's worth (the widget sends the rest)
 EARLY_MAX = 30
-#: a widget module's line that removes the page's early thumbnails (and their output box)
-EARLY_GONE = ("document.querySelectorAll('.photolab-early').forEach("
-              "(e) => (e.closest('.jp-OutputArea-child') || e).remove());")
-
-_CSS = """<style>
-.photolab-early { font-family: sans-serif; }
-.photolab-early h2 { font-size: 20px; margin: 18px 0 4px; }
-.photolab-early h3 { font-size: 14px; font-weight: 600; color: #444; margin: 10px 0 4px; }
-.photolab-early .pe-bar { height: 25px; margin: 4px 0 8px; }
-.photolab-early .pe-badge { position: absolute; right: 6px; bottom: 6px; color: #fff;
-  background: rgba(0,0,0,.55); border-radius: 10px; padding: 0 7px; font-size: 13px; }
-.photolab-early .pe-grid { display: flex; flex-wrap: wrap; gap: 4px; }
-.photolab-early .pe-grid::after { content: ""; flex-grow: 999; }
-.photolab-early .pe-box { position: relative; margin: 0; height: 150px; flex-grow: 1; }
-.photolab-early .pe-box img { height: 150px; min-width: 100%; max-width: 100%;
-  object-fit: cover; vertical-align: bottom; border-radius: 2px; }
-.photolab-early .pe-covers { display: grid; gap: 10px;
-  grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); }
-.photolab-early .pe-cover { margin: 0; }
-.photolab-early .pe-cover img { width: 100%; aspect-ratio: 1; object-fit: cover;
-  border-radius: 6px; display: block; background: #eee; }
-.photolab-early .pe-person img { border-radius: 50%; }
-.photolab-early figcaption { font-size: 13px; margin-top: 4px; line-height: 1.3; }
-@media (max-width: 600px) {
-  .photolab-early .pe-box, .photolab-early .pe-box img { height: 96px; }
-  .photolab-early .pe-covers { grid-template-columns: repeat(auto-fill, minmax(110px, 1fr)); }
-}
-</style>"""
+#: the early HTML's styles: the same tile and cover rules as the widgets'
+_CSS = f"<style>{css('tiles.css', 'covers.css', 'early.css')}</style>"
 
 
 def served() -> bool:

@@ -14,25 +14,16 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from .early import EARLY_GONE
+from .front import esm
 
 if TYPE_CHECKING:
     from ..library import Library
-
-OPENED_ESM = """
-function render({ model }) {
-  if (model.get("clears_early")) { /*EARLY_GONE*/ }
-  model.send({ type: "opened" });
-}
-export default { render };
-""".replace("/*EARLY_GONE*/", EARLY_GONE)
-
 
 class WhenOpened(anywidget.AnyWidget):
     """Calls `refresh()` when a page shows this element and the library's catalog has been
     written since the last look (`Catalog.generation`: any write, decisions included)."""
 
-    _esm = OPENED_ESM
+    _esm = esm("opened.mjs", "early_gone.mjs")
     #: whether showing it removes the page's early thumbnails (`photolab.widgets.early`):
     #: for a widget with no module of its own to do it
     clears_early = traitlets.Bool(False).tag(sync=True)

@@ -3,9 +3,15 @@ that loads more as it scrolls (with a month jump list), and a viewer that opens 
 steps with the arrow keys, plays videos and motion photos, outlines the named faces and tells
 when, where, who and with what it was taken; favourite and rate from the viewer.
 
-Both halves are anywidget modules (`photolab.widgets.photos_front`): one message per page of
+Both halves are anywidget modules (`static/timeline.mjs`, `static/viewer.mjs`, with
+`tiles.css`, `timeline.css` and `viewer.css`: `photolab.widgets.front`): one message per page of
 tiles (thumbnails as binary buffers), clicks and keys sent back to the kernel, which calls the
 `Library` verbs. Pages are read by key (`Library.recent`), never the whole library.
+
+Stable class names for tests and styling: `photolab-tile` (a thumbnail; its alt text says
+"photo ID"), `photolab-day` (a day heading), `photolab-month`, `photolab-viewer` (the open
+photo), `photolab-video` (the playing element), `photolab-badge` (a video or motion photo),
+`photolab-select` (the timeline's Select button), `photolab-picked` (a chosen tile).
 """
 
 from __future__ import annotations
@@ -27,8 +33,8 @@ from ..errors import PhotolabError, ReadOnlyError
 from ..media.thumbnails import thumb_path
 from ._html import NO_PREVIEW, image
 from .early import EARLY_MAX, ShownEarly, tiles_html
+from .front import css, esm, image_esm
 from .photo_actions import ACTIONS, add_to_named_album, decide, own_albums
-from .photos_front import TIMELINE_CSS, TIMELINE_ESM, VIEWER_CSS, VIEWER_ESM
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -59,8 +65,8 @@ class Timeline(anywidget.AnyWidget):
     filters : `Library.recent` filters (dates, person, place, camera, tag).
     """
 
-    _esm = TIMELINE_ESM
-    _css = TIMELINE_CSS
+    _esm = image_esm("timeline.mjs")
+    _css = css("tiles.css", "timeline.css")
     months = traitlets.List().tag(sync=True)
 
     def __init__(self, library: Library, page_size: int = 60, thumb_size: str = "tiny",
@@ -197,8 +203,8 @@ class Viewer(anywidget.AnyWidget):
     """One photo large, full screen, with its details; the kernel side of its buttons and
     keys is `PhotosApp`."""
 
-    _esm = VIEWER_ESM
-    _css = VIEWER_CSS
+    _esm = esm("viewer.mjs")
+    _css = css("viewer.css")
 
     def __init__(self, on_action: Callable[[str, dict[str, Any]], None]):
         super().__init__()
