@@ -84,6 +84,7 @@ def test_pyproject_lists_every_package() -> None:
     assert found | {"photolab.notebooks", "photolab.dashboards"} == listed
 
 
+@pytest.mark.slow  # several processes: two `photolab ingest` runs, each importing torch
 def test_a_missing_model_is_explained_once(tmp_path: Path) -> None:
     """No CLIP weights here: the ingest gives the advice (several lines) once, as it happens,
     and its report's summary only the gist; a file that does not decode is counted once,

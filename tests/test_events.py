@@ -354,6 +354,7 @@ def test_titles_by_a_local_model(own_lib: Library, tmp_path: Path) -> None:
     assert lib.event(ids[0])["title"] == got["suggestion"][0]
 
 
+@pytest.mark.slow  # several processes: the photolab command run eight times
 def test_cli_events_albums_memories_export(own_lib: Library, tmp_path: Path) -> None:
     lib = own_lib
     paris = lib.events().filter(pl.col("title") == "Paris, 1-3 June 2020")["event_id"][0]
