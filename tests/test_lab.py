@@ -30,6 +30,8 @@ def test_lab_runs_the_duplicates_notebook_with_widgets_and_plots(tmp_path: Path,
     try:
         wait_for_port(port, proc, 120)
         assert (libdir / "notebooks" / "02_duplicates.ipynb").exists()  # copied for editing
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
         page = new_page(1400, 1000)
         page.goto(f"http://127.0.0.1:{port}/lab/tree/02_duplicates.ipynb?token=lab-token")
         page.locator(".jp-Notebook").first.wait_for(timeout=120_000)
@@ -38,10 +40,20 @@ def test_lab_runs_the_duplicates_notebook_with_widgets_and_plots(tmp_path: Path,
         select = page.get_by_role("button", name="Select", exact=True)
         if select.count():  # JupyterLab may ask which kernel to start
             select.click()
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        # "Run All Cells" is disabled until the notebook's kernel session is ready (a click
+        # then closes the menu and runs nothing): asked again until a cell has started
+        started = ("[...document.querySelectorAll('.jp-InputPrompt')]"
+                   ".some((p) => /\\[(\\*|\\d+)\\]/.test(p.textContent))")
+        for attempt in range(4):
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+            try:
+                page.wait_for_function(started, timeout=15_000)
+                break
+            except PlaywrightTimeout:
+                assert attempt < 3, "no cell started after Run All Cells, four times"
         try:
-            page.get_by_text("group 1 of 2").wait_for(timeout=60_000)  # the widget
+            page.get_by_text("group 1 of 2").wait_for(timeout=120_000)  # the widget
         finally:
             page.screenshot(path=str(shot("lab-duplicates.png")), full_page=True)
         page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)  # a plotly figure
