@@ -12,9 +12,12 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import ReadOnlyError
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,7 +25,8 @@ READ_ONLY_MESSAGE = "this library is open read-only: nothing can be changed"
 
 
 def writes(method: F) -> F:
-    """Declare a `Library` verb as one that changes something (refused when read-only)."""
+    """Declare a verb (of a service, `photolab.context.Service`) as one that changes
+    something (refused when read-only)."""
 
     @functools.wraps(method)
     def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -36,6 +40,26 @@ def writes(method: F) -> F:
 
     guarded.writes = True  # type: ignore[attr-defined]
     return guarded  # type: ignore[return-value]
+
+
+def active_member(catalog: Catalog, name: str) -> dict[str, Any] | None:
+    """An active member by name (`member_id`, `name`, `role`), or None."""
+    row = catalog.frame("SELECT member_id, name, role FROM members WHERE name = ? "
+                        "AND removed_at IS NULL", [name])
+    return row.row(0, named=True) if row.height else None
+
+
+def may_write(catalog: Catalog, member: str | None) -> str | None:
+    """Why a library acting for `member` may not write (removed, or a viewer), or None (the
+    owner, or an editor), as the catalog says now."""
+    if member is None:
+        return None
+    m = active_member(catalog, member)
+    if m is None:
+        return f"{member} is no longer a member of this library"
+    if m["role"] != "editor":
+        return f"{member} may look, not change (a viewer)"
+    return None
 
 
 def is_writing(method: object) -> bool:

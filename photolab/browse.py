@@ -9,36 +9,35 @@ thousandth page of a million photos (benchmarks/catalog.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 
+from .context import Service
 from .errors import PhotoNotFoundError
 
 if TYPE_CHECKING:
-    from .catalog import Catalog
-    from .materialised import Materialised
+    from .context import Context
+    from .faces.verbs import FacesService
+    from .photos import PhotosService
+    from .places.verbs import PlacesService
+    from .semantic.verbs import SemanticService
 
 RESULT_SCHEMA = {"photo_id": pl.Int64, "score": pl.Float32, "rank": pl.Int64,
                  "path": pl.String, "taken_at": pl.Datetime("us"), "caption": pl.String}
 
 
-class BrowseVerbs:
-    """Mixed into `Library`: needs `catalog`, `faces()`, `places()`, `scene_tags()`,
-    `photos()`, `tags()`, `captions()`, `labels()`."""
+class BrowseService(Service):
+    """Pages, filters and result rows (`lib.browse`). Uses the photos, faces, places and
+    semantic (captions, scene tags) services."""
 
-    catalog: Catalog
-    materialised: Materialised
-    faces: Callable[..., pl.DataFrame]
-    places: Callable[..., pl.DataFrame]
-    scene_tags: Callable[..., pl.DataFrame]
-    photos: Callable[..., pl.DataFrame]
-    tags: Callable[..., pl.DataFrame]
-    captions: Callable[..., pl.DataFrame]
-    labels: Callable[..., Any]
+    def __init__(self, ctx: Context, photos: PhotosService, faces: FacesService,
+                 places: PlacesService, semantic: SemanticService):
+        super().__init__(ctx)
+        self.photos, self.faces, self.places, self.semantic = photos, faces, places, semantic
 
     def timeline_months(self) -> pl.DataFrame:
         """`month` ("2019-05"), `n_photos`: the months with dated photos, newest first (a
@@ -76,7 +75,7 @@ class BrowseVerbs:
         out = row.row(0, named=True)
         place = self.places([int(photo_id)]).row(0, named=True)
         out.update({k: place[k] for k in ("country", "region", "city")})
-        t = self.tags([int(photo_id)]).select(
+        t = self.photos.tags([int(photo_id)]).select(
             lens=first_tag("EXIF:LensModel", "Composite:LensID", "XMP:Lens"),
             f=first_tag("EXIF:FNumber", "Composite:Aperture"),
             time=first_tag("EXIF:ExposureTime", "Composite:ShutterSpeed"),
@@ -88,7 +87,7 @@ class BrowseVerbs:
                         _seconds(exp.get("time")),
                         f"ISO {exp['iso']}" if exp.get("iso") else None,
                         _mm(exp.get("focal"))) if v) or None
-        caption = self.captions([int(photo_id)])
+        caption = self.semantic.captions([int(photo_id)])
         out["caption"] = caption["caption"][0] if caption.height else None
         faces = self.catalog.frame(
             "SELECT face_id, top, right, bottom, left, image_width, image_height FROM faces "
@@ -96,7 +95,7 @@ class BrowseVerbs:
             schema={"face_id": pl.Int64, "top": pl.Int64, "right": pl.Int64,
                     "bottom": pl.Int64, "left": pl.Int64, "image_width": pl.Int64,
                     "image_height": pl.Int64})
-        labels = self.labels()
+        labels = self.faces.labels()
         names = {f: labels.names.get(labels.root(p)) for f, p in labels.person_of.items()}
         out["faces"] = faces.with_columns(person_name=pl.col("face_id").replace_strict(
             names, default=None, return_dtype=pl.String)).to_dicts()
@@ -146,7 +145,7 @@ class BrowseVerbs:
                 "SELECT p.photo_id FROM photos p LEFT JOIN dates d USING (photo_id) "
                 f"WHERE {' AND '.join(cond)} ORDER BY p.photo_id DESC{rest}",
                 args, schema={"photo_id": pl.Int64})])
-        return self._results(hits.with_columns(score=pl.lit(None, pl.Float32)),
+        return self.results(hits.with_columns(score=pl.lit(None, pl.Float32)),
                              by_score=False)
 
     def count_recent(self, **filters: Any) -> int:
@@ -166,7 +165,7 @@ class BrowseVerbs:
             params.append(json.dumps(allowed.tolist()))
         return where, params
 
-    def _results(self, hits: pl.DataFrame, by_score: bool = True) -> pl.DataFrame:
+    def results(self, hits: pl.DataFrame, by_score: bool = True) -> pl.DataFrame:
         """Number `photo_id`, `score` hits (best first, or in their order) and add what a
         person looks at, read for these photos only."""
         info = self.catalog.frame_in(
@@ -221,7 +220,7 @@ class BrowseVerbs:
                           "locality")))["photo_id"])
         wanted = [tag] if isinstance(tag, str) else list(tag or [])
         if wanted:
-            tags = self.scene_tags()
+            tags = self.semantic.scene_tags()
             for t in wanted:
                 narrow(tags.filter(pl.col("tag") == t)["photo_id"])
         return None if keep is None else np.array(sorted(keep), np.int64)

@@ -1,8 +1,7 @@
-"""Ingest: scan the sources, then run every stale stage of the registry in batches.
-
-Mixed into `Library` (`ingest`, `run_stage`, `stages`, `stage`). Results are written through
-the catalog one transaction per batch, so a killed run resumes where it stopped; the local
-engine runs batches here, the Ray engine (`photolab.ray_engine`) on a cluster.
+"""The ingest service (`lib.ingest`; `lib.ingest(...)` is `ingest()`): scan the sources,
+then run every stale stage of the registry in batches. Results are written through the
+catalog one transaction per batch, so a killed run resumes where it stopped; the local engine
+runs batches here, the Ray engine (`photolab.ray_engine`) on a cluster.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,15 +20,15 @@ import polars as pl
 from . import materialised
 from . import stages as registry
 from .access import writes
-from .errors import PhotolabError
+from .context import Service
+from .errors import PhotolabError, PhotoNotFoundError
 from .media import metadata, scan, sidecars
 from .progress import progress
-from .stages import SCAN, Stage, bind, dependents, spec
+from .stages import DATES, SCAN, Stage, bind, dependents, spec
 
 if TYPE_CHECKING:
-    from .catalog import Catalog
-    from .loaded import Loaded
-    from .settings import Settings
+    from .context import Context
+    from .library import Library
 
 
 @dataclass
@@ -67,20 +67,25 @@ class IngestReport:
         return "\n".join(lines)
 
 
-class IngestVerbs:
-    """Mixed into `Library`: needs `root`, `settings`, `catalog`, `loaded`, `cpu_limit`."""
+class IngestService(Service):
+    """Running the stages (`lib.ingest`). It is the one service that uses the whole
+    `Library`: each stage calls its own domain's service (`photolab.stages`)."""
 
-    root: Path
-    settings: Settings
-    catalog: Catalog
-    loaded: Loaded
-    cpu_limit: int | None
-    #: the engine of the ingest in progress (None: batches run in this process)
-    _engine: Any = None
+    def __init__(self, ctx: Context, library: Library):
+        super().__init__(ctx)
+        self.library = library
+        #: the engine of the ingest in progress (None: batches run in this process)
+        self._engine: Any = None
+
+    def __call__(self, roots: Iterable[str | os.PathLike[str]] | None = None,
+                 skip: Iterable[str] = (), only: Iterable[str] | None = None,
+                 show_progress: bool = True, engine: str = "local",
+                 ray_address: str | None = None) -> IngestReport:
+        return self.ingest(roots, skip, only, show_progress, engine, ray_address)
 
     # -- stages -----------------------------------------------------------------------------
 
-    def _exif_readers(self) -> list[metadata.ExifReader]:
+    def exif_readers(self) -> list[metadata.ExifReader]:
         """Long-lived exiftool processes, one per core (started on first use)."""
         n = self.cpu_limit or os.cpu_count() or 1
         return self.loaded.get("exif", n, lambda: [metadata.ExifReader() for _ in range(n)],
@@ -89,14 +94,14 @@ class IngestVerbs:
     def stages(self) -> list[Stage]:
         """The per-photo stages, in the order ingest runs them, bound to this library (see
         `photolab.stages`)."""
-        return [bind(s, self) for s in registry.STAGES if s.run is not None]
+        return [bind(s, self.library) for s in registry.STAGES if s.run is not None]
 
     def stage(self, name: str) -> Stage:
         """The stage called `name` (see `stages()`)."""
         found = registry.BY_NAME.get(name)
         if found is None or found.run is None:
             raise PhotolabError(f"unknown stage {name!r}")
-        return bind(found, self)
+        return bind(found, self.library)
 
     # -- ingest -----------------------------------------------------------------------------
 
@@ -138,7 +143,7 @@ class IngestVerbs:
         if engine == "ray":
             from .ray_engine import RayEngine
 
-            self._engine = RayEngine(self, ray_address)
+            self._engine = RayEngine(self.library, ray_address)
         job = self.catalog.start_job("ingest", {"roots": roots, "stages": sorted(wanted),
                                                 "engine": engine})
         report = IngestReport(job)
@@ -149,9 +154,9 @@ class IngestVerbs:
                     continue
                 t = time.perf_counter()
                 if s.step is not None:
-                    s.step(self, roots, report, show_progress)
+                    s.step(self.library, roots, report, show_progress)
                 else:
-                    self._run_stage(bind(s, self), report, show_progress)
+                    self._run_stage(bind(s, self.library), report, show_progress)
                 report.seconds[s.name] = time.perf_counter() - t
             status = "done"
         except KeyboardInterrupt:
@@ -166,11 +171,11 @@ class IngestVerbs:
         if self.catalog.frame("SELECT count(*) FROM photos WHERE status = 'present'").item() \
                 >= materialised.KEEP_AFTER_INGEST_PHOTOS:
             t = time.perf_counter()
-            materialised.keep_reads(self)
+            materialised.keep_reads(self.library)
             report.kept_reads_s = time.perf_counter() - t
         return report
 
-    def _scan(self, roots: list[str], report: IngestReport, show: bool) -> None:
+    def scan(self, roots: list[str], report: IngestReport, show: bool) -> None:
         s = self.settings
         found = scan.walk(roots, s.extensions, s.follow_symlinks, exclude=[self.root])
         known = self.catalog.files()
@@ -263,3 +268,16 @@ class IngestVerbs:
         todo = self.catalog.stale(name, stage.version, stage.spec.reads_tags, photo_ids)
         outs = self._execute(stage, todo, show_progress)
         return pl.concat(outs) if outs else pl.DataFrame()
+
+    # -- decisions that run a stage again ---------------------------------------------------
+
+    @writes
+    def set_date(self, photo_id: int, taken_at: datetime | str, who: str | None = None) -> None:
+        """Record a person's capture date for a photo (wins over every computed rule); the
+        dates stage runs again for it."""
+        if self.catalog.frame("SELECT 1 FROM photos WHERE photo_id = ?",
+                              [int(photo_id)]).height == 0:
+            raise PhotoNotFoundError(f"no photo {photo_id} in {self.root}")
+        value = taken_at.isoformat() if isinstance(taken_at, datetime) else str(taken_at)
+        self.catalog.add_decision("date", int(photo_id), {"taken_at": value}, who or self.who)
+        self.run_stage(DATES.name, [photo_id], show_progress=False)

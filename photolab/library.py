@@ -1,52 +1,108 @@
 """`Library`: the one object notebooks, widgets and the CLI use.
 
-It opens a library folder (settings, catalog, thumbnails), reads photos, and composes the
-verbs each domain owns: ingest (`photolab.ingest`), duplicates (`photolab.dedupe.verbs`),
-people (`photolab.faces.verbs`), places (`photolab.places.verbs`), search
-(`photolab.semantic.verbs`), browsing (`photolab.browse`), curation
-(`photolab.curation.verbs`), albums and export (`photolab.albums`), events and memories
-(`photolab.events`) and words (`photolab.words`).
+It opens a library folder (settings, catalog, thumbnails) into a `photolab.context.Context`
+and builds each domain's service from it and from the services that domain uses, in an order
+where each is built after the ones it uses (the constructors' arguments below are the whole
+map of which domain uses which; `tests/test_layout.py` checks it has no cycle):
+
+    faces       FacesService(ctx)                           photolab.faces.verbs
+    curation    CurationService(ctx, faces)                 photolab.curation.verbs
+    photos      PhotosService(ctx, curation)                photolab.photos
+    places      PlacesService(ctx, photos)                  photolab.places.verbs
+    semantic    SemanticService(ctx)                        photolab.semantic.verbs
+    browse      BrowseService(ctx, photos, faces, places, semantic)   photolab.browse
+    search      SearchService(ctx, semantic, browse)        photolab.semantic.queries
+    words       WordsService(ctx, photos, places, faces, semantic, browse, search)
+                                                            photolab.words
+    events      EventsService(ctx, photos, places, semantic)          photolab.events.verbs
+    albums      AlbumsService(ctx, photos, events, places)  photolab.albums.verbs
+    duplicates  DuplicatesService(ctx, semantic)            photolab.dedupe.verbs
+    members     MembersService(ctx, duplicates)             photolab.members
+    write_back  WriteBackService(ctx, photos, places, faces, semantic)
+                                                            photolab.curation.verbs
+    ingest      IngestService(ctx, library)                 photolab.ingest (runs every
+                                                            stage, so it uses them all)
+
+Each service is an attribute (`lib.faces.cluster_faces()`); one whose domain has a main read
+is callable as it (`lib.faces()`, `lib.photos()`, `lib.search("a dog")`). Every verb is also
+a method of `Library` that hands the call to its service (`VERBS` says which), so notebooks
+keep `lib.people()`, `lib.name_faces(...)`.
 """
 
 from __future__ import annotations
 
+import functools
 import getpass
-import json
 import os
-import tempfile
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
-from .access import writes
-from .albums.verbs import AlbumVerbs
-from .browse import BrowseVerbs
+from .albums.verbs import AlbumsService
+from .browse import BrowseService
 from .catalog import Catalog
-from .curation.verbs import CurationVerbs
-from .dedupe.verbs import DuplicateVerbs
-from .errors import PhotolabError, PhotoNotFoundError
-from .events.verbs import EventVerbs
-from .faces.verbs import PeopleVerbs
-from .ingest import IngestVerbs
+from .context import Context, Service, from_context
+from .curation.verbs import CurationService, WriteBackService
+from .dedupe.verbs import DuplicatesService
+from .errors import PhotolabError
+from .events.verbs import EventsService
+from .faces.verbs import FacesService
+from .ingest import IngestService
 from .loaded import Loaded
 from .materialised import Materialised
 from .media import dates as dates_stage
-from .media import motion, thumbnails
-from .members import MemberVerbs
-from .places.verbs import PlaceVerbs
-from .semantic.verbs import SearchVerbs
+from .members import MembersService
+from .photos import PhotosService
+from .places.verbs import PlacesService
+from .semantic.queries import SearchService
+from .semantic.verbs import SemanticService
 from .settings import Settings
-from .stages import DATES
-from .words import WordVerbs
+from .words import WordsService
 
 CATALOG_FILE = "catalog.sqlite"
 
+#: each service's class, by the attribute it is on a `Library`
+SERVICES: dict[str, type[Service]] = {
+    "faces": FacesService, "curation": CurationService, "photos": PhotosService,
+    "places": PlacesService, "semantic": SemanticService, "browse": BrowseService,
+    "search": SearchService, "words": WordsService, "events": EventsService,
+    "albums": AlbumsService, "duplicates": DuplicatesService, "members": MembersService,
+    "write_back": WriteBackService, "ingest": IngestService,
+}
 
-class Library(IngestVerbs, DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs, BrowseVerbs,
-              CurationVerbs, AlbumVerbs, EventVerbs, MemberVerbs, WordVerbs):
+#: the verbs `Library` hands to each service (its public methods of the same name)
+VERBS: dict[str, tuple[str, ...]] = {
+    "photos": ("photos", "tags", "jobs", "thumbnail", "motion_video", "previews", "user_dates",
+        "decisions", "best_photos"),
+    "faces": ("face_params", "clusterer", "cluster_faces", "name_faces", "name_cluster",
+        "move_faces", "rename_person", "merge_people", "remove_faces", "reject_faces",
+        "split_faces", "accept_suggestions", "face_crop", "labels", "named_in_photos", "faces",
+        "nearest_people", "face_encodings", "people"),
+    "curation": ("tag", "untag", "rate", "set_title", "set_description", "favorite", "curation"),
+    "places": ("places", "place_names", "place_hierarchy", "place_covers", "place_photos",
+        "set_place"),
+    "semantic": ("clip_params", "clip_fingerprint", "clip_model", "caption_params", "captioner",
+        "tags_version", "embeddings", "scene_tags", "scene_tag_names", "captions",
+        "vector_index", "embedding_pairs"),
+    "browse": ("timeline_months", "tiles", "photo_details", "recent", "count_recent",
+        "filter_photos"),
+    "search": ("search_captions", "search", "similar"),
+    "words": ("word_texts", "search_words", "has_vectors", "find"),
+    "events": ("events", "events_left_out", "event", "event_photos", "set_event_title",
+        "title_model", "suggest_event_titles", "on_this_day"),
+    "albums": ("album_members", "albums", "album", "album_photos", "create_album",
+        "add_to_album", "remove_from_album", "rename_album", "delete_album", "export",
+        "keep_event"),
+    "duplicates": ("duplicate_candidates", "duplicates", "not_duplicate", "keep",
+        "resolve_duplicates", "undo"),
+    "members": ("members", "add_member", "remove_member", "set_member_role", "named_by",
+        "undo_member"),
+    "write_back": ("write_back",),
+    "ingest": ("set_date", "stages", "stage", "ingest", "run_stage"),
+}
+
+
+class Library:
     """A photo library folder: `photolab.toml`, `catalog.sqlite`, `thumbs/`.
 
     Parameters
@@ -66,33 +122,46 @@ class Library(IngestVerbs, DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs,
     >>> lib = Library(tempfile.mkdtemp())
     >>> lib.photos().columns[:3]
     ['photo_id', 'path', 'size_bytes']
+    >>> lib.faces.people().height
+    0
     """
 
     def __init__(self, path: str | os.PathLike[str], who: str | None = None,
                  date_rules: Sequence[dates_stage.DateRule] | None = None,
                  read_only: bool | None = None, member: str | None = None):
-        self.root = Path(path).expanduser().resolve()
+        root = Path(path).expanduser().resolve()
         if read_only is None:  # `photolab serve --read-only` sets it for its dashboards
             read_only = os.environ.get("PHOTOLAB_READONLY", "") not in ("", "0")
-        self.read_only = read_only
         if not read_only:
-            self.root.mkdir(parents=True, exist_ok=True)
-        elif not (self.root / CATALOG_FILE).exists():
-            raise PhotolabError(f"no library at {self.root}")
-        self.settings = Settings.load(self.root)
-        self.catalog = Catalog(self.root / CATALOG_FILE, read_only=read_only)
-        #: verbs' results kept for the catalog's generation (`photolab.materialised`)
-        self.materialised = Materialised(self.catalog, self.root, writable=not read_only)
-        self.thumbs_dir = self.root / "thumbs"
-        self.member = member or os.environ.get("PHOTOLAB_MEMBER") or None
-        self.who = who or self.member or getpass.getuser()
-        self.date_rules = list(date_rules) if date_rules is not None else None
-        #: models and processes loaded once and kept (closed by `close()`)
-        self.loaded = Loaded()
-        #: processes and threads a stage may use (None: every core); Ray workers set 1
-        self.cpu_limit: int | None = None
-        self._engine: Any = None
-        self.last_decisions: list[int] = []
+            root.mkdir(parents=True, exist_ok=True)
+        elif not (root / CATALOG_FILE).exists():
+            raise PhotolabError(f"no library at {root}")
+        catalog = Catalog(root / CATALOG_FILE, read_only=read_only)
+        member = member or os.environ.get("PHOTOLAB_MEMBER") or None
+        self.ctx = ctx = Context(
+            root=root, settings=Settings.load(root), catalog=catalog,
+            # verbs' results kept for the catalog's generation (`photolab.materialised`)
+            materialised=Materialised(catalog, root, writable=not read_only),
+            # models and processes loaded once and kept (closed by `close()`)
+            loaded=Loaded(), who=who or member or getpass.getuser(), member=member,
+            read_only=read_only,
+            date_rules=list(date_rules) if date_rules is not None else None)
+        self.faces = FacesService(ctx)
+        self.curation = CurationService(ctx, self.faces)
+        self.photos = PhotosService(ctx, self.curation)
+        self.places = PlacesService(ctx, self.photos)
+        self.semantic = SemanticService(ctx)
+        self.browse = BrowseService(ctx, self.photos, self.faces, self.places, self.semantic)
+        self.search = SearchService(ctx, self.semantic, self.browse)
+        self.words = WordsService(ctx, self.photos, self.places, self.faces, self.semantic,
+                                  self.browse, self.search)
+        self.events = EventsService(ctx, self.photos, self.places, self.semantic)
+        self.albums = AlbumsService(ctx, self.photos, self.events, self.places)
+        self.duplicates = DuplicatesService(ctx, self.semantic)
+        self.members = MembersService(ctx, self.duplicates)
+        self.write_back = WriteBackService(ctx, self.photos, self.places, self.faces,
+                                           self.semantic)
+        self.ingest = IngestService(ctx, self)
 
     def __repr__(self) -> str:
         return f"Library({str(self.root)!r})"
@@ -108,173 +177,36 @@ class Library(IngestVerbs, DuplicateVerbs, PeopleVerbs, PlaceVerbs, SearchVerbs,
         self.loaded.close()
         self.catalog.close()
 
-    # -- reading ----------------------------------------------------------------------------
+    # -- the context, as notebooks and the engines read it (a Ray worker sets `settings`
+    # to the driver's and `cpu_limit` to 1) ---------------------------------------------
 
-    def photos(self, include_missing: bool = False,
-               photo_ids: Sequence[int] | None = None) -> pl.DataFrame:
-        """One row per photo (or per one of `photo_ids`: what a viewer reads for the photo
-        on screen), with media facts, dates, motion, curation (`keywords`, `rating`,
-        `title`, `description`, `favorite`, `albums`, `people`: what the file and its sidecar
-        say, with people's decisions applied) and `error` (null when fine)."""
-        if photo_ids is not None:
-            return self.curation(self._photo_rows(include_missing, photo_ids))
-        # the tables' part kept while nothing but decisions is written; the decisions applied
-        # again only when one was recorded (photolab.materialised)
-        return self.materialised.get("photos", include_missing, self.settings, lambda: (
-            self.curation(self.materialised.get(
-                "photo-rows", include_missing, None,
-                lambda: self._photo_rows(include_missing, None), depends="computed"))),
-            refresh=lambda old, since: self._photos_since(include_missing, old, since))
-
-    def _photos_since(self, include_missing: bool, old: pl.DataFrame,
-                      since: int) -> pl.DataFrame | None:
-        """`photos()` as `old` was, with the decisions after `since` applied to the photos
-        they are about: ratings, favourites, keywords, titles, descriptions (and undoing
-        them). None when one is of another kind (an album, a name: computed again)."""
-        ids: set[int] = set()
-        for kind, pid, value in self.catalog.decisions_since(since).select(
-                "kind", "photo_id", "value").iter_rows():
-            if kind == "undo":
-                undone = self.catalog.decision(int(json.loads(value)["undoes"]))
-                kind, pid = (undone["kind"], undone["photo_id"]) if undone else ("", None)
-            if kind not in PHOTO_DECISIONS or pid is None:
-                return None
-            ids.add(int(pid))
-        if not ids:
-            return old
-        changed = self.curation(self._photo_rows(include_missing, sorted(ids)))
-        return old.update(changed, on="photo_id", include_nulls=True)
-
-    def _photo_rows(self, include_missing: bool,
-                    photo_ids: Sequence[int] | None) -> pl.DataFrame:
-        """`photos()` before people's decisions: the catalog's tables joined."""
-        conds = ([] if include_missing else ["p.status = 'present'"]) + (
-            [] if photo_ids is None else ["p.photo_id IN (SELECT value FROM json_each(?))"])
-        where = f"WHERE {' AND '.join(conds)}" if conds else ""
-        params = [] if photo_ids is None else [json.dumps([int(i) for i in photo_ids])]
-        f = self.catalog.frame(f"""
-            SELECT p.photo_id, p.path, p.size_bytes, m.mime, m.width, m.height,
-                   d.taken_at, d.taken_at_utc, d.tz_offset, d.taken_at_source,
-                   m.lat, m.lon, m.camera_make, m.camera_model, m.orientation, m.duration_s,
-                   mo.has_motion_video, p.content_hash, p.status, p.scan_error,
-                   m.keywords, m.rating, m.title, m.description, m.file_people,
-                   m.favorite AS file_favorite, m.albums
-            FROM photos p LEFT JOIN media m USING (photo_id) LEFT JOIN dates d USING (photo_id)
-            LEFT JOIN motion mo USING (photo_id) {where} ORDER BY p.photo_id""", params,
-            schema=PHOTO_SQL_SCHEMA)
-        # the few failed stage runs, by their own partial index (not a subquery per photo;
-        # an ORDER BY would lead SQLite to walk every run in key order instead)
-        failed = (self.catalog.frame(
-            "SELECT photo_id, stage, error FROM stage_runs WHERE error IS NOT NULL",
-            schema={"photo_id": pl.Int64, "stage": pl.String, "error": pl.String})
-            .sort("photo_id", "stage").group_by("photo_id", maintain_order=True)
-            .agg(stage_errors=pl.format("{}: {}", "stage", "error").str.join("; ")))
-        return f.join(failed, on="photo_id", how="left", maintain_order="left").with_columns(
-            taken_at=pl.col("taken_at").str.to_datetime(time_unit="us", strict=False),
-            taken_at_utc=pl.col("taken_at_utc").str.to_datetime(time_unit="us", strict=False)
-            .dt.replace_time_zone("UTC"),
-            has_motion_video=pl.col("has_motion_video").cast(pl.Boolean),
-            error=pl.concat_str([pl.format("scan: {}", "scan_error"), "stage_errors"],
-                                separator="; ", ignore_nulls=True).replace("", None),
-        ).drop("scan_error", "stage_errors")
-
-    def tags(self, photo_ids: Sequence[int] | None = None) -> pl.DataFrame:
-        """Every exiftool tag per photo: `photo_id`, `tags` (JSON). Query one with
-        `photolab.media.metadata.tag("EXIF:FNumber")`."""
-        schema = {"photo_id": pl.Int64, "tags": pl.String}
-        if photo_ids is None:
-            return self.catalog.frame("SELECT photo_id, tags FROM media ORDER BY photo_id",
-                                      schema=schema)
-        return self.catalog.frame_in("SELECT photo_id, tags FROM media WHERE photo_id IN "
-                                     "({ids}) ORDER BY photo_id", photo_ids, schema=schema)
-
-    def jobs(self) -> pl.DataFrame:
-        """The `jobs` table: one row per ingest, with counts, errors and seconds per stage."""
-        self.catalog.reap_jobs()
-        return self.catalog.jobs()
-
-    def _photo(self, photo_id: int) -> dict[str, Any]:
-        row = self.catalog.frame(
-            "SELECT p.photo_id, p.path_raw, p.content_hash, m.mime, mo.has_motion_video, "
-            "mo.motion_offset, mo.motion_length FROM photos p LEFT JOIN media m USING (photo_id) "
-            "LEFT JOIN motion mo USING (photo_id) WHERE p.photo_id = ?", [int(photo_id)])
-        if row.height == 0:
-            raise PhotoNotFoundError(f"no photo {photo_id} in {self.root}")
-        return row.row(0, named=True)
-
-    def thumbnail(self, photo_id: int, size: str = "small") -> Path:
-        """Path of a photo's WebP thumbnail ("big", "small" or "tiny")."""
-        if size not in self.settings.thumb_sizes:
-            raise PhotolabError(f"unknown size {size!r}; sizes: {list(self.settings.thumb_sizes)}")
-        p = self._photo(photo_id)
-        path = thumbnails.thumb_path(self.thumbs_dir, p["content_hash"], size)
-        if not path.exists():
-            raise PhotolabError(f"photo {photo_id} has no {size} thumbnail (see its error)")
-        return path
-
-    def motion_video(self, photo_id: int) -> Path:
-        """Extract the video embedded in a motion photo; returns the cached MP4's path (in
-        the library, or in a temporary folder when the library is read-only)."""
-        p = self._photo(photo_id)
-        if not p["has_motion_video"]:
-            raise PhotolabError(f"photo {photo_id} is not a motion photo")
-        # a read-only library's folder stays untouched: a guest's copy goes to a temp cache
-        cache = (Path(tempfile.gettempdir()) / f"photolab-motion-{os.getuid()}"
-                 if self.read_only else self.root / "motion")
-        dest = cache / f"{p['content_hash']}.mp4"
-        if dest.exists():
-            return dest
-        return motion.extract_motion_video(p["path_raw"], p["motion_offset"],
-                                           p["motion_length"], dest)
-
-    def previews(self, photo_ids: Sequence[int]) -> pl.DataFrame:
-        """What a browser plays for these photos (the previews stage): `photo_id`, `playable`
-        (`as stored`, `preview`, null for a still), `mp4` (the H.264 preview's path, null
-        when the file plays as stored) and `webp` (the animated tile preview's path)."""
-        f = self.catalog.frame_in(
-            "SELECT v.photo_id, v.playable, v.mp4, v.webp, p.content_hash FROM previews v "
-            "JOIN photos p USING (photo_id) WHERE v.photo_id IN ({ids})", photo_ids,
-            schema={"photo_id": pl.Int64, "playable": pl.String, "mp4": pl.String,
-                    "webp": pl.String, "content_hash": pl.String})
-        where = str(self.root / "previews") + os.sep
-        folder = pl.col("content_hash").str.slice(0, 2)
-        return f.select("photo_id", "playable", *[
-            pl.when(pl.col(c).is_not_null()).then(pl.concat_str([pl.lit(where), folder,
-                                                                  pl.lit(os.sep), c]))
-            .alias(c) for c in ("mp4", "webp")])
-
-    # -- decisions --------------------------------------------------------------------------
-
-    @writes
-    def set_date(self, photo_id: int, taken_at: datetime | str, who: str | None = None) -> None:
-        """Record a person's capture date for a photo (wins over every computed rule)."""
-        self._photo(photo_id)
-        value = taken_at.isoformat() if isinstance(taken_at, datetime) else str(taken_at)
-        self.catalog.add_decision("date", int(photo_id), {"taken_at": value}, who or self.who)
-        self.run_stage(DATES.name, [photo_id], show_progress=False)
-
-    def user_dates(self) -> pl.DataFrame:
-        """People's capture dates (`set_date`): `photo_id`, `user_date` (ISO text), the
-        newest decision per photo. The dates stage and write-back both read them here."""
-        return self.catalog.latest_decisions("date").select(
-            "photo_id", user_date=pl.col("value").str.json_path_match("$.taken_at"))
-
-    def decisions(self, kind: str | None = None, who: str | None = None) -> pl.DataFrame:
-        """Every decision people made (of one kind, by one person or member), oldest first,
-        with who and when."""
-        return self.catalog.decisions(kind, who)
+    root: Path = from_context("root")
+    catalog: Catalog = from_context("catalog")
+    materialised: Materialised = from_context("materialised")
+    loaded: Loaded = from_context("loaded")
+    thumbs_dir: Path = from_context("thumbs_dir")
+    read_only: bool = from_context("read_only")
+    member: str | None = from_context("member")
+    date_rules: list[dates_stage.DateRule] | None = from_context("date_rules")
+    settings: Settings = from_context("settings", settable=True)
+    who: str = from_context("who", settable=True)
+    cpu_limit: int | None = from_context("cpu_limit", settable=True)
 
 
-#: decisions about one photo's own curation, which `photos()` applies to that photo alone
-PHOTO_DECISIONS = frozenset({"rating", "favorite", "keywords", "title", "description"})
+def _hand_to(service: str, name: str) -> Callable[..., Any]:
+    """A `Library` method that calls `name` on the service `service` (with its signature,
+    docstring and `@writes` mark)."""
+    method = getattr(SERVICES[service], name)
 
-PHOTO_SQL_SCHEMA = {
-    "photo_id": pl.Int64, "path": pl.String, "size_bytes": pl.Int64, "mime": pl.String,
-    "width": pl.Int64, "height": pl.Int64, "taken_at": pl.String, "taken_at_utc": pl.String,
-    "tz_offset": pl.String, "taken_at_source": pl.String, "lat": pl.Float64, "lon": pl.Float64,
-    "camera_make": pl.String, "camera_model": pl.String, "orientation": pl.Int64,
-    "duration_s": pl.Float64, "has_motion_video": pl.Int64, "content_hash": pl.String,
-    "status": pl.String, "scan_error": pl.String,
-    "keywords": pl.String, "rating": pl.Int64, "title": pl.String, "description": pl.String,
-    "file_people": pl.String, "file_favorite": pl.Int64, "albums": pl.String,
-}
+    @functools.wraps(method)
+    def verb(self: Library, *args: Any, **kwargs: Any) -> Any:
+        return getattr(getattr(self, service), name)(*args, **kwargs)
+
+    verb.__qualname__ = f"Library.{name}"
+    verb.service = service  # type: ignore[attr-defined]
+    return verb
+
+
+for _service, _names in VERBS.items():
+    for _name in _names:
+        setattr(Library, _name, _hand_to(_service, _name))

@@ -20,12 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from .access import writes
+from .access import active_member, writes
+from .context import Service
 from .errors import NotFoundError, PhotolabError, ReadOnlyError
 from .ledger import now_iso
 
 if TYPE_CHECKING:
     from .catalog import Catalog
+    from .context import Context
+    from .dedupe.verbs import DuplicatesService
 
 ROLES = ("viewer", "editor")
 MEMBER_SCHEMA = {"member_id": pl.Int64, "name": pl.String, "role": pl.String,
@@ -59,20 +62,16 @@ def member_for_token(catalog: Catalog, token: str | None) -> dict[str, Any] | No
     return row.drop("secret_sha256").row(0, named=True)
 
 
-def active_member(catalog: Catalog, name: str) -> dict[str, Any] | None:
-    """An active member by name (`member_id`, `name`, `role`), or None."""
-    row = catalog.frame("SELECT member_id, name, role FROM members WHERE name = ? "
-                        "AND removed_at IS NULL", [name])
-    return row.row(0, named=True) if row.height else None
+class MembersService(Service):
+    """Family members and their roles (`lib.members`; `lib.members()` lists them). Uses the
+    duplicates service's `undo` (which takes back any decision)."""
 
+    def __init__(self, ctx: Context, duplicates: DuplicatesService):
+        super().__init__(ctx)
+        self.duplicates = duplicates
 
-class MemberVerbs:
-    """Mixed into `Library`: needs `catalog`, `who`, `undo()` and `decisions()`."""
-
-    catalog: Catalog
-    who: str
-    #: the member this library acts for (set from $PHOTOLAB_MEMBER by `photolab serve`)
-    member: str | None = None
+    def __call__(self) -> pl.DataFrame:
+        return self.members()
 
     def members(self) -> pl.DataFrame:
         """Active members: `member_id`, `name`, `role`, `created_at`, `created_by` (never
@@ -130,17 +129,6 @@ class MemberVerbs:
         with self.catalog.transaction() as c:
             c.execute("UPDATE members SET role = ? WHERE member_id = ?", (role, m["member_id"]))
 
-    def _may_write(self) -> str | None:
-        """Why this library may not write for its member (removed, or a viewer), or None."""
-        if self.member is None:
-            return None
-        m = active_member(self.catalog, self.member)
-        if m is None:
-            return f"{self.member} is no longer a member of this library"
-        if m["role"] != "editor":
-            return f"{self.member} may look, not change (a viewer)"
-        return None
-
     def named_by(self) -> pl.DataFrame:
         """Who last named faces as each person, and when: `person_id`, `who`, `at` (what
         the people widgets show as "named by Alice, 2 Dec")."""
@@ -164,8 +152,7 @@ class MemberVerbs:
             f"SELECT decision_id FROM decisions WHERE who = ? AND kind != 'undo' AND at >= ? "
             f"AND {NOT_UNDONE} ORDER BY decision_id DESC", [name, since_iso],
             schema={"decision_id": pl.Int64})
-        undo = self.undo  # type: ignore[attr-defined]
-        return [undo(int(d), who=who) for d in mine["decision_id"]]
+        return [self.duplicates.undo(int(d), who=who) for d in mine["decision_id"]]
 
 
 def _utc_iso(when: datetime | str) -> str:

@@ -94,7 +94,7 @@ def _user_dates(lib: Library, batch: pl.DataFrame) -> pl.DataFrame:
     """People's corrected dates for the batch (`user_date`), from the decision log."""
     if "user_date" in batch.columns:
         return batch
-    return batch.join(lib.user_dates(), on="photo_id", how="left")
+    return batch.join(lib.photos.user_dates(), on="photo_id", how="left")
 
 
 def _motion_facts(lib: Library, batch: pl.DataFrame) -> pl.DataFrame:
@@ -122,15 +122,15 @@ def _dates(lib: Library, frame: pl.DataFrame, tick: Tick) -> pl.DataFrame:
 
 
 def _people(lib: Library, roots: list[str], report: IngestReport, show: bool) -> None:
-    report.counts[f"{PEOPLE.name}_done"] = lib._update_clusters()
-    lib.nearest_people()  # measured now, so the first read of faces() finds it kept
+    report.counts[f"{PEOPLE.name}_done"] = lib.faces.update_clusters()
+    lib.faces.nearest_people()  # measured now, so the first read of faces() finds it kept
 
 
-SCAN = StageSpec("scan", step=lambda lib, roots, report, show: lib._scan(roots, report, show),
+SCAN = StageSpec("scan", step=lambda lib, roots, report, show: lib.ingest.scan(roots, report, show),
                  unit="files")
 METADATA = StageSpec(
     "metadata", version=lambda lib: "3", table="media",
-    run=lambda lib, f, tick: metadata.read_metadata(f, lib._exif_readers(),
+    run=lambda lib, f, tick: metadata.read_metadata(f, lib.ingest.exif_readers(),
                                                    lib.settings.batch_size, tick),
     batch=lambda lib: lib.settings.batch_size * 4)
 DATES = StageSpec("dates", run=_dates, batch=lambda lib: 5000, table="dates",
@@ -156,25 +156,28 @@ PREVIEWS = StageSpec(
 PLACES = StageSpec(
     "places", table="places", depends_on=("metadata",), reads_tags=True,
     version=lambda lib: f"1:{lib.settings.city_radius_km}:{lib.settings.geocoder}",
-    batch=lambda lib: 5000, run=lambda lib, f, tick: lib._run_places(f, tick))
+    batch=lambda lib: 5000, run=lambda lib, f, tick: lib.places.locate(f, tick))
 FACES = StageSpec(
     "faces", writer=face_store.write_faces, depends_on=("metadata", "thumbnails"), reads_tags=True,
-    reads_thumbnails=True, model=True, version=lambda lib: lib.face_params().version(),
-    run=lambda lib, f, tick: lib._run_faces(f, tick))
+    reads_thumbnails=True, model=True, version=lambda lib: lib.faces.face_params().version(),
+    run=lambda lib, f, tick: lib.faces.detect(f, tick))
 PEOPLE = StageSpec("people", step=_people, unit="faces")
 SEMANTIC = StageSpec(
     "semantic", table="embeddings", required="vector", depends_on=("thumbnails",),
-    reads_thumbnails=True, model=True, version=lambda lib: f"1:{lib.clip_fingerprint()}",
-    prepare=lambda lib: lib.clip_model(), run=lambda lib, f, tick: lib._run_semantic(f, tick))
+    reads_thumbnails=True, model=True, version=lambda lib: f"1:{lib.semantic.clip_fingerprint()}",
+    prepare=lambda lib: lib.semantic.clip_model(),
+    run=lambda lib, f, tick: lib.semantic.embed(f, tick))
 TAGS = StageSpec(
     "tags", table="scene_tags", writer="rows", rows_column="tags", depends_on=("semantic",),
-    reads_vectors=True, version=lambda lib: lib.tags_version(), batch=lambda lib: 5000,
-    prepare=lambda lib: lib.clip_model(), run=lambda lib, f, tick: lib._run_tags(f, tick))
+    reads_vectors=True, version=lambda lib: lib.semantic.tags_version(), batch=lambda lib: 5000,
+    prepare=lambda lib: lib.semantic.clip_model(),
+    run=lambda lib, f, tick: lib.semantic.tag_photos(f, tick))
 CAPTIONS = StageSpec(
     "captions", table="captions", required="caption", full_text=("captions_fts", "caption"),
     depends_on=("thumbnails",), reads_thumbnails=True, model=True, batch=lambda lib: 8,
-    version=lambda lib: f"1:{lib.caption_params().fingerprint()}",
-    prepare=lambda lib: lib.captioner(), run=lambda lib, f, tick: lib._run_captions(f, tick))
+    version=lambda lib: f"1:{lib.semantic.caption_params().fingerprint()}",
+    prepare=lambda lib: lib.semantic.captioner(),
+    run=lambda lib, f, tick: lib.semantic.caption(f, tick))
 
 #: every stage and step, in the order ingest runs them
 STAGES: tuple[StageSpec, ...] = (SCAN, METADATA, DATES, THUMBNAILS, HASHES, MOTION, PREVIEWS,

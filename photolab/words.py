@@ -12,18 +12,21 @@ the library has CLIP vectors and the model loads, the photos that look like the 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import polars as pl
 
+from .context import Service
 from .errors import PhotolabError
 
 if TYPE_CHECKING:
-    from .catalog import Catalog
-    from .materialised import Materialised
-    from .settings import Settings
+    from .browse import BrowseService
+    from .context import Context
+    from .faces.verbs import FacesService
+    from .photos import PhotosService
+    from .places.verbs import PlacesService
+    from .semantic.queries import SearchService
+    from .semantic.verbs import SemanticService
 
 #: words a description has that no photo's text is about
 STOP_WORDS = frozenset({
@@ -45,23 +48,16 @@ def query_words(text: str) -> list[str]:
     return [w for w in re.findall(r"\w+", flat) if w not in STOP_WORDS]
 
 
-class WordVerbs:
-    """Mixed into `Library`: needs `catalog`, `settings`, `materialised`, `photos()`,
-    `places()`, `faces()`, `captions()`, `scene_tags()`, `filter_photos()`, `_results()`,
-    `search()`."""
+class WordsService(Service):
+    """Finding photos by words (`lib.words`). Uses the photos, places, faces, semantic
+    (captions, scene tags), browse (filters, result rows) and search services."""
 
-    catalog: Catalog
-    settings: Settings
-    materialised: Materialised
-    photos: Callable[..., pl.DataFrame]
-    places: Callable[..., pl.DataFrame]
-    faces: Callable[..., pl.DataFrame]
-    captions: Callable[..., pl.DataFrame]
-    scene_tags: Callable[..., pl.DataFrame]
-    filter_photos: Callable[..., np.ndarray | None]
-    _results: Callable[..., pl.DataFrame]
-    search: Callable[..., pl.DataFrame]
-    clip_fingerprint: Callable[[], str]
+    def __init__(self, ctx: Context, photos: PhotosService, places: PlacesService,
+                 faces: FacesService, semantic: SemanticService, browse: BrowseService,
+                 search: SearchService):
+        super().__init__(ctx)
+        self.photos, self.places, self.faces = photos, places, faces
+        self.semantic, self.browse, self.search = semantic, browse, search
 
     def word_texts(self) -> pl.DataFrame:
         """`photo_id`, `text`, `taken_at`: what `search_words` matches, per present photo
@@ -74,8 +70,8 @@ class WordVerbs:
                                       "locality")
         who = (self.faces(encodings=False).drop_nulls("person_name")
                .group_by("photo_id").agg(faces=pl.col("person_name").unique()))
-        caption = self.captions().select("photo_id", "caption")
-        scenes = self.scene_tags().group_by("photo_id").agg(scenes=pl.col("tag"))
+        caption = self.semantic.captions().select("photo_id", "caption")
+        scenes = self.semantic.scene_tags().group_by("photo_id").agg(scenes=pl.col("tag"))
         t = pl.col("taken_at")
         parts = [
             pl.col("title"), pl.col("description"), pl.col("keywords").list.join(" "),
@@ -107,7 +103,7 @@ class WordVerbs:
         if not words:
             raise PhotolabError("search needs some words")
         f = self.word_texts()
-        allowed = self.filter_photos(**filters)
+        allowed = self.browse.filter_photos(**filters)
         if allowed is not None:
             f = f.filter(pl.col("photo_id").is_in(allowed.tolist()))
         pats = [rf"\b{re.escape(w)}" for w in words]
@@ -118,13 +114,13 @@ class WordVerbs:
                       nulls_last=True))
         if k:
             hits = hits.head(k)
-        return self._results(hits.select("photo_id", "score"), by_score=False)
+        return self.browse.results(hits.select("photo_id", "score"), by_score=False)
 
     def has_vectors(self) -> bool:
         """Whether any photo has a vector of the current CLIP model (so "looks like"
         searches and "more like this" can answer)."""
         return self.catalog.frame("SELECT 1 FROM embeddings WHERE model = ? LIMIT 1",
-                                  [self.clip_fingerprint()]).height > 0
+                                  [self.semantic.clip_fingerprint()]).height > 0
 
     def find(self, text: str, k: int = 50, **filters: Any) -> pl.DataFrame:
         """What a search box answers: the photos whose words have every word of `text`

@@ -100,6 +100,73 @@ def test_no_import_cycles() -> None:
     assert cycles(import_graph()) == []
 
 
+def service_graph() -> dict[str, set[str]]:
+    """Library attribute -> the services its constructor takes (`photolab.library`)."""
+    import inspect
+
+    from photolab.library import SERVICES
+
+    return {name: {p for p in inspect.signature(cls.__init__).parameters
+                   if p not in ("self", "ctx")} for name, cls in SERVICES.items()}
+
+
+def test_the_services_use_each_other_without_a_cycle() -> None:
+    """Each domain's service takes the services it uses in its constructor: the graph they
+    make is the map of which domain uses which, and it has no cycle. Only ingest takes the
+    whole library (its stages call every domain)."""
+    graph = service_graph()
+    assert graph["ingest"] == {"library"}
+    rest = {k: v for k, v in graph.items() if k != "ingest"}
+    for name, uses in rest.items():
+        assert uses <= set(rest), f"{name} takes {uses - set(rest)}, which is no service"
+    assert cycles(rest) == []
+    assert cycles({"a": {"b"}, "b": {"a"}}) == [["a", "b"]]
+
+
+def test_every_library_verb_hands_the_call_to_its_service() -> None:
+    """Every public method of `Library` is a verb of one service (with its signature and
+    `@writes` mark), so notebooks keep `lib.people()` while the code lives in its domain."""
+    import inspect
+
+    from photolab import Library
+    from photolab.access import is_writing
+    from photolab.library import SERVICES, VERBS
+
+    public = {n for n, m in inspect.getmembers(Library, inspect.isfunction)
+              if not n.startswith("_")} - {"close"}
+    handed = {v for names in VERBS.values() for v in names}
+    assert public == handed
+    assert sum(len(v) for v in VERBS.values()) == len(handed)  # each verb in one service
+    for service, names in VERBS.items():
+        for name in names:
+            own = getattr(SERVICES[service], name)
+            verb = getattr(Library, name)
+            assert verb.service == service and verb.__doc__ == own.__doc__, name
+            assert inspect.signature(verb) == inspect.signature(own), name
+            assert is_writing(verb) == is_writing(own), name
+
+
+def test_no_service_reaches_into_anothers_private_parts() -> None:
+    """A service calls the public verbs of the services it uses, never their private
+    methods (`self.photos._x`), and the stages call public functions of their domain
+    (`lib.faces.detect`, not `lib._run_faces`)."""
+    from photolab.library import SERVICES
+
+    reached = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Attribute) and node.attr.startswith("_")
+                    and not node.attr.startswith("__")):
+                continue
+            owner = node.value
+            if (isinstance(owner, ast.Attribute) and isinstance(owner.value, ast.Name)
+                    and owner.value.id in ("self", "lib") and owner.attr in SERVICES) or (
+                    isinstance(owner, ast.Name) and owner.id == "lib"
+                    and path.name == "stages.py"):
+                reached.append(f"{path.relative_to(REPO)}:{node.lineno} {ast.unparse(node)}")
+    assert not reached, reached
+
+
 def test_a_long_module_says_why_at_its_top() -> None:
     unexplained = []
     for path in sorted(PACKAGE.rglob("*.py")):

@@ -1,4 +1,4 @@
-"""The album verbs of `Library`: albums people make (decisions, with who and when, that
+"""The albums service (`lib.albums`): albums people make (decisions, with who and when, that
 `undo` takes back), and the albums the library reads: Google Takeout's album folders and,
 with `folder_albums = true`, the top-level folders of each source.
 
@@ -12,19 +12,23 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from ..access import writes
+from ..context import Service
 from ..errors import AlbumNotFoundError, PersonNotFoundError, PhotolabError
 from ..progress import progress
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
-    from ..materialised import Materialised
+    from ..context import Context
+    from ..events.verbs import EventsService
+    from ..photos import PhotosService
+    from ..places.verbs import PlacesService
     from ..settings import Settings
 
 ALBUM = "album"
@@ -103,45 +107,58 @@ def folder_members(paths: pl.DataFrame, roots: Sequence[str]) -> pl.DataFrame:
                     name="name", source=pl.lit("folder"), photo_id="photo_id")
 
 
-class AlbumVerbs:
-    """Mixed into `Library`: needs `catalog`, `settings`, `who` and `photos()`."""
+def decided(catalog: Catalog) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """People's albums and their photos, from the catalog's live `album` decisions."""
+    return decided_albums(catalog.active_decisions(ALBUM))
 
-    catalog: Catalog
-    settings: Settings
-    materialised: Materialised
-    who: str
-    photos: Callable[..., pl.DataFrame]
-    places: Callable[..., pl.DataFrame]
-    best_photos: Callable[..., pl.DataFrame]
-    event_photos: Callable[..., pl.DataFrame]
+
+def album_members(catalog: Catalog, settings: Settings,
+                  photos: pl.DataFrame | None = None) -> pl.DataFrame:
+    """`album_id`, `name`, `source`, `photo_id`: the albums of every present photo, or of
+    `photos` (`photo_id`, `path`, `content_hash`: a frame a caller has already read), from
+    each source (what `photos()` shows as a photo's `albums`, and `albums()` counts)."""
+    schema = {"photo_id": pl.Int64, "path": pl.String, "content_hash": pl.String,
+              "albums": pl.String}
+    if photos is None:
+        photos = catalog.frame(
+            "SELECT p.photo_id, p.path, p.content_hash FROM photos p "
+            "WHERE p.status = 'present'", schema=schema)
+    carriers = catalog.frame(  # the few photos Takeout put in albums
+        "SELECT p.content_hash, m.albums FROM photos p JOIN media m USING (photo_id) "
+        "WHERE p.status = 'present' AND m.albums IS NOT NULL", schema=schema)
+    albums, members = decided(catalog)
+    present = photos.select("photo_id")
+    parts = [members.join(present, on="photo_id").join(
+        albums.select("album_id", "name"), on="album_id")
+        .select("album_id", "name", source=pl.lit("photolab"), photo_id="photo_id"),
+        takeout_members(photos, carriers)]
+    if settings.folder_albums:
+        parts.append(folder_members(photos, settings.sources))
+    return pl.concat([p.cast(MEMBER_SCHEMA) for p in parts])  # type: ignore[arg-type]
+
+
+class AlbumsService(Service):
+    """Albums (`lib.albums`; `lib.albums()` lists them), keeping an event as an album, and
+    export. Uses the photos, events (covers, an event's photos) and places services."""
+
+    def __init__(self, ctx: Context, photos: PhotosService, events: EventsService,
+                 places: PlacesService):
+        super().__init__(ctx)
+        self.photos, self.events, self.places = photos, events, places
+
+    def __call__(self) -> pl.DataFrame:
+        return self.albums()
 
     # -- reading ----------------------------------------------------------------------------
 
     def _decided(self) -> tuple[pl.DataFrame, pl.DataFrame]:
-        return decided_albums(self.catalog.active_decisions(ALBUM))
+        return decided(self.catalog)
 
     def album_members(self, photos: pl.DataFrame | None = None) -> pl.DataFrame:
         """`album_id`, `name`, `source`, `photo_id`: the albums of every present photo, or
         of `photos` (`photo_id`, `path`, `content_hash`: a frame a caller has already read),
         from each source."""
-        schema = {"photo_id": pl.Int64, "path": pl.String, "content_hash": pl.String,
-                  "albums": pl.String}
-        if photos is None:
-            photos = self.catalog.frame(
-                "SELECT p.photo_id, p.path, p.content_hash FROM photos p "
-                "WHERE p.status = 'present'", schema=schema)
-        carriers = self.catalog.frame(  # the few photos Takeout put in albums
-            "SELECT p.content_hash, m.albums FROM photos p JOIN media m USING (photo_id) "
-            "WHERE p.status = 'present' AND m.albums IS NOT NULL", schema=schema)
-        albums, members = self._decided()
-        present = photos.select("photo_id")
-        parts = [members.join(present, on="photo_id").join(
-            albums.select("album_id", "name"), on="album_id")
-            .select("album_id", "name", source=pl.lit("photolab"), photo_id="photo_id"),
-            takeout_members(photos, carriers)]
-        if self.settings.folder_albums:
-            parts.append(folder_members(photos, self.settings.sources))
-        return pl.concat([p.cast(MEMBER_SCHEMA) for p in parts])  # type: ignore[arg-type]
+        return album_members(self.catalog, self.settings, photos)
 
     def albums(self) -> pl.DataFrame:
         """Every album: `album_id`, `name`, `source` (`photolab`: made by a person,
@@ -152,7 +169,7 @@ class AlbumVerbs:
     def _albums(self) -> pl.DataFrame:
         albums, _ = self._decided()
         members = self.album_members()
-        photos = self.best_photos(members["photo_id"].unique().to_list())
+        photos = self.photos.best_photos(members["photo_id"].unique().to_list())
         f = members.join(photos, on="photo_id")
         takeout = pl.col("source") == "takeout"  # Takeout keeps one copy per album
         f = pl.concat([f.filter(~takeout),
@@ -289,6 +306,15 @@ class AlbumVerbs:
         a = self._own(album)
         return self._album_op("delete", who, album_id=a["album_id"])
 
+    @writes
+    def keep_event(self, event_id: int, name: str | None = None,
+                   who: str | None = None) -> int:
+        """Keep an event as an album of its own (named by its title unless `name`); the
+        album stays as it is when the events are recomputed. Returns the album id."""
+        e = self.events.event(event_id)
+        ids = self.events.event_photos(event_id)["photo_id"].to_list()
+        return self.create_album(name or e["title"], ids, who=who)
+
     # -- sharing ----------------------------------------------------------------------------
 
     @writes
@@ -313,7 +339,7 @@ class AlbumVerbs:
         if album is not None:
             ids = self.album_photos(album)["photo_id"]
         elif event is not None:
-            ids = self.event_photos(event)["photo_id"]
+            ids = self.events.event_photos(event)["photo_id"]
         elif person is not None:
             name = person.strip()
             ids = self.photos().filter(pl.col("people").list.contains(name))["photo_id"]

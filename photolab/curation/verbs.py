@@ -1,31 +1,39 @@
-"""The curation verbs of `Library`: keywords, ratings, titles, descriptions, favourites, as
-decisions over what the files say; and the columns `photos()` shows for them."""
+"""The curation service (`lib.curation`): keywords, ratings, titles, descriptions,
+favourites, as decisions over what the files say; the columns `photos()` shows for them
+(`lib.curation(frame)`); and writing them back to the files (`WriteBackService`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, cast
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from ..access import writes
+from ..albums.verbs import album_members
+from ..context import Service
 from ..errors import PhotolabError
 
 if TYPE_CHECKING:
-    from ..catalog import Catalog
-    from ..library import Library
+    from ..context import Context
+    from ..faces.verbs import FacesService
+    from ..photos import PhotosService
+    from ..places.verbs import PlacesService
+    from ..semantic.verbs import SemanticService
 
 LIST = pl.List(pl.String)
 
 
-class CurationVerbs:
-    """Mixed into `Library`: needs `catalog`, `who`, `named_in_photos()` (the people in each
-    photo), `album_members()` and, for write-back, the whole `Library`."""
+class CurationService(Service):
+    """People's curation of photos (`lib.curation`; `lib.curation(frame)` applies it to a
+    frame of photos). Uses the faces service (the people named in each photo)."""
 
-    catalog: Catalog
-    who: str
-    named_in_photos: Callable[..., pl.DataFrame]
-    album_members: Callable[..., pl.DataFrame]
+    def __init__(self, ctx: Context, faces: FacesService):
+        super().__init__(ctx)
+        self.faces = faces
+
+    def __call__(self, photos: pl.DataFrame) -> pl.DataFrame:
+        return self.curation(photos)
 
     def _decide_each(self, kind: str, photo_ids: Iterable[int], value: object,
                      who: str | None) -> list[int]:
@@ -73,22 +81,6 @@ class CurationVerbs:
                  who: str | None = None) -> list[int]:
         return self._decide_each("favorite", photo_ids, {"on": bool(on)}, who)
 
-    @writes
-    def write_back(self, photo_ids: Sequence[int] | None = None,
-                   fields: Iterable[str] | None = None, target: str = "sidecar",
-                   dry_run: bool = False) -> pl.DataFrame:
-        """Write keywords, rating, people, places, title, description and corrected dates to
-        XMP sidecars (`target="sidecar"`), or into the files (`target="inplace"`, after a
-        backup, read back to check). `dry_run` returns what would be written. See
-        `photolab.curation.writeback`."""
-        from . import writeback
-
-        if target not in ("sidecar", "inplace"):
-            raise PhotolabError(f"target {target!r}: 'sidecar' or 'inplace'")
-        lib = cast("Library", self)  # write-back reads photos, places, faces and captions
-        return writeback.write_back(lib, photo_ids, fields or writeback.FIELDS,
-                                    target == "inplace", dry_run)
-
     def curation(self, photos: pl.DataFrame) -> pl.DataFrame:
         """`photos` (with the media table's file-level columns) with people's decisions
         applied: `keywords`, `rating`, `title`, `description`, `favorite`, `albums`, `people`."""
@@ -130,14 +122,46 @@ class CurationVerbs:
         f = f.drop("file_favorite").with_columns(favorite=pl.col("favorite").fill_null(False))
         # albums: a person's, Takeout's (every album folder a copy of the same content sits
         # in: Takeout exports one copy per album) and, when asked, the top-level folders
-        albums = (self.album_members(f.select("photo_id", "path", "content_hash"))
+        albums = (album_members(self.catalog, self.settings,
+                                f.select("photo_id", "path", "content_hash"))
                   .group_by("photo_id").agg(all_albums=pl.col("name").unique().sort()))
         f = (f.join(albums, on="photo_id", how="left", maintain_order="left")
              .with_columns(albums=pl.col("all_albums").fill_null(pl.lit([], LIST)))
              .drop("all_albums"))
-        names = self.named_in_photos()  # people's names, not the clusters' guesses
+        names = self.faces.named_in_photos()  # people's names, not the clusters' guesses
         named = (names.join(f.select("photo_id", "file_people"), on="photo_id")
                  .select("photo_id", file_people=pl.concat_list("file_people", "named")
                          .list.unique().list.sort()))
         f = f.update(named, on="photo_id")
         return f.drop("file_people").with_columns(people=f["file_people"])
+
+
+class WriteBackService(Service):
+    """Writing people's curation back to the files (`lib.write_back(...)`). Uses the photos,
+    places, faces and semantic services (what it writes: curation, places, names,
+    captions)."""
+
+    def __init__(self, ctx: Context, photos: PhotosService, places: PlacesService,
+                 faces: FacesService, semantic: SemanticService):
+        super().__init__(ctx)
+        self.photos, self.places, self.faces, self.semantic = photos, places, faces, semantic
+
+    def __call__(self, photo_ids: Sequence[int] | None = None,
+                 fields: Iterable[str] | None = None, target: str = "sidecar",
+                 dry_run: bool = False) -> pl.DataFrame:
+        return self.write_back(photo_ids, fields, target, dry_run)
+
+    @writes
+    def write_back(self, photo_ids: Sequence[int] | None = None,
+                   fields: Iterable[str] | None = None, target: str = "sidecar",
+                   dry_run: bool = False) -> pl.DataFrame:
+        """Write keywords, rating, people, places, title, description and corrected dates to
+        XMP sidecars (`target="sidecar"`), or into the files (`target="inplace"`, after a
+        backup, read back to check). `dry_run` returns what would be written. See
+        `photolab.curation.writeback`."""
+        from . import writeback
+
+        if target not in ("sidecar", "inplace"):
+            raise PhotolabError(f"target {target!r}: 'sidecar' or 'inplace'")
+        return writeback.write_back(self, photo_ids, fields or writeback.FIELDS,
+                                    target == "inplace", dry_run)

@@ -26,7 +26,7 @@ from ..errors import PhotolabError
 from ..faces.geometry import to_stored
 
 if TYPE_CHECKING:
-    from ..library import Library
+    from .verbs import WriteBackService
 
 FIELDS = ("keywords", "rating", "people", "places", "title", "description", "dates")
 PLAN_SCHEMA = {"photo_id": pl.Int64, "path": pl.String, "target": pl.String,
@@ -53,7 +53,8 @@ def _regions(faces: pl.DataFrame, orientation: int | None) -> str | None:
             f"RegionList=[{','.join(items)}]}}")
 
 
-def plan(lib: Library, photo_ids: Sequence[int] | None, fields: Iterable[str]) -> pl.DataFrame:
+def plan(lib: WriteBackService, photo_ids: Sequence[int] | None,
+         fields: Iterable[str]) -> pl.DataFrame:
     """What would be written: per photo its sidecar and the exiftool arguments."""
     fields = tuple(fields)
     unknown = set(fields) - set(FIELDS)
@@ -64,8 +65,8 @@ def plan(lib: Library, photo_ids: Sequence[int] | None, fields: Iterable[str]) -
         photos = photos.filter(pl.col("photo_id").is_in([int(i) for i in photo_ids]))
     places = lib.places().select("photo_id", "country", "region", "city")
     faces = lib.faces(encodings=False)
-    captions = lib.captions().select("photo_id", "caption")
-    dates = lib.user_dates()
+    captions = lib.semantic.captions().select("photo_id", "caption")
+    dates = lib.photos.user_dates()
     rows = (photos.join(places, on="photo_id", how="left")
             .join(captions, on="photo_id", how="left").join(dates, on="photo_id", how="left"))
     out = []
@@ -114,7 +115,7 @@ def _read_back(path: str) -> dict[str, Any]:
     return json.loads(done.stdout or "[{}]")[0]
 
 
-def write_back(lib: Library, photo_ids: Sequence[int] | None = None,
+def write_back(lib: WriteBackService, photo_ids: Sequence[int] | None = None,
                fields: Iterable[str] = FIELDS, inplace: bool = False,
                dry_run: bool = False) -> pl.DataFrame:
     """Write decisions to XMP sidecars (or, with `inplace`, into the files after a backup to
@@ -159,7 +160,7 @@ def write_back(lib: Library, photo_ids: Sequence[int] | None = None,
     return result
 
 
-def _write_inplace(lib: Library, r: dict[str, Any]) -> str | None:
+def _write_inplace(lib: WriteBackService, r: dict[str, Any]) -> str | None:
     src = Path(r["path"])
     backup = lib.root / "backups" / str(r["photo_id"]) / src.name
     backup.parent.mkdir(parents=True, exist_ok=True)

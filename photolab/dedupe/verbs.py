@@ -1,4 +1,5 @@
-"""The duplicate verbs of `Library`: groups on demand, and the decisions people make."""
+"""The duplicates service (`lib.duplicates`): groups on demand, the decisions people make,
+and `undo` (which takes back any decision)."""
 
 from __future__ import annotations
 
@@ -13,29 +14,31 @@ import polars as pl
 
 from ..access import writes
 from ..catalog import display_path
+from ..context import Service
 from ..errors import DecisionNotFoundError, PhotolabError
 from .groups import group_duplicates, rank_keepers
 
 if TYPE_CHECKING:
-    from ..catalog import Catalog
-    from ..materialised import Materialised
-    from ..settings import Settings
+    from ..context import Context
+    from ..semantic.verbs import SemanticService
 
 TRASH = "trash"
 #: the decisions the duplicate groups are computed from (a rating keeps them)
 DUPLICATE_DECISIONS = ("not_duplicate", "keep")
 
 
-class DuplicateVerbs:
-    """Mixed into `Library`: needs `catalog`, `settings`, `root`, `who` and, for CLIP
-    near-duplicates, `embedding_pairs()` (the search verbs)."""
+class DuplicatesService(Service):
+    """Duplicates (`lib.duplicates`; `lib.duplicates()` is `duplicates()`). Uses the
+    semantic service (CLIP near-duplicates)."""
 
-    catalog: Catalog
-    settings: Settings
-    materialised: Materialised
-    root: Path
-    who: str
-    embedding_pairs: Callable[..., pl.DataFrame]
+    def __init__(self, ctx: Context, semantic: SemanticService):
+        super().__init__(ctx)
+        self.semantic = semantic
+
+    def __call__(self, threshold: int | None = None,
+                 keeper_rule: Callable[[pl.DataFrame], pl.DataFrame] = rank_keepers,
+                 clip_distance: float | None = None) -> pl.DataFrame:
+        return self.duplicates(threshold, keeper_rule, clip_distance)
 
     def duplicate_candidates(self) -> pl.DataFrame:
         """Present photos with their hashes and what the keeper rule looks at."""
@@ -95,7 +98,7 @@ class DuplicateVerbs:
             (pairs.append(tuple(ids)) if len(ids) == 2 else singles.extend(ids))
         keepers = self.catalog.active_decisions("keep")["photo_id"].to_list()
         cd = self.settings.dupe_clip_distance if clip_distance is None else clip_distance
-        extra = self.embedding_pairs(cd) if cd > 0 else None
+        extra = self.semantic.embedding_pairs(cd) if cd > 0 else None
         groups = group_duplicates(photos, t, pairs, singles, keepers, keeper_rule,
                                   extra_pairs=extra)
         return groups.join(photos.select("photo_id", "path", "size_bytes", "width", "height",

@@ -1,4 +1,4 @@
-"""The event and memory verbs of `Library`: events computed from when and where photos were
+"""The events service (`lib.events`): events computed from when and where photos were
 taken (recomputed whenever photos, dates, places or decisions change, and kept in memory
 until then), their titles, and "on this day" memories.
 
@@ -8,23 +8,24 @@ event, so a person's title for it survives photos added or taken away.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from ..access import writes
+from ..context import Service
 from ..errors import EventNotFoundError, PhotolabError
 from .best import CANDIDATES, best_first
 from .group import group_events, photo_day
 from .titles import TitleModel, TitleParams, event_title, title_prompt
 
 if TYPE_CHECKING:
-    from ..catalog import Catalog
-    from ..loaded import Loaded
-    from ..materialised import Materialised
-    from ..settings import Settings
+    from ..context import Context
+    from ..photos import PhotosService
+    from ..places.verbs import PlacesService
+    from ..semantic.verbs import SemanticService
 
 EVENT_TITLE = "event_title"
 #: date sources that say when a file was copied, not when the photo was taken
@@ -35,50 +36,17 @@ EVENT_SCHEMA = {"event_id": pl.Int64, "title": pl.String, "start": pl.Datetime("
                 "cover_photo_id": pl.Int64, "trip": pl.Boolean, "title_by": pl.String}
 
 
-class EventVerbs:
-    """Mixed into `Library`: needs `catalog`, `settings`, `who`, `loaded`, `photos()`,
-    `places()`, `scene_tags()`, `captions()`, `create_album()`."""
+class EventsService(Service):
+    """Events, their titles, and memories (`lib.events`; `lib.events()` lists them). Uses the
+    photos (what ranks them), places and semantic (scene tags, captions) services."""
 
-    catalog: Catalog
-    settings: Settings
-    who: str
-    loaded: Loaded
-    materialised: Materialised
-    photos: Callable[..., pl.DataFrame]
-    places: Callable[..., pl.DataFrame]
-    scene_tags: Callable[..., pl.DataFrame]
-    captions: Callable[..., pl.DataFrame]
-    create_album: Callable[..., int]
+    def __init__(self, ctx: Context, photos: PhotosService, places: PlacesService,
+                 semantic: SemanticService):
+        super().__init__(ctx)
+        self.photos, self.places, self.semantic = photos, places, semantic
 
-    # -- what ranks photos ------------------------------------------------------------------
-
-    def best_photos(self, photo_ids: Sequence[int] | None = None) -> pl.DataFrame:
-        """What picks covers and memories, per present photo (or per one of `photo_ids`):
-        `photo_id`, `path`, `taken_at`, `taken_at_source`, `mime`, `width`, `height`,
-        `size_bytes`, `favorite`, `rating`, `people`, `n_faces`, `n_named`, `phash`,
-        `pixel_hash`, `sharpness`, `kept` (a person chose it among its duplicates)."""
-        if photo_ids is None:  # kept for the generation (photolab.materialised)
-            return self.materialised.get("best_photos", None, self.settings,
-                                         lambda: self._best_photos(None))
-        return self._best_photos(photo_ids)
-
-    def _best_photos(self, photo_ids: Sequence[int] | None) -> pl.DataFrame:
-        f = self.photos(photo_ids=photo_ids)
-        sql = ("SELECT h.photo_id, h.phash, h.pixel_hash, h.sharpness, "
-               "(SELECT count(*) FROM faces x WHERE x.photo_id = h.photo_id) AS n_faces "
-               "FROM hashes h JOIN photos p USING (photo_id) WHERE p.status = 'present'")
-        schema = {"photo_id": pl.Int64, "phash": pl.Int64, "pixel_hash": pl.String,
-                  "sharpness": pl.Float64, "n_faces": pl.Int64}
-        hashes = (self.catalog.frame(sql, schema=schema) if photo_ids is None else
-                  self.catalog.frame_in(sql + " AND h.photo_id IN ({ids})", photo_ids,
-                                        schema=schema))
-        kept = self.catalog.active_decisions("keep")["photo_id"]
-        return (f.select("photo_id", "path", "taken_at", "taken_at_source", "mime", "width",
-                         "height", "size_bytes", "favorite", "rating", "people",
-                         "content_hash", n_named=pl.col("people").list.len())
-                .join(hashes, on="photo_id", how="left", maintain_order="left")
-                .with_columns(kept=pl.col("photo_id").is_in(kept.implode()),
-                              n_faces=pl.col("n_faces").fill_null(0)))
+    def __call__(self) -> pl.DataFrame:
+        return self.events()
 
     # -- events -----------------------------------------------------------------------------
 
@@ -101,7 +69,7 @@ class EventVerbs:
 
     def _compute_events(self) -> dict[str, pl.DataFrame]:
         s = self.settings
-        photos = self.best_photos()
+        photos = self.photos.best_photos()
         places = self.places().select("photo_id", "lat", "lon", "country", "region", "city")
         trusted = ~pl.col("taken_at_source").fill_null("").is_in(UNTRUSTED_SOURCES)
         dated = photos.filter(pl.col("taken_at").is_not_null() & trusted)
@@ -197,15 +165,6 @@ class EventVerbs:
                                          {"event_id": int(event_id), "title": title},
                                          who or self.who)
 
-    @writes
-    def keep_event(self, event_id: int, name: str | None = None,
-                   who: str | None = None) -> int:
-        """Keep an event as an album of its own (named by its title unless `name`); the
-        album stays as it is when the events are recomputed. Returns the album id."""
-        e = self.event(event_id)
-        ids = self.event_photos(event_id)["photo_id"].to_list()
-        return self.create_album(name or e["title"], ids, who=who)
-
     def title_model(self) -> TitleModel:
         """The `title_model` GGUF, loaded once (`ModelNotFoundError` says how to get one)."""
         params = TitleParams(model=self.settings.title_model)
@@ -222,11 +181,11 @@ class EventVerbs:
         members = self._event_state()["members"].filter(
             pl.col("event_id").is_in(events["event_id"].implode()))
         ids = members["photo_id"].to_list()
-        scenes = (self.scene_tags(ids).join(members.select("photo_id", "event_id"),
+        scenes = (self.semantic.scene_tags(ids).join(members.select("photo_id", "event_id"),
                                             on="photo_id")
                   .group_by("event_id", "tag").len().sort("len", descending=True)
                   .group_by("event_id", maintain_order=True).agg(pl.col("tag").head(5)))
-        captions = (self.captions(ids).join(members.select("photo_id", "event_id"),
+        captions = (self.semantic.captions(ids).join(members.select("photo_id", "event_id"),
                                             on="photo_id")
                     .group_by("event_id").agg(pl.col("caption").head(5)))
         scene_of = dict(scenes.iter_rows())
@@ -255,7 +214,7 @@ class EventVerbs:
                 raise PhotolabError(f"day {day!r}: give YYYY-MM-DD") from e
         if window_days < 0:
             raise PhotolabError("window_days cannot be negative")
-        f = self.best_photos().filter(
+        f = self.photos.best_photos().filter(
             pl.col("taken_at").is_not_null()
             & ~pl.col("taken_at_source").fill_null("").is_in(UNTRUSTED_SOURCES))
         taken = pl.col("taken_at").dt.date()

@@ -16,15 +16,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from ..context import Service
 from ..materialised import code_key
 from . import nearest, store
 from .cluster import cluster_votes, constrain, decode, encoding_column, suggest
 from .labels import FACE_KINDS, LabelMemo, Labels, face_changes
 
 if TYPE_CHECKING:
-    from ..catalog import Catalog
-    from ..materialised import Materialised
-    from ..settings import Settings
+    from ..context import Context
 
 #: `faces()`'s columns
 ANSWER_COLUMNS = ["face_id", "photo_id", "top", "right", "bottom", "left", "image_width",
@@ -39,15 +38,13 @@ CHANGING = ("person_id", "person_name", "assigned_by", "confidence", "near_perso
             "near_dist")
 
 
-class FaceReads:
-    """Mixed into `Library` (through `PeopleVerbs`): needs `catalog`, `settings`,
-    `materialised`."""
+class FaceReads(Service):
+    """The faces domain's reads (`FacesService` adds its verbs)."""
 
-    catalog: Catalog
-    settings: Settings
-    materialised: Materialised
-    _labels: LabelMemo | None = None
-    _near_held: nearest.Held | None = None
+    def __init__(self, ctx: Context):
+        super().__init__(ctx)
+        self._labels: LabelMemo | None = None
+        self._near_held: nearest.Held | None = None
 
     def labels(self) -> Labels:
         """People's decisions about faces, replayed (undone ones left out); kept between

@@ -1,4 +1,4 @@
-"""The face and people verbs of `Library`: faces, clusters, suggestions, and naming.
+"""The faces service (`lib.faces`): faces, clusters, suggestions, and naming.
 
 Computed (detections, clusters) and decided (names, moves, merges, removals) stay apart:
 clusters live in `face_clusters` and are replaced by every `cluster_faces`; what people
@@ -12,7 +12,6 @@ import os
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -24,31 +23,17 @@ from .cluster import FaceClusterer, decode, distances
 from .detect import FaceDetector, FaceParams, face_tasks
 from .reads import FaceReads
 
-if TYPE_CHECKING:
-    from ..catalog import Catalog
-    from ..loaded import Loaded
-    from ..materialised import Materialised
-    from ..settings import Settings
-
 #: an ingest reclusters everything when this share of the faces is new, else it places the
 #: new faces into the clusters of their nearest neighbours
 RECLUSTER_SHARE = 0.1
 
 
-class PeopleVerbs(FaceReads):
-    """Mixed into `Library`: needs `catalog`, `settings`, `who`, `thumbs_dir`, `loaded`,
-    `cpu_limit`."""
+class FacesService(FaceReads):
+    """Faces and people (`lib.faces`; `lib.faces()` is `faces()`): detection's work for the
+    faces stage, clustering, and people's decisions about faces. Uses no other service."""
 
-    catalog: Catalog
-    settings: Settings
-    who: str
-    thumbs_dir: Path
-    #: the decisions this object's last naming verb recorded (what an "undo" button takes back)
-    last_decisions: list[int]
-
-    loaded: Loaded
-    materialised: Materialised
-    cpu_limit: int | None
+    def __call__(self, encodings: bool = True) -> pl.DataFrame:
+        return self.faces(encodings)
 
     # -- the faces stage's work (see `photolab.stages`) -------------------------------------
 
@@ -59,7 +44,8 @@ class PeopleVerbs(FaceReads):
                           image_size=s.face_image_size, min_face_px=s.face_min_size,
                           jitters=s.face_jitters, models_dir=s.face_models_dir or None)
 
-    def _run_faces(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
+    def detect(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
+        """The faces stage's work on a batch of photos (`photolab.stages.FACES`)."""
         params = self.face_params()
         cpus = self.cpu_limit or os.cpu_count() or 1
         detector = self.loaded.get("faces", (params, cpus),
@@ -97,7 +83,7 @@ class PeopleVerbs(FaceReads):
             self.catalog.finish_job(job, status, {"clustered": n}, 0, {})
         return self.faces()
 
-    def _update_clusters(self) -> int:
+    def update_clusters(self) -> int:
         """After an ingest: recluster when many faces are new, else place the few new ones
         beside their nearest clustered face (within dlib's 0.6; HDBSCAN has no cheap
         incremental update). Returns how many faces were clustered or placed."""
@@ -158,9 +144,18 @@ class PeopleVerbs(FaceReads):
     def name_faces(self, face_ids: Sequence[int], name: str, who: str | None = None) -> int:
         """These faces show `name` (a new person when nobody has that name). Returns the
         person_id."""
-        return self._assign(self._faces_of(face_ids), _name(name), who)
+        return self._assign(self._faces_of(face_ids), _name(name), who)[0]
 
-    def _assign(self, f: pl.DataFrame, person: int | str, who: str | None) -> int:
+    @writes
+    def assign(self, face_ids: Sequence[int], person: int | str,
+               who: str | None = None) -> tuple[int, list[int]]:
+        """These faces show `person` (an id, or a name: made when new). Returns the
+        person_id and the decisions recorded (what an "undo" button takes back)."""
+        return self._assign(self._faces_of(face_ids),
+                            _name(person) if isinstance(person, str) else person, who)
+
+    def _assign(self, f: pl.DataFrame, person: int | str,
+                who: str | None) -> tuple[int, list[int]]:
         person_id, d = store.assign_faces(self.catalog, f["face_id"].to_list(), person,
                                           who or self.who)
         made = [d]
@@ -168,8 +163,7 @@ class PeopleVerbs(FaceReads):
         for old, ids in former.group_by("person_id"):  # moved: never suggested back
             made.append(self.catalog.add_decision("face_unassign", None, {
                 "faces": ids["face_id"].to_list(), "person_id": int(old[0])}, who or self.who))
-        self.last_decisions = made
-        return person_id
+        return person_id, made
 
     @writes
     def name_cluster(self, cluster_id: int, name: str, who: str | None = None) -> int:
@@ -177,13 +171,13 @@ class PeopleVerbs(FaceReads):
         f = self.faces(encodings=False).filter(pl.col("cluster_id") == cluster_id)
         if f.height == 0:
             raise ClusterNotFoundError(f"no cluster {cluster_id}")
-        return self._assign(f, _name(name), who)
+        return self._assign(f, _name(name), who)[0]
 
     @writes
     def move_faces(self, face_ids: Sequence[int], person: int | str,
                    who: str | None = None) -> int:
         """Move faces to another person (an id, or a name: made when new)."""
-        return self._assign(self._faces_of(face_ids), person, who)
+        return self._assign(self._faces_of(face_ids), person, who)[0]
 
     @writes
     def rename_person(self, person_id: int, name: str, who: str | None = None) -> int:

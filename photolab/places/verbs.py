@@ -1,4 +1,5 @@
-"""The place verbs of `Library`: places, the hierarchy, and corrections people make."""
+"""The places service (`lib.places`): places, the hierarchy, covers, and corrections people
+make."""
 
 from __future__ import annotations
 
@@ -8,14 +9,14 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from ..access import writes
+from ..context import Service
 from ..errors import PhotolabError, PlaceNotFoundError
 from .compute import PLACES_SCHEMA, compute_places
 from .online import OnlineGeocoder
 
 if TYPE_CHECKING:
-    from ..catalog import Catalog
-    from ..materialised import Materialised
-    from ..settings import Settings
+    from ..context import Context
+    from ..photos import PhotosService
 
 PLACE_FIELDS = ("country", "region", "subregion", "city")
 #: the decisions a place answer is computed from (a rating keeps it)
@@ -24,16 +25,18 @@ PLACE_DECISIONS = ("place",)
 UNKNOWN_PLACE = "(unknown)"
 
 
-class PlaceVerbs:
-    """Mixed into `Library`: needs `catalog`, `settings` and `who`."""
+class PlacesService(Service):
+    """Where photos were taken (`lib.places`; `lib.places()` is `places()`). Uses the photos
+    service (what ranks a place's photos for its cover)."""
 
-    catalog: Catalog
-    settings: Settings
-    materialised: Materialised
-    who: str
-    best_photos: Callable[..., pl.DataFrame]
+    def __init__(self, ctx: Context, photos: PhotosService):
+        super().__init__(ctx)
+        self.photos = photos
 
-    def _run_places(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
+    def __call__(self, photo_ids: Sequence[int] | None = None) -> pl.DataFrame:
+        return self.places(photo_ids)
+
+    def locate(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
         """The places stage's work (see `photolab.stages`)."""
         s = self.settings
         online = (OnlineGeocoder(s.geocoder, dict(s.geocoder_options), s.geocoder_min_delay_s)
@@ -119,7 +122,7 @@ class PlaceVerbs:
         h = self.place_hierarchy().with_columns(
             place_id=pl.concat_str(["country", "region", "city"], separator="/"))
         members = h.select("place_id", photo_id="photo_ids").explode("photo_id")
-        best = (best_first(members.join(self.best_photos(), on="photo_id"), "place_id",
+        best = (best_first(members.join(self.photos.best_photos(), on="photo_id"), "place_id",
                            self.settings.dupe_threshold, CANDIDATES)
                 .filter(pl.col("rank") == 1).select("place_id", cover_photo_id="photo_id"))
         return (h.join(best, on="place_id", how="left")

@@ -1,46 +1,27 @@
-"""The search verbs of `Library`: text and image queries over CLIP vectors, scene tags,
-captions and embedding near-duplicates (the filters and result rows they share with the
-galleries are `photolab.browse`'s)."""
+"""The semantic service (`lib.semantic`): the CLIP and caption models, the semantic, tags
+and captions stages' work, and what they stored (vectors, scene tags, captions, the vector
+index, embedding near-duplicates). Queries over them are `photolab.semantic.queries`'."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 
-from ..errors import PhotolabError, PhotoNotFoundError
+from ..context import Service
 from .index import VectorIndex
 from .tags import SCENE_LABELS, label_table, label_vectors, labels_version, score_tags
 
 if TYPE_CHECKING:
-    from ..catalog import Catalog
-    from ..loaded import Loaded
-    from ..settings import Settings
     from .captions import Captioner, CaptionParams
     from .clip import ClipModel, ClipParams
 
-#: with a filter leaving at most this many photos, search them exactly (numpy), not the index
-EXACT_MAX = 20_000
-
-
-class SearchVerbs:
-    """Mixed into `Library`: needs `catalog`, `settings`, `root`, `thumbs_dir`, `read_only`,
-    `loaded`, `photos()`, and `filter_photos()`, `_results()` (`photolab.browse`)."""
-
-    catalog: Catalog
-    settings: Settings
-    root: Path
-    thumbs_dir: Path
-    photos: Callable[..., pl.DataFrame]
-    filter_photos: Callable[..., np.ndarray | None]
-    _results: Callable[..., pl.DataFrame]
-    read_only: bool
-    #: what this library keeps loaded (`photolab.loaded.Loaded`): the model, its label
-    #: vectors, the index, the captioner
-    loaded: Loaded
+class SemanticService(Service):
+    """Models and what the semantic stages stored (`lib.semantic`). Uses no other service;
+    what it keeps loaded (`lib.loaded`): the model, its label vectors, the index, the
+    captioner."""
 
     # -- the model --------------------------------------------------------------------------
 
@@ -98,11 +79,11 @@ class SearchVerbs:
 
         return self.loaded.get("labels", model.params, encode)
 
-    def _run_tags(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
+    def tag_photos(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
         keys, vecs = self._label_vectors()
         emb = self.embeddings(frame["photo_id"].to_list())
         s = self.settings
-        scored = score_tags(_matrix(emb), keys, vecs, s.tag_min_score, s.tag_top)
+        scored = score_tags(vectors_matrix(emb), keys, vecs, s.tag_min_score, s.tag_top)
         tags = (scored.join(emb.select("photo_id").with_row_index("row")
                             .with_columns(pl.col("row").cast(pl.Int64)), on="row")
                 .group_by("photo_id", maintain_order=True)
@@ -163,22 +144,6 @@ class SearchVerbs:
         return self._present("captions", {"photo_id": pl.Int64, "caption": pl.String,
                                           "model": pl.String}, "t.photo_id", photo_ids)
 
-    def search_captions(self, text: str, k: int = 50, **filters: Any) -> pl.DataFrame:
-        """Photos whose caption has every word of `text` (SQLite FTS5, best BM25 first);
-        filters as `search`. Same columns as `search`, `score` the negated BM25 rank."""
-        words = text.split()
-        if not words:
-            raise PhotolabError("search needs some words")
-        query = " ".join('"' + w.replace('"', '""') + '"' for w in words)  # FTS5 strings
-        hits = self.catalog.frame(
-            "SELECT rowid AS photo_id, -bm25(captions_fts) AS score FROM captions_fts "
-            "WHERE captions_fts MATCH ? ORDER BY bm25(captions_fts)", [query],
-            schema={"photo_id": pl.Int64, "score": pl.Float64})
-        allowed = self.filter_photos(**filters)
-        if allowed is not None:
-            hits = hits.filter(pl.col("photo_id").is_in(allowed.tolist()))
-        return self._results(hits.head(k).with_columns(pl.col("score").cast(pl.Float32)))
-
     def vector_index(self) -> VectorIndex:
         """The FAISS index of this model's vectors, brought in step with the catalog."""
         s = self.settings
@@ -194,73 +159,15 @@ class SearchVerbs:
 
     # -- the stages' work (see `photolab.stages`) -------------------------------------------
 
-    def _run_semantic(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
+    def embed(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
         from .embed import embed_photos
 
         return embed_photos(frame, self.thumbs_dir, "small", self.clip_model(), tick)
 
-    def _run_captions(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
+    def caption(self, frame: pl.DataFrame, tick: Callable[[int], None]) -> pl.DataFrame:
         from .captions import caption_photos
 
         return caption_photos(frame, self.thumbs_dir, "small", self.captioner(), tick)
-
-    # -- queries ----------------------------------------------------------------------------
-
-    def search(self, text: str, k: int = 50, **filters: Any) -> pl.DataFrame:
-        """Photos that match a description, best first.
-
-        Parameters
-        ----------
-        text : what to look for ("a dog on the beach").
-        k : how many to return.
-        **filters : `after`, `before` (dates, both included), `person` (a name or list of
-            names, all of them in the photo), `place` (a country, region or city name),
-            `camera` (part of the make or model), `tag` (scene tags, all of them),
-            `photo_ids` (a subset).
-
-        Returns
-        -------
-        `photo_id`, `score` (cosine similarity), `rank` (1 = best), `path`, `taken_at`,
-        `caption` (null until the captions stage ran).
-        """
-        if not text or not text.strip():
-            raise PhotolabError("search needs some words")
-        query = self.clip_model().encode_texts([text])[0]
-        return self._query(query, k, self.filter_photos(**filters))
-
-    def similar(self, photo_id: int, k: int = 50, **filters: Any) -> pl.DataFrame:
-        """Photos that look like `photo_id` (itself left out), best first; filters as `search`."""
-        emb = self.embeddings([photo_id])
-        if emb.height == 0:
-            if self.catalog.frame("SELECT 1 FROM photos WHERE photo_id = ?",
-                                  [int(photo_id)]).height == 0:
-                raise PhotoNotFoundError(f"no photo {photo_id} in {self.root}")
-            raise PhotolabError(f"photo {photo_id} has no CLIP vector yet: run the semantic "
-                                "stage (photolab ingest)")
-        out = self._query(_matrix(emb)[0], k + 1, self.filter_photos(**filters))
-        return (out.filter(pl.col("photo_id") != photo_id).head(k)
-                .with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64)))
-
-    def _query(self, query: np.ndarray, k: int, allowed: np.ndarray | None) -> pl.DataFrame:
-        if allowed is not None and allowed.size <= EXACT_MAX:
-            emb = self.embeddings([int(i) for i in allowed])
-            scores = _matrix(emb) @ query
-            order = np.argsort(-scores, kind="stable")[:k]
-            hits = pl.DataFrame({"photo_id": emb["photo_id"].to_numpy()[order],
-                                 "score": scores[order].astype(np.float32)})
-        else:
-            index = self.vector_index()
-            sel = None
-            if allowed is not None:
-                sel = self.catalog.embedding_photos(photo_ids=allowed.tolist())[
-                    "embedding_id"].to_numpy()
-            scores, ids = index.search(query[None, :], k, sel)
-            keep = ids[0] >= 0
-            found = pl.DataFrame({"embedding_id": ids[0][keep], "score": scores[0][keep]})
-            hits = found.join(  # only the hits' photo ids, not the whole table per query
-                self.catalog.embedding_photos(embedding_ids=found["embedding_id"].to_list()),
-                on="embedding_id", maintain_order="left").select("photo_id", "score")
-        return self._results(hits)
 
     def embedding_pairs(self, max_distance: float = 0.01, k: int = 10) -> pl.DataFrame:
         """Pairs of photos whose CLIP vectors are within `max_distance` cosine distance
@@ -271,7 +178,7 @@ class SearchVerbs:
         if emb.height < 2:
             return empty
         index = self.vector_index()
-        scores, ids = index.search(_matrix(emb), min(k + 1, emb.height))
+        scores, ids = index.search(vectors_matrix(emb), min(k + 1, emb.height))
         by_eid = dict(zip(emb["embedding_id"], emb["photo_id"], strict=True))
         a = np.repeat(emb["photo_id"].to_numpy(), ids.shape[1])
         pairs = pl.DataFrame({"a": a, "eid": ids.ravel(), "distance": 1 - scores.ravel()})
@@ -291,7 +198,7 @@ def _vectors_column(blobs: pl.Series) -> pl.Series:
     return pl.Series("vector", flat.reshape(blobs.len(), -1))
 
 
-def _matrix(emb: pl.DataFrame) -> np.ndarray:
+def vectors_matrix(emb: pl.DataFrame) -> np.ndarray:
     if emb.height == 0:
         return np.zeros((0, 1), np.float32)
     return emb["vector"].to_numpy().astype(np.float32, copy=False)

@@ -235,8 +235,7 @@ class ClusterReview(w.VBox):
         if not name:
             raise PhotolabError("type a name first")
         f = self.current()
-        self.lib.name_faces(f["face_id"].to_list(), name)
-        self.last = list(self.lib.last_decisions)
+        _, self.last = self.lib.faces.assign(f["face_id"].to_list(), name)
         return f"{f.height} faces named {name}"
 
     def _split(self) -> str:
@@ -250,8 +249,7 @@ class ClusterReview(w.VBox):
         if self.merge_to.value is None:
             raise PhotolabError("pick a person to merge into")
         f = self.current()
-        self.lib.move_faces(f["face_id"].to_list(), int(self.merge_to.value))
-        self.last = list(self.lib.last_decisions)
+        _, self.last = self.lib.faces.assign(f["face_id"].to_list(), int(self.merge_to.value))
         return f"{f.height} faces merged into {self.merge_to.label}"
 
     def _reject(self) -> str:
