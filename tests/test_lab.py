@@ -37,17 +37,22 @@ def test_lab_runs_the_duplicates_notebook_with_widgets_and_plots(tmp_path: Path,
         page.locator(".jp-Notebook").first.wait_for(timeout=120_000)
         page.get_by_text("Kernel status: Idle").first.wait_for(state="attached",
                                                                timeout=120_000)
-        select = page.get_by_role("button", name="Select", exact=True)
-        if select.count():  # JupyterLab may ask which kernel to start
-            select.click()
         # "Run All Cells" is disabled until the notebook's kernel session is ready (a click
-        # then closes the menu and runs nothing): asked again until a cell has started
+        # then closes the menu and runs nothing), and a dialog asking for a kernel may cover
+        # the menu: asked again until a cell has started
         started = ("[...document.querySelectorAll('.jp-InputPrompt')]"
                    ".some((p) => /\\[(\\*|\\d+)\\]/.test(p.textContent))")
         for attempt in range(4):
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+            # JupyterLab may ask which kernel to start, at any moment of its start-up: its
+            # dialog covers the menu until answered
+            accept = page.locator(".jp-Dialog .jp-mod-accept")
+            if accept.count():
+                accept.first.click()
             try:
+                page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click(
+                    timeout=15_000)
+                page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click(
+                    timeout=15_000)
                 page.wait_for_function(started, timeout=15_000)
                 break
             except PlaywrightTimeout:

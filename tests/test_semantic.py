@@ -180,7 +180,7 @@ def test_filters_compose(lib_copy: Library) -> None:
 def test_filtered_search_through_the_index_matches_exact(lib_copy: Library,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """Above EXACT_MAX a filter goes to FAISS as an id selector: same answers as numpy."""
-    import photolab.semantic.verbs as sv
+    import photolab.semantic.queries as sv
 
     exact = lib_copy.search("a beach", k=20, after="2010-01-01")
     monkeypatch.setattr(sv, "EXACT_MAX", 0)
