@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -30,7 +30,7 @@ from .access import READ_ONLY_MESSAGE
 from .columnar import ColumnarReader
 from .errors import LibraryLockedError, PhotolabError, PhotoNotFoundError, ReadOnlyError
 from .ledger import NOT_UNDONE, now_iso
-from .migrations import MIGRATIONS
+from .migrations import MIGRATIONS, install_generation_triggers
 from .stages import METADATA, StageSpec, dependents, spec
 
 __all__ = ["NOT_UNDONE", "Catalog", "display_path", "now_iso"]
@@ -39,8 +39,6 @@ __all__ = ["NOT_UNDONE", "Catalog", "display_path", "now_iso"]
 #: (`photolab.columnar`); smaller ones read as fast through sqlite3's rows
 COLUMNAR_MIN_PHOTOS = 20_000
 #: the last statement of each write transaction (migration 16)
-GENERATION_ALL = "UPDATE generation SET computed = computed + 1, decided = decided + 1"
-GENERATION_DECIDED = "UPDATE generation SET decided = decided + 1"
 
 
 def display_path(raw: bytes) -> str:
@@ -138,14 +136,11 @@ class Catalog:
             self.conn.close()
 
     @contextmanager
-    def transaction(self, wait_s: float | None = None,
-                    moves: Literal["all", "decided", "nothing"] = "all",
-                    ) -> Iterator[sqlite3.Connection]:
+    def transaction(self, wait_s: float | None = None) -> Iterator[sqlite3.Connection]:
         """A write transaction; commits on success, rolls back on any exception. Waits for
         another writer up to the busy timeout (or `wait_s`), then `LibraryLockedError`.
-        It moves the catalog's `generation` on (`photolab.materialised`): `decided` when the
-        caller writes nothing but rows of `decisions`, `nothing` when it writes only what no
-        verb's answer depends on (the jobs log, the times files were last seen)."""
+        What it writes moves the catalog's generations by itself (triggers:
+        `photolab.migrations.install_generation_triggers`)."""
         if self.read_only:
             raise ReadOnlyError(READ_ONLY_MESSAGE)
         wait = self.busy_timeout_s if wait_s is None else wait_s
@@ -165,9 +160,6 @@ class Catalog:
                         f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
             try:
                 yield self.conn
-                if moves != "nothing":
-                    self.conn.execute(GENERATION_DECIDED if moves == "decided"
-                                      else GENERATION_ALL)
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
@@ -187,6 +179,7 @@ class Catalog:
                     if statement.strip():
                         c.execute(statement)
                 c.execute(f"PRAGMA user_version = {number}")
+            install_generation_triggers(c)
 
     def generation(self) -> tuple[int, int]:
         """(computed, decided): how many write transactions changed more than decisions, and
@@ -194,6 +187,15 @@ class Catalog:
         with self._lock:
             row = self._fresh().execute("SELECT computed, decided FROM generation").fetchone()
         return int(row[0]), int(row[1])
+
+    def generations(self, names: Sequence[str]) -> int:
+        """How many writes moved any of these generations (`table:<name>`,
+        `decision:<kind>`: migrations.install_generation_triggers); grows with each."""
+        marks = ",".join("?" * len(names))
+        with self._lock:
+            return int(self._fresh().execute(
+                f"SELECT coalesce(sum(n), 0) FROM table_generations WHERE name IN ({marks})",
+                list(names)).fetchone()[0])
 
     def schema_version(self) -> int:
         return self._fresh().execute("PRAGMA user_version").fetchone()[0]
@@ -260,9 +262,7 @@ class Catalog:
         """Record that unchanged files were seen by this scan (a file that was missing and
         is back is a change; the times it was seen are none)."""
         at = now_iso()
-        back = self.frame_in("SELECT photo_id FROM photos WHERE status != 'present' AND "
-                             "photo_id IN ({ids})", photo_ids).height
-        with self.transaction(moves="all" if back else "nothing") as c:
+        with self.transaction() as c:  # last_seen moves no generation; a return does
             c.executemany("UPDATE photos SET last_seen = ?, status = 'present' WHERE photo_id = ?",
                           [(at, int(i)) for i in photo_ids])
 
@@ -419,7 +419,7 @@ class Catalog:
     def add_decisions(self, kind: str, rows: Sequence[tuple[int | None, Any]], who: str,
                       ) -> list[int]:
         """Several decisions of one kind (photo_id, value) in one transaction."""
-        with self.transaction(moves="decided") as c:
+        with self.transaction() as c:
             return [ledger.record(c, kind, pid, value, who) for pid, value in rows]
 
     def geocode_cached(self, provider: str, keys: list[str]) -> dict[str, str]:
@@ -456,7 +456,7 @@ class Catalog:
     # -- decisions ------------------------------------------------------------------------
 
     def add_decision(self, kind: str, photo_id: int | None, value: Any, who: str) -> int:
-        with self.transaction(moves="decided") as c:
+        with self.transaction() as c:
             return ledger.record(c, kind, photo_id, value, who)
 
     def decisions(self, kind: str | None = None, who: str | None = None) -> pl.DataFrame:
@@ -521,7 +521,7 @@ class Catalog:
 
     def start_job(self, kind: str, params: dict[str, Any]) -> int:
         self.reap_jobs()
-        with self.transaction(moves="nothing") as c:
+        with self.transaction() as c:
             cur = c.execute(
                 "INSERT INTO jobs (kind, status, started_at, host, pid, params) "
                 "VALUES (?, 'running', ?, ?, ?, ?)",
@@ -530,7 +530,7 @@ class Catalog:
 
     def finish_job(self, job_id: int, status: str, counts: dict[str, Any], n_errors: int,
                    seconds: dict[str, float]) -> None:
-        with self.transaction(moves="nothing") as c:
+        with self.transaction() as c:
             c.execute("UPDATE jobs SET status=?, finished_at=?, counts=?, n_errors=?, seconds=? "
                       "WHERE job_id=?", (status, now_iso(), json.dumps(counts), n_errors,
                                          json.dumps(seconds), job_id))
@@ -545,7 +545,7 @@ class Catalog:
         ).fetchall()
         dead = [job_id for job_id, pid in rows if not _pid_alive(pid)]
         if dead:
-            with self.transaction(moves="nothing") as c:
+            with self.transaction() as c:
                 c.executemany("UPDATE jobs SET status = 'interrupted' WHERE job_id = ?",
                               [(j,) for j in dead])
 

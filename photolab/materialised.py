@@ -1,19 +1,19 @@
 """Verb results kept for the catalog generation they were computed at.
 
 Reading a large library is mostly the same answer again: a dashboard kernel asks `photos()`
-on every page, five family members open the same pages, a notebook re-runs its cells. Each
-write transaction moves the catalog's `generation` on (`Catalog.transaction`; migration 16):
-`computed` when it wrote more than decisions, `decided` every time. A result is kept under a
+on every page, five family members open the same pages, a notebook re-runs its cells. Every
+write moves the catalog's generations on, by triggers the schema itself gets
+(`photolab.migrations.install_generation_triggers`; no writer declares anything): `computed`
+when it wrote more than decisions, `decided` every time, and one per table and per decision
+kind. A result is kept under a
 key made of the verb, its arguments, the library's settings, photolab's own source and the
 generation it depends on, in memory and (read/write libraries) as an Arrow file under
 `<library>/cache/` that another process memory-maps instead of recomputing. A verb that only
 needs computed tables (the SQL part of `photos()`) keys on `computed`, so recording a
 decision keeps it and only the decisions are applied again.
 
-Nothing here can serve a stale answer through photolab: every write goes through
-`Catalog.transaction`. A result is only kept when the generation did not move while it was
-computed. Writers outside photolab (the sqlite3 shell) are not seen; delete `cache/` after
-one.
+A result is only kept when the generation did not move while it was computed. Writers
+outside photolab (the sqlite3 shell) move the generations too: the triggers are in the file.
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ class Materialised:
             return gen[0]
         if depends == "decided":
             return gen
-        return gen[0], self.catalog.last_decision_id(depends)
+        return gen[0], self.catalog.generations([f"decision:{k}" for k in depends])
 
     def array(self, name: str, make: Callable[[], np.ndarray],
               depends: Depends = "computed", of: Any = None) -> np.ndarray:

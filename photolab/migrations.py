@@ -1,4 +1,24 @@
-"""Numbered schema migrations of the catalog. Append only; never edit a released step."""
+"""Numbered schema migrations of the catalog. Append only; never edit a released step.
+
+After any migration, `install_generation_triggers` (re)writes the triggers that move the
+catalog's generations as it is written (`photolab.materialised`): the one place that decides
+which writes make a kept answer stale, from the schema itself.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+#: tables people's decisions live in: a write moves `decided` only (a kept answer that reads
+#: no decisions stays); every other table's write moves `computed` and `decided`
+DECIDED_TABLES = ("decisions", "persons")
+#: tables no kept answer reads: the generations themselves, the jobs log, and the faces'
+#: nearest-person memo (kept answers' own maintained state, photolab.faces.nearest)
+UNKEPT_TABLES = ("generation", "table_generations", "jobs", "face_nearest",
+                 "person_centroids")
+#: columns whose change no answer shows: when an unchanged file was last seen
+UNKEPT_COLUMNS = {"photos": ("last_seen",)}
+TRIGGER_PREFIX = "photolab_gen_"
 
 MIGRATIONS: list[str] = [
     # 1: files, computed media facts, stage bookkeeping, decisions, jobs
@@ -249,4 +269,49 @@ MIGRATIONS: list[str] = [
     );
     INSERT INTO generation VALUES (1, 0, 0)
     """,
+    # 17: a generation per table and per decision kind (`table:<name>`, `decision:<kind>`),
+    # moved by triggers (`install_generation_triggers`) with the catalog's `generation`
+    """
+    CREATE TABLE table_generations (
+        name TEXT PRIMARY KEY,
+        n    INTEGER NOT NULL
+    ) WITHOUT ROWID
+    """,
 ]
+
+
+def install_generation_triggers(c: sqlite3.Connection) -> None:
+    """(Re)write the triggers that move the generations on every insert, delete and real
+    update (a column changed, besides `UNKEPT_COLUMNS`) of every table but `UNKEPT_TABLES`
+    and FTS5's own: `computed` and `decided` (`decided` alone for `DECIDED_TABLES`),
+    `table:<name>`, and for a decision `decision:<kind>` (an undo moves the undone kind's).
+    Writers declare nothing; a write from the sqlite3 shell moves them too."""
+    for (name,) in c.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                             "AND name LIKE ?", (TRIGGER_PREFIX + "%",)).fetchall():
+        c.execute(f'DROP TRIGGER "{name}"')
+    tables = c.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table' "
+                       "AND name NOT LIKE 'sqlite_%'").fetchall()
+    virtual = [n for n, sql in tables if sql.upper().startswith("CREATE VIRTUAL")]
+    for table, _ in tables:
+        if (table in UNKEPT_TABLES or table in virtual
+                or any(table.startswith(v + "_") for v in virtual)):
+            continue
+        c.execute("INSERT OR IGNORE INTO table_generations VALUES (?, 0)", (f"table:{table}",))
+        moves = ("UPDATE generation SET decided = decided + 1" if table in DECIDED_TABLES
+                 else "UPDATE generation SET computed = computed + 1, decided = decided + 1")
+        body = (f"{moves}; UPDATE table_generations SET n = n + 1 "
+                f"WHERE name = 'table:{table}';")
+        cols = [r[1] for r in c.execute(f'PRAGMA table_info("{table}")')
+                if r[1] not in UNKEPT_COLUMNS.get(table, ())]
+        changed = " OR ".join(f'OLD."{col}" IS NOT NEW."{col}"' for col in cols)
+        extra = ""
+        if table == "decisions":
+            extra = ("INSERT INTO table_generations VALUES ('decision:' || NEW.kind, 1) "
+                     "ON CONFLICT (name) DO UPDATE SET n = n + 1; "
+                     "INSERT INTO table_generations SELECT 'decision:' || t.kind, 1 "
+                     "FROM decisions t WHERE NEW.kind = 'undo' "
+                     "AND t.decision_id = json_extract(NEW.value, '$.undoes') "
+                     "ON CONFLICT (name) DO UPDATE SET n = n + 1;")
+        for op, when in (("INSERT", ""), ("DELETE", ""), ("UPDATE", f" WHEN {changed}")):
+            c.execute(f'CREATE TRIGGER "{TRIGGER_PREFIX}{table}_{op.lower()}" AFTER {op} '
+                      f'ON "{table}"{when} BEGIN {body} {extra if op == "INSERT" else ""} END')

@@ -357,3 +357,45 @@ def test_a_cluster_whose_vote_moves_is_brought_up_to_date(small: Library) -> Non
     lib.materialised.enabled = False
     assert_frame_equal(after, lib.faces(encodings=False))
     assert after.filter(pl.col("face_id") == b)["person_name"].item() == "Quin"
+
+
+def test_every_write_moves_the_generations_by_itself_even_from_outside(small: Library) -> None:
+    """The schema moves the generations (triggers on every table but the unkept ones), so no
+    writer declares what it invalidates: a write from the sqlite3 shell makes a kept answer
+    computed again; seeing an unchanged file, or writing a value a row already has, keeps
+    every answer; an undo moves the undone decision's kind."""
+    import sqlite3
+
+    from photolab.migrations import TRIGGER_PREFIX, UNKEPT_TABLES
+
+    lib = small
+    path = lib.root / "catalog.sqlite"
+    with sqlite3.connect(path) as con:
+        tables = {n for (n,) in con.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "AND name NOT LIKE 'captions_fts%'")}
+        triggers = {n for (n,) in con.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE ?",
+            (TRIGGER_PREFIX + "%",))}
+    assert tables - set(UNKEPT_TABLES) and all(
+        {f"{TRIGGER_PREFIX}{t}_{op}" for op in ("insert", "update", "delete")} <= triggers
+        for t in tables - set(UNKEPT_TABLES))
+
+    places = lib.places()
+    gen = lib.catalog.generation()
+    pid = int(places.filter(pl.col("city").is_not_null())["photo_id"][0])
+    with sqlite3.connect(path) as con:  # nothing changes: the same value, a last-seen time
+        con.execute("UPDATE places SET city = city WHERE photo_id = ?", (pid,))
+        con.execute("UPDATE photos SET last_seen = 'now' WHERE photo_id = ?", (pid,))
+    assert lib.catalog.generation() == gen and lib.places() is places
+    with sqlite3.connect(path) as con:
+        con.execute("UPDATE places SET city = 'Shellville' WHERE photo_id = ?", (pid,))
+    assert lib.catalog.generation()[0] > gen[0]
+    assert lib.places().filter(pl.col("photo_id") == pid)["city"].item() == "Shellville"
+
+    rated = lib.catalog.generations(["decision:rating"])
+    d = lib.rate([pid], 2)[0]
+    faces = lib.catalog.generations(["decision:face_person", "table:faces"])
+    lib.undo(d)
+    assert lib.catalog.generations(["decision:rating"]) == rated + 2  # the rating, its undo
+    assert lib.catalog.generations(["decision:face_person", "table:faces"]) == faces

@@ -318,7 +318,7 @@ def _store(catalog: Catalog, rows: pl.DataFrame, before: dict[int, bytes],
         return False
     try:
         # a memo of what the faces and decisions give: no kept answer moves with it
-        with catalog.transaction(wait_s=STORE_WAIT_S, moves="nothing") as c:
+        with catalog.transaction(wait_s=STORE_WAIT_S) as c:
             if dict(c.execute("SELECT person_id, centroid FROM person_centroids")) != before:
                 return False
             _write(c, rows, before, now)

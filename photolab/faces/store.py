@@ -89,7 +89,7 @@ def person_named_in(c: sqlite3.Connection, name: str, who: str,
 
 def person_named(catalog: Catalog, name: str, who: str, create: bool = True) -> int | None:
     """The person_id of the person now called `name`, created (as a decision) if asked."""
-    with catalog.transaction(moves="decided") as c:  # a person is made by a decision
+    with catalog.transaction() as c:  # a person is made by a decision
         return person_named_in(c, name, who, create)
 
 
@@ -98,7 +98,7 @@ def assign_faces(catalog: Catalog, face_ids: Sequence[int], person: int | str,
     """Decide that faces show a person, given by id or by name (made when new), in one
     transaction, so two kernels naming the same new person at once make one person.
     Returns (person_id, decision_id)."""
-    with catalog.transaction(moves="decided") as c:  # a new person's id goes with its name
+    with catalog.transaction() as c:  # a new person's id goes with its name
         pid = person_named_in(c, person, who) if isinstance(person, str) else int(person)
         if c.execute("SELECT 1 FROM persons WHERE person_id = ?", (pid,)).fetchone() is None:
             raise PersonNotFoundError(f"no person {pid}")
