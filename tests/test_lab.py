@@ -46,8 +46,11 @@ def test_lab_runs_the_duplicates_notebook_with_widgets_and_plots(tmp_path: Path,
             # JupyterLab may ask which kernel to start, at any moment of its start-up: its
             # dialog covers the menu until answered
             accept = page.locator(".jp-Dialog .jp-mod-accept")
-            if accept.count():
+            if accept.count():  # then the kernel it starts is waited for, not run at once
                 accept.first.click()
+                page.locator(".jp-Dialog").first.wait_for(state="detached", timeout=30_000)
+                page.get_by_text("Kernel status: Idle").first.wait_for(state="attached",
+                                                                       timeout=120_000)
             try:
                 page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click(
                     timeout=15_000)
@@ -56,6 +59,7 @@ def test_lab_runs_the_duplicates_notebook_with_widgets_and_plots(tmp_path: Path,
                 page.wait_for_function(started, timeout=15_000)
                 break
             except PlaywrightTimeout:
+                page.screenshot(path=str(shot(f"lab-attempt-{attempt}.png")))
                 assert attempt < 3, "no cell started after Run All Cells, four times"
         try:
             page.get_by_text("group 1 of 2").wait_for(timeout=120_000)  # the widget
