@@ -28,11 +28,13 @@ def test_lab_runs_the_duplicates_notebook_with_widgets_and_plots(tmp_path: Path,
     # JupyterLab's user settings of this test alone (not the machine's): a notebook whose
     # kernel it lost while starting (it may start two at once, and shut one) starts the
     # preferred kernel again instead of asking which, as a curator who ticked "Always start
-    # the preferred kernel" has it
+    # the preferred kernel" has it; and every cell is in the page, not only those in view
+    # ('defer', the default, attaches the others when the CPU is idle: on 2 busy cores the
+    # widget's cell stayed out of the page for minutes)
     settings = tmp_path / "lab-settings"
     tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
     tracker.parent.mkdir(parents=True)
-    tracker.write_text('{"autoStartDefaultKernel": true}')
+    tracker.write_text('{"autoStartDefaultKernel": true, "windowingMode": "none"}')
     proc = subprocess.Popen([*PHOTOLAB, "lab", "--library", str(libdir), "--port", str(port),
                              "--token", "lab-token"],
                             env={**env(), "JUPYTERLAB_SETTINGS_DIR": str(settings)},
