@@ -38,7 +38,6 @@ __all__ = ["NOT_UNDONE", "Catalog", "display_path", "now_iso"]
 #: catalogs of at least this many photos read through the columnar helper
 #: (`photolab.columnar`); smaller ones read as fast through sqlite3's rows
 COLUMNAR_MIN_PHOTOS = 20_000
-#: the last statement of each write transaction (migration 16)
 
 
 def display_path(raw: bytes) -> str:
@@ -182,8 +181,9 @@ class Catalog:
             install_generation_triggers(c)
 
     def generation(self) -> tuple[int, int]:
-        """(computed, decided): how many write transactions changed more than decisions, and
-        how many changed anything, since the catalog was made (`photolab.materialised`)."""
+        """(computed, decided): how many row writes changed more than decisions, and how many
+        changed anything, since the catalog was made (moved by triggers:
+        `migrations.install_generation_triggers`; `photolab.materialised`)."""
         with self._lock:
             row = self._fresh().execute("SELECT computed, decided FROM generation").fetchone()
         return int(row[0]), int(row[1])
@@ -473,21 +473,11 @@ class Catalog:
             f"({','.join('?' * len(kinds))}) AND {NOT_UNDONE} ORDER BY decision_id",
             list(kinds), schema=DECISION_SCHEMA)
 
-    def last_decision_id(self, kinds: Sequence[str] | None = None) -> int:
-        """The newest decision's id (0: none yet); ids grow in commit order. With `kinds`:
-        the newest of those kinds, or of the undos that took one of them back."""
-        if kinds is None:
-            sql, args = "SELECT max(decision_id) FROM decisions", []
-        else:
-            marks = ",".join("?" * len(kinds))
-            sql = (f"SELECT max(m) FROM (SELECT max(decision_id) AS m FROM decisions "
-                   f"WHERE kind IN ({marks}) UNION ALL SELECT max(u.decision_id) FROM "
-                   "decisions u JOIN decisions t "
-                   "ON t.decision_id = json_extract(u.value, '$.undoes') "
-                   f"WHERE u.kind = 'undo' AND t.kind IN ({marks}))")
-            args = [*kinds, *kinds]
+    def last_decision_id(self) -> int:
+        """The newest decision's id (0: none yet); ids grow in commit order."""
         with self._lock:
-            return int(self._fresh().execute(sql, args).fetchone()[0] or 0)
+            return int(self._fresh().execute(
+                "SELECT max(decision_id) FROM decisions").fetchone()[0] or 0)
 
     def decisions_since(self, decision_id: int) -> pl.DataFrame:
         """Every decision after `decision_id`, oldest first (undo decisions included)."""

@@ -10,7 +10,7 @@ they form no cycle). A service whose domain has a main read is callable as that 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,8 +42,6 @@ class Context:
     date_rules: list[DateRule] | None = None
     #: processes and threads a stage may use (None: every core); Ray workers set 1
     cpu_limit: int | None = None
-    #: anything a service keeps for this library's life (its own memo tables)
-    held: dict[str, Any] = field(default_factory=dict)
 
     @property
     def thumbs_dir(self) -> Path:
@@ -61,7 +59,26 @@ def from_context(name: str, settable: bool = False) -> Any:
     return property(get, put if settable else None, doc=f"The context's `{name}`.")
 
 
-class Service:
+class OnContext:
+    """What `Library` and every service read of their `Context` (`self.ctx`), by name. A Ray
+    worker sets `settings` to the driver's and `cpu_limit` to 1."""
+
+    ctx: Context
+
+    root: Path = from_context("root")
+    catalog: Catalog = from_context("catalog")
+    materialised: Materialised = from_context("materialised")
+    loaded: Loaded = from_context("loaded")
+    thumbs_dir: Path = from_context("thumbs_dir")
+    read_only: bool = from_context("read_only")
+    member: str | None = from_context("member")
+    date_rules: list[DateRule] | None = from_context("date_rules")
+    settings: Settings = from_context("settings", settable=True)
+    who: str = from_context("who", settable=True)
+    cpu_limit: int | None = from_context("cpu_limit", settable=True)
+
+
+class Service(OnContext):
     """A domain's verbs over one library's `Context`; the other services it uses are its
     constructor's arguments."""
 
@@ -70,17 +87,6 @@ class Service:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.ctx.root)!r})"
-
-    root: Path = from_context("root")
-    settings: Settings = from_context("settings")
-    catalog: Catalog = from_context("catalog")
-    materialised: Materialised = from_context("materialised")
-    loaded: Loaded = from_context("loaded")
-    who: str = from_context("who")
-    member: str | None = from_context("member")
-    read_only: bool = from_context("read_only")
-    cpu_limit: int | None = from_context("cpu_limit")
-    thumbs_dir: Path = from_context("thumbs_dir")
 
     def _may_write(self) -> str | None:
         """Why this library may not write for its member (removed, or a viewer), or None

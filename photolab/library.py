@@ -41,7 +41,7 @@ from typing import Any
 from .albums.verbs import AlbumsService
 from .browse import BrowseService
 from .catalog import Catalog
-from .context import Context, Service, from_context
+from .context import Context, OnContext, Service
 from .curation.verbs import CurationService, WriteBackService
 from .dedupe.verbs import DuplicatesService
 from .errors import PhotolabError
@@ -102,7 +102,7 @@ VERBS: dict[str, tuple[str, ...]] = {
 }
 
 
-class Library:
+class Library(OnContext):
     """A photo library folder: `photolab.toml`, `catalog.sqlite`, `thumbs/`.
 
     Parameters
@@ -176,21 +176,6 @@ class Library:
         self.materialised.flush()
         self.loaded.close()
         self.catalog.close()
-
-    # -- the context, as notebooks and the engines read it (a Ray worker sets `settings`
-    # to the driver's and `cpu_limit` to 1) ---------------------------------------------
-
-    root: Path = from_context("root")
-    catalog: Catalog = from_context("catalog")
-    materialised: Materialised = from_context("materialised")
-    loaded: Loaded = from_context("loaded")
-    thumbs_dir: Path = from_context("thumbs_dir")
-    read_only: bool = from_context("read_only")
-    member: str | None = from_context("member")
-    date_rules: list[dates_stage.DateRule] | None = from_context("date_rules")
-    settings: Settings = from_context("settings", settable=True)
-    who: str = from_context("who", settable=True)
-    cpu_limit: int | None = from_context("cpu_limit", settable=True)
 
 
 def _hand_to(service: str, name: str) -> Callable[..., Any]:
