@@ -18,6 +18,7 @@ import polars as pl
 
 from .context import Service
 from .errors import PhotoNotFoundError
+from .materialised import kept
 
 if TYPE_CHECKING:
     from .context import Context
@@ -43,11 +44,15 @@ class BrowseService(Service):
         """`month` ("2019-05"), `n_photos`: the months with dated photos, newest first (a
         timeline's jump list), counted on the date index (kept for the generation: a
         million photos' months take 2 s to count)."""
-        return self.materialised.get("timeline_months", None, None, lambda: self.catalog.frame(
+        return self._timeline_months()
+
+    @kept("timeline_months", tables=("dates", "photos"))
+    def _timeline_months(self) -> pl.DataFrame:
+        return self.catalog.frame(
             "SELECT substr(d.taken_at, 1, 7) AS month, count(*) AS n_photos FROM dates d "
             "CROSS JOIN photos p ON p.photo_id = d.photo_id WHERE d.taken_at IS NOT NULL "
             "AND p.status = 'present' GROUP BY 1 ORDER BY 1 DESC",
-            schema={"month": pl.String, "n_photos": pl.Int64}), depends="computed")
+            schema={"month": pl.String, "n_photos": pl.Int64})
 
     def tiles(self, photo_ids: Sequence[int]) -> pl.DataFrame:
         """What a timeline tile needs, for these photos only: `photo_id`, `taken_at`,

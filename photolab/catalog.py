@@ -191,11 +191,18 @@ class Catalog:
     def generations(self, names: Sequence[str]) -> int:
         """How many writes moved any of these generations (`table:<name>`,
         `decision:<kind>`: migrations.install_generation_triggers); grows with each."""
-        marks = ",".join("?" * len(names))
+        return self.generation_sums([names])[0]
+
+    def generation_sums(self, groups: Sequence[Sequence[str]]) -> tuple[int, ...]:
+        """`generations` of each group of names, in one read."""
+        cols = ", ".join(
+            f"coalesce(sum(n) FILTER (WHERE name IN ({','.join('?' * len(g))})), 0)"
+            if g else "0" for g in groups)
+        params = [n for g in groups for n in g]
         with self._lock:
-            return int(self._fresh().execute(
-                f"SELECT coalesce(sum(n), 0) FROM table_generations WHERE name IN ({marks})",
-                list(names)).fetchone()[0])
+            row = self._fresh().execute(f"SELECT {cols} FROM table_generations",
+                                        params).fetchone()
+        return tuple(int(v) for v in row)
 
     def schema_version(self) -> int:
         return self._fresh().execute("PRAGMA user_version").fetchone()[0]

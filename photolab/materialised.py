@@ -5,33 +5,37 @@ on every page, five family members open the same pages, a notebook re-runs its c
 write moves the catalog's generations on, by triggers the schema itself gets
 (`photolab.migrations.install_generation_triggers`; no writer declares anything): `computed`
 when it wrote more than decisions, `decided` every time, and one per table and per decision
-kind. A result is kept under a
-key made of the verb, its arguments, the library's settings, photolab's own source and the
-generation it depends on, in memory and (read/write libraries) as an Arrow file under
-`<library>/cache/` that another process memory-maps instead of recomputing. A verb that only
-needs computed tables (the SQL part of `photos()`) keys on `computed`, so recording a
-decision keeps it and only the decisions are applied again.
+kind. A kept answer is a service method under `@kept`, which declares once what it reads:
+tables, kinds of decision, settings by name, and the other kept answers (or `declare`d
+reads) it uses. It is kept under a key made of its name, its arguments, the declared
+settings' values, photolab's own source and the generations of what it reads, in memory and
+(read/write libraries) as an Arrow file under `<library>/cache/` that another process
+memory-maps instead of recomputing. An answer that reads no decisions (the SQL part of
+`photos()`) is kept while only decisions are written, and only those are applied again.
 
-A result is only kept when the generation did not move while it was computed. Writers
+A result is only kept when nothing it reads was written while it was computed. Writers
 outside photolab (the sqlite3 shell) move the generations too: the triggers are in the file.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from .catalog import Catalog
+from .migrations import DECIDED_TABLES, UNKEPT_TABLES
 
 #: results bigger than this stay in memory only (a million photos' faces with their
 #: encodings are 0.9 GB: kept, since computing them takes 15 s there)
@@ -61,14 +65,104 @@ def code_key() -> str:
     return h.hexdigest()
 
 
-#: what a kept result depends on besides the computed tables (`Materialised.get`)
-Depends = Literal["computed", "decided"] | tuple[str, ...]
+def _digest(value: Any) -> str:
+    return hashlib.blake2b(repr(value).encode(), digest_size=8).hexdigest()
+
+
+#: every kind of decision (`kept(decisions=EVERY)`)
+EVERY = "every"
 #: brings a kept result up to date with the decisions after a decision id (None: cannot)
 Refresh = Callable[[pl.DataFrame, int], "pl.DataFrame | None"]
 
 
-def _digest(value: Any) -> str:
-    return hashlib.blake2b(repr(value).encode(), digest_size=8).hexdigest()
+@dataclass(frozen=True)
+class Reads:
+    """What a kept answer is computed from: tables (people's own, `DECIDED_TABLES`, or
+    computed), kinds of decision (None: every kind) and settings (by name)."""
+
+    tables: frozenset[str] = frozenset()
+    decisions: frozenset[str] | None = frozenset()
+    settings: frozenset[str] = frozenset()
+
+    def __or__(self, other: Reads) -> Reads:
+        kinds = (None if self.decisions is None or other.decisions is None
+                 else self.decisions | other.decisions)
+        return Reads(self.tables | other.tables, kinds, self.settings | other.settings)
+
+    def generations(self) -> tuple[list[str], list[str]]:
+        """The generations (`table:<name>`, `decision:<kind>`) that move when what it reads
+        is written: those of computed tables, and those of people's decisions."""
+        computed = [f"table:{t}" for t in sorted(self.tables - set(DECIDED_TABLES))]
+        decided = [f"table:{t}" for t in sorted(self.tables & set(DECIDED_TABLES))]
+        decided += (["table:decisions"] if self.decisions is None
+                    else [f"decision:{k}" for k in sorted(self.decisions)])
+        return computed, decided
+
+    def of(self, settings: Any) -> tuple[Any, ...]:
+        """The values of the settings it reads."""
+        return tuple(repr(getattr(settings, s)) for s in sorted(self.settings))
+
+
+#: every kept verb by its name (`kept`): what tests enumerate
+KEPT: dict[str, Callable[..., Any]] = {}
+
+
+def kept(name: str, *, tables: Iterable[str] = (), decisions: Iterable[str] | str = (),
+         settings: Iterable[str] = (), uses: Iterable[str] = (),
+         refresh: str | None = None, keep_refreshed: bool = False
+         ) -> Callable[[Callable[..., pl.DataFrame]], Callable[..., pl.DataFrame]]:
+    """Keep a service method's answer (`Materialised.get`) for what it reads, declared once:
+    the `tables`, the kinds of `decisions` (`EVERY`: all), the `settings` by name, and
+    what the kept answers it `uses` (by name) read. Its positional arguments are part of
+    the key, and its name of the kept files'. `refresh`: the name of a method
+    `(old, since, *args)` that brings a kept answer up to date with the decisions after
+    `since` while no computed table it reads changed (None: it cannot); `keep_refreshed`:
+    what it brings is written to `cache/` too.
+
+    `tests/test_kept.py` checks that every table a kept answer reads is declared (SQLite's
+    authorizer sees each read), and so is every setting."""
+    declare(name, tables=tables, decisions=decisions, settings=settings, uses=uses)
+
+    def wrap(fn: Callable[..., pl.DataFrame]) -> Callable[..., pl.DataFrame]:
+        @functools.wraps(fn)
+        def answer(self: Any, *args: Any) -> pl.DataFrame:
+            again = (None if refresh is None else
+                     lambda old, since: getattr(self, refresh)(old, since, *args))
+            return self.materialised.get(name, args, reads_of(name), self.settings,
+                                         lambda: fn(self, *args), again, keep_refreshed)
+
+        answer.kept_name = name  # type: ignore[attr-defined]
+        KEPT[name] = answer
+        return answer
+
+    return wrap
+
+
+#: each kept answer's (or shared read's) own reads and the ones it uses, by name
+_DECLARED: dict[str, tuple[Reads, tuple[str, ...]]] = {}
+
+
+def declare(name: str, *, tables: Iterable[str] = (), decisions: Iterable[str] | str = (),
+            settings: Iterable[str] = (), uses: Iterable[str] = ()) -> None:
+    """Declare what `name` reads, as `kept` does: for a read that is not kept itself but
+    that kept answers use (`uses=(name,)`: the curation of photos, people's labels)."""
+    unkept = set(tables) & set(UNKEPT_TABLES)
+    if unkept:
+        raise ValueError(f"{name}: {sorted(unkept)} move no generation (UNKEPT_TABLES)")
+    if name in _DECLARED:
+        raise ValueError(f"two reads are declared as {name!r}")
+    _DECLARED[name] = (Reads(frozenset(tables),
+                             None if decisions == EVERY else frozenset(decisions),
+                             frozenset(settings)), tuple(uses))
+
+
+@cache
+def reads_of(name: str) -> Reads:
+    """What the kept answer `name` reads, with what the kept answers it uses read."""
+    own, used = _DECLARED[name]
+    for other in used:
+        own |= reads_of(other)
+    return own
 
 
 class Materialised:
@@ -88,34 +182,32 @@ class Materialised:
         self._storing: dict[str, threading.RLock] = {}  # one write of a slot at a time
         self._writers: list[threading.Thread] = []
 
-    def get(self, name: str, args: Any, settings: Any, make: Callable[[], pl.DataFrame],
-            depends: Depends = "decided", refresh: Refresh | None = None,
+    def get(self, name: str, args: Any, reads: Reads, settings: Any,
+            make: Callable[[], pl.DataFrame], refresh: Refresh | None = None,
             keep_refreshed: bool = False) -> pl.DataFrame:
-        """`make()`'s result for the current generation: kept in memory, read from
-        `cache/`, or computed (and kept when nothing was written meanwhile).
+        """`make()`'s result while nothing it `reads` was written: kept in memory, read
+        from `cache/`, or computed (and kept when nothing it reads was written meanwhile).
+        Called by `kept` methods, which declare `reads`.
 
-        `depends`: what the result is computed from besides the computed tables: every
-        decision ("decided"), none ("computed"), or the decisions of some kinds (a tuple:
-        a rating then keeps the faces' answer). `refresh(result, decision_id)`, given,
-        brings a result this process holds up to date with the decisions recorded after
-        `decision_id` while no computed table changed (None: it cannot; then it is
-        computed again); with `keep_refreshed` what it brings is written to `cache/` too."""
+        `refresh(result, decision_id)`, given, brings a result this process holds up to
+        date with the decisions recorded after `decision_id` while no computed table it
+        reads changed (None: it cannot; then it is computed again); with `keep_refreshed`
+        what it brings is written to `cache/` too."""
         if not self.enabled:
             return make()
-        gen = self.catalog.generation()
-        stamp = self._stamp(gen, depends)
-        slot = f"{name}-{_digest((args, repr(settings), code_key()))}"
+        stamp = self._stamp(reads)
+        slot = f"{name}-{_digest((args, reads.of(settings), code_key()))}"
         key = _digest(stamp)
         held = self._memory.get(slot)
         if held is not None and held[0] == key:
             return held[1]
-        # read after the generation: a decision between the two is caught by the check below
+        # read after the stamp: a decision between the two is caught by the check below
         mark = self.catalog.last_decision_id() if refresh is not None else None
         if refresh is not None and held is not None and held[3] is not None \
-                and held[2][0] == gen[0]:
+                and held[2][0] == stamp[0]:
             updated = refresh(held[1], held[3])
-            if updated is not None and self.catalog.generation() == gen:
-                self._memory[slot] = (key, updated, gen, mark)
+            if updated is not None and self._stamp(reads) == stamp:
+                self._memory[slot] = (key, updated, stamp, mark)
                 if keep_refreshed and updated is not held[1]:
                     self._store_later(slot, key, self.folder / f"{slot}-{key}-{mark}.arrow")
                 return updated
@@ -131,29 +223,25 @@ class Materialised:
         except (OSError, pl.exceptions.PolarsError):  # none kept (or a damaged one)
             t = time.perf_counter()
             result = make()
-            now = self.catalog.generation()
-            if now != gen and self._stamp(now, depends) != stamp:
+            if self._stamp(reads) != stamp:
                 return result  # written meanwhile: this answer is of no one generation
             if time.perf_counter() - t >= self.disk_min_seconds:
                 self._store(slot, path, result)
-        self._memory[slot] = (key, result, gen, mark)
+        self._memory[slot] = (key, result, stamp, mark)
         return result
 
-    def _stamp(self, gen: tuple[int, int], depends: Depends) -> Any:
-        if depends == "computed":
-            return gen[0]
-        if depends == "decided":
-            return gen
-        return gen[0], self.catalog.generations([f"decision:{k}" for k in depends])
+    def _stamp(self, reads: Reads) -> tuple[int, int]:
+        """How many writes moved what `reads` names: its computed tables', its decisions'."""
+        return self.catalog.generation_sums(reads.generations())
 
-    def array(self, name: str, make: Callable[[], np.ndarray],
-              depends: Depends = "computed", of: Any = None) -> np.ndarray:
+    def array(self, name: str, make: Callable[[], np.ndarray], reads: Reads,
+              of: Any = None) -> np.ndarray:
         """Like `get`, for one numpy array (`of`: what else it is a function of): kept as
         `.npy` under `cache/`, which every process that reads it memory-maps (read-only),
         so their pages are shared."""
         if not self.enabled:
             return make()
-        stamp = self._stamp(self.catalog.generation(), depends)
+        stamp = self._stamp(reads)
         slot, key = self._array_slot(name, stamp, of)
         held = self._arrays.get(slot)
         if held is not None and held[0] == key:
@@ -162,7 +250,7 @@ class Materialised:
             result = np.load(self.folder / f"{slot}-{key}.npy", mmap_mode="r")
         except (OSError, ValueError):
             result = make()
-            if self._stamp(self.catalog.generation(), depends) != stamp:
+            if self._stamp(reads) != stamp:
                 return result
             self._store(slot, self.folder / f"{slot}-{key}.npy", result)
         self._arrays[slot] = (key, result)
@@ -173,13 +261,13 @@ class Materialised:
         return f"{name}-{_digest(code_key())}", _digest((stamp, of))
 
     def put_array(self, name: str, value: np.ndarray | Callable[[], np.ndarray],
-                  depends: Depends = "computed", of: Any = None, later: bool = False) -> None:
+                  reads: Reads, of: Any = None, later: bool = False) -> None:
         """Keep `value` as what `array(name, ..., of=of)` answers now (its maker knows it
         already: no need to compute it again). `later`: made (when a callable) and written
         on a thread of its own, unless a newer one is put meanwhile; `flush` waits for it."""
         if not self.enabled:
             return
-        slot, key = self._array_slot(name, self._stamp(self.catalog.generation(), depends), of)
+        slot, key = self._array_slot(name, self._stamp(reads), of)
         self._puts[slot] = turn = self._puts.get(slot, 0) + 1
 
         def keep() -> None:

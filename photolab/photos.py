@@ -16,11 +16,16 @@ import polars as pl
 
 from .context import Service
 from .errors import PhotolabError, PhotoNotFoundError
+from .materialised import EVERY, kept
 from .media import motion, thumbnails
 
 if TYPE_CHECKING:
     from .context import Context
     from .curation.verbs import CurationService
+
+
+#: the tables `photos()` reads before people's decisions
+PHOTO_TABLES = ("photos", "media", "dates", "motion", "stage_runs")
 
 
 class PhotosService(Service):
@@ -45,16 +50,23 @@ class PhotosService(Service):
         say, with people's decisions applied) and `error` (null when fine)."""
         if photo_ids is not None:
             return self.curation(self._photo_rows(include_missing, photo_ids))
-        # the tables' part kept while nothing but decisions is written; the decisions applied
-        # again only when one was recorded (photolab.materialised)
-        return self.materialised.get("photos", include_missing, self.settings, lambda: (
-            self.curation(self.materialised.get(
-                "photo-rows", include_missing, None,
-                lambda: self._photo_rows(include_missing, None), depends="computed"))),
-            refresh=lambda old, since: self._photos_since(include_missing, old, since))
+        return self._every_photo(include_missing)
 
-    def _photos_since(self, include_missing: bool, old: pl.DataFrame,
-                      since: int) -> pl.DataFrame | None:
+    @kept("photo-rows", tables=PHOTO_TABLES)
+    def _every_photo_row(self, include_missing: bool) -> pl.DataFrame:
+        """Every photo's row before people's decisions (kept while nothing but decisions
+        is written)."""
+        return self._photo_rows(include_missing, None)
+
+    @kept("photos", decisions=EVERY, uses=("photo-rows", "curation"),
+          refresh="_photos_since")
+    def _every_photo(self, include_missing: bool) -> pl.DataFrame:
+        """`photos()` of every photo: the decisions applied again only when one was
+        recorded, to the photos it is about (`_photos_since`) when it can."""
+        return self.curation(self._every_photo_row(include_missing))
+
+    def _photos_since(self, old: pl.DataFrame, since: int,
+                      include_missing: bool) -> pl.DataFrame | None:
         """`photos()` as `old` was, with the decisions after `since` applied to the photos
         they are about: ratings, favourites, keywords, titles, descriptions (and undoing
         them). None when one is of another kind (an album, a name: computed again)."""
@@ -177,10 +189,14 @@ class PhotosService(Service):
         `photo_id`, `path`, `taken_at`, `taken_at_source`, `mime`, `width`, `height`,
         `size_bytes`, `favorite`, `rating`, `people`, `n_faces`, `n_named`, `phash`,
         `pixel_hash`, `sharpness`, `kept` (a person chose it among its duplicates)."""
-        if photo_ids is None:  # kept for the generation (photolab.materialised)
-            return self.materialised.get("best_photos", None, self.settings,
-                                         lambda: self._best_photos(None))
+        if photo_ids is None:
+            return self._every_best_photo()
         return self._best_photos(photo_ids)
+
+    @kept("best_photos", tables=("hashes", "faces", "photos"), decisions=("keep",),
+          uses=("photos",))
+    def _every_best_photo(self) -> pl.DataFrame:
+        return self._best_photos(None)
 
     def _best_photos(self, photo_ids: Sequence[int] | None) -> pl.DataFrame:
         f = self.photos(photo_ids=photo_ids)

@@ -18,6 +18,7 @@ import polars as pl
 
 from .context import Service
 from .errors import PhotolabError
+from .materialised import kept
 
 if TYPE_CHECKING:
     from .browse import BrowseService
@@ -62,8 +63,10 @@ class WordsService(Service):
     def word_texts(self) -> pl.DataFrame:
         """`photo_id`, `text`, `taken_at`: what `search_words` matches, per present photo
         (kept for the catalog's generation)."""
-        return self.materialised.get("word-texts", None, self.settings, self._word_texts)
+        return self._word_texts()
 
+    @kept("word-texts", tables=("captions", "scene_tags", "photos"),
+          uses=("photos", "places", "faces"))
     def _word_texts(self) -> pl.DataFrame:
         photos = self.photos()
         places = self.places().select("photo_id", "country", "region", "subregion", "city",

@@ -3,6 +3,7 @@ after every kind of decision and stage write, across processes, never a stale on
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,14 +14,18 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from photolab import Library
+from photolab.materialised import Reads
 from photolab.stages import DATES
 
 from .conftest import env, library_without_weights
+from .kept import kept_calls
 
 RELS = ["exif/ianare_gps_DSCN0010.jpg", "exif/ianare_Canon_40D.jpg",
         "exif/mde_Apple_iPhone_4.jpg", "dupes/fr_obama-240p.jpg", "dupes/fr_obama-480p.jpg"]
 
-VERBS = {
+#: the public reads made of kept answers, checked beside every kept answer of the registry
+#: (`tests/kept.py`)
+PUBLIC = {
     "photos": lambda lib: lib.photos(),
     "photos(include_missing)": lambda lib: lib.photos(include_missing=True),
     "faces": lambda lib: lib.faces(),
@@ -42,19 +47,24 @@ VERBS = {
 }
 
 
+def verbs(lib: Library) -> dict[str, Callable[[], pl.DataFrame]]:
+    """Every kept answer (with each of its argument lists), and the public reads."""
+    return kept_calls(lib) | {k: functools.partial(f, lib) for k, f in PUBLIC.items()}
+
+
 def fresh(lib: Library) -> dict[str, pl.DataFrame]:
     lib.materialised.enabled = False
     try:
-        return {k: f(lib) for k, f in VERBS.items()}
+        return {k: f() for k, f in verbs(lib).items()}
     finally:
         lib.materialised.enabled = True
 
 
 def assert_same(lib: Library, when: str) -> None:
     want = fresh(lib)
-    for name, verb in VERBS.items():
+    for name, verb in verbs(lib).items():
         try:
-            assert_frame_equal(verb(lib), want[name])
+            assert_frame_equal(verb(), want[name])
         except AssertionError as e:
             raise AssertionError(f"{name} after {when}: {e}") from None
 
@@ -238,8 +248,9 @@ def test_a_write_while_computing_keeps_nothing(small: Library) -> None:
         lib.rate([pid], len(made))  # another kernel's decision lands meanwhile
         return pl.DataFrame({"n": [len(made)]})
 
-    assert lib.materialised.get("probe", None, None, make)["n"].item() == 1
-    assert lib.materialised.get("probe", None, None, make)["n"].item() == 2
+    reads = Reads(decisions=frozenset({"rating"}))
+    assert lib.materialised.get("probe", None, reads, None, make)["n"].item() == 1
+    assert lib.materialised.get("probe", None, reads, None, make)["n"].item() == 2
     assert not list((lib.root / "cache").glob("probe-*"))
 
 

@@ -21,6 +21,7 @@ import polars as pl
 from ..access import writes
 from ..context import Service
 from ..errors import AlbumNotFoundError, PersonNotFoundError, PhotolabError
+from ..materialised import EVERY, declare, kept
 from ..progress import progress
 
 if TYPE_CHECKING:
@@ -112,6 +113,10 @@ def decided(catalog: Catalog) -> tuple[pl.DataFrame, pl.DataFrame]:
     return decided_albums(catalog.active_decisions(ALBUM))
 
 
+declare("album_members", tables=("photos", "media"), decisions=(ALBUM,),
+        settings=("folder_albums", "sources"))
+
+
 def album_members(catalog: Catalog, settings: Settings,
                   photos: pl.DataFrame | None = None) -> pl.DataFrame:
     """`album_id`, `name`, `source`, `photo_id`: the albums of every present photo, or of
@@ -164,7 +169,12 @@ class AlbumsService(Service):
         """Every album: `album_id`, `name`, `source` (`photolab`: made by a person,
         `takeout`, `folder`), `n_photos`, `cover_photo_id`, `start`, `end` (the dates of its
         photos), `created_by`, `created_at`, `updated_at`; newest first."""
-        return self.materialised.get("albums", None, self.settings, self._albums)
+        return self._kept_albums()
+
+    @kept("albums", decisions=EVERY, settings=("dupe_threshold",),
+          uses=("album_members", "best_photos"))
+    def _kept_albums(self) -> pl.DataFrame:
+        return self._albums()
 
     def _albums(self) -> pl.DataFrame:
         albums, _ = self._decided()

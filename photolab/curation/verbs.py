@@ -13,6 +13,7 @@ from ..access import writes
 from ..albums.verbs import album_members
 from ..context import Service
 from ..errors import PhotolabError
+from ..materialised import EVERY, declare
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -22,6 +23,10 @@ if TYPE_CHECKING:
     from ..semantic.verbs import SemanticService
 
 LIST = pl.List(pl.String)
+
+#: what `curation` reads besides the photos it is given: people's decisions of every kind
+#: (ratings, keywords, albums, names...) and the albums of the photos
+declare("curation", decisions=EVERY, uses=("album_members", "named_in_photos"))
 
 
 class CurationService(Service):

@@ -16,6 +16,7 @@ from ..access import writes
 from ..catalog import display_path
 from ..context import Service
 from ..errors import DecisionNotFoundError, PhotolabError
+from ..materialised import kept
 from .groups import group_duplicates, rank_keepers
 
 if TYPE_CHECKING:
@@ -81,11 +82,13 @@ class DuplicatesService(Service):
             s = self.settings
             key = (s.dupe_threshold if threshold is None else threshold,
                    s.dupe_clip_distance if clip_distance is None else clip_distance)
-            return self.materialised.get(
-                "duplicates", key, self.settings,
-                lambda: self._duplicates(threshold, keeper_rule, clip_distance),
-                depends=DUPLICATE_DECISIONS)
+            return self._kept_duplicates(*key)
         return self._duplicates(threshold, keeper_rule, clip_distance)
+
+    @kept("duplicates", tables=("photos", "hashes", "media", "dates", "embeddings"),
+          decisions=DUPLICATE_DECISIONS)
+    def _kept_duplicates(self, threshold: int, clip_distance: float) -> pl.DataFrame:
+        return self._duplicates(threshold, rank_keepers, clip_distance)
 
     def _duplicates(self, threshold: int | None,
                     keeper_rule: Callable[[pl.DataFrame], pl.DataFrame],

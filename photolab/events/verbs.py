@@ -8,6 +8,7 @@ event, so a person's title for it survives photos added or taken away.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ import polars as pl
 from ..access import writes
 from ..context import Service
 from ..errors import EventNotFoundError, PhotolabError
+from ..materialised import kept
 from .best import CANDIDATES, best_first
 from .group import group_events, photo_day
 from .titles import TitleModel, TitleParams, event_title, title_prompt
@@ -44,6 +46,7 @@ class EventsService(Service):
                  semantic: SemanticService):
         super().__init__(ctx)
         self.photos, self.places, self.semantic = photos, places, semantic
+        self._computing = threading.local()  # the parts one `_event_state` computed
 
     def __call__(self) -> pl.DataFrame:
         return self.events()
@@ -54,18 +57,24 @@ class EventsService(Service):
         """Every event and its photos, recomputed when the catalog or the settings changed
         (kept for the catalog's generation, `photolab.materialised`; a guest reads what the
         curator's process kept, or computes them in memory)."""
-        computed: dict[str, pl.DataFrame] = {}
+        self._computing.parts = {}
+        try:
+            left_out = self._event_part("left_out")
+            return {"events": self._event_part("events"),
+                    "members": self._event_part("members"),
+                    "left_out": left_out.row(0, named=True) if left_out.height else {}}
+        finally:
+            self._computing.parts = {}
 
-        def part(name: str) -> pl.DataFrame:
-            def make() -> pl.DataFrame:
-                if not computed:
-                    computed.update(self._compute_events())
-                return computed[name]
-            return self.materialised.get(f"events-{name}", None, self.settings, make)
-
-        left_out = part("left_out")
-        return {"events": part("events"), "members": part("members"),
-                "left_out": left_out.row(0, named=True) if left_out.height else {}}
+    @kept("events", uses=("best_photos", "places"),
+          settings=("event_gap_hours", "event_jump_km", "home", "dupe_threshold"))
+    def _event_part(self, part: str) -> pl.DataFrame:
+        """One part of every event (`events`, `members`, `left_out`): the three are
+        computed together the first time one is not kept."""
+        parts = self._computing.__dict__.setdefault("parts", {})
+        if not parts:
+            parts.update(self._compute_events())
+        return parts[part]
 
     def _compute_events(self) -> dict[str, pl.DataFrame]:
         s = self.settings

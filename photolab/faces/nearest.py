@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import LibraryLockedError
+from ..materialised import Reads
 from .cluster import decode, nearest
 from .store import encoded_faces
 
@@ -34,6 +35,10 @@ if TYPE_CHECKING:
 
 #: how long a read waits for another writer before it keeps its result in memory only
 STORE_WAIT_S = 1.0
+#: what the faces' encodings are read from (`FaceReads.face_encodings`)
+ENCODINGS = Reads(frozenset({"faces"}))
+#: what the table's rows depend on besides the centroids they were measured against
+ROWS = Reads(frozenset({"faces", "photos"}))
 NEAREST_SCHEMA = {"face_id": pl.Int64, "person_id": pl.Int64, "dist": pl.Float64}
 
 
@@ -66,11 +71,11 @@ class KeptRows:
     def rows(self, cents: dict[int, bytes], read: Callable[[], pl.DataFrame]) -> pl.DataFrame:
         """The rows measured against `cents`: kept, or `read` (and kept)."""
         return from_records(self.materialised.array(
-            "face-nearest", lambda: as_records(read()), of=_digest(cents)))
+            "face-nearest", lambda: as_records(read()), ROWS, of=_digest(cents)))
 
     def keep(self, cents: dict[int, bytes], rows: pl.DataFrame) -> None:
         """`rows` are what the table holds for `cents` now."""
-        self.materialised.put_array("face-nearest", lambda: as_records(rows),
+        self.materialised.put_array("face-nearest", lambda: as_records(rows), ROWS,
                                     of=_digest(cents), later=True)
 
 

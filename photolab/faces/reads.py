@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from ..context import Service
-from ..materialised import code_key
+from ..materialised import code_key, declare, kept
 from . import nearest, store
 from .cluster import cluster_votes, constrain, decode, encoding_column, suggest
 from .labels import FACE_KINDS, LabelMemo, Labels, face_changes
@@ -36,6 +36,10 @@ HIDDEN = ("has_encoding", "near_person", "near_dist")
 #: the columns a decision about faces changes
 CHANGING = ("person_id", "person_name", "assigned_by", "confidence", "near_person",
             "near_dist")
+
+
+#: people's names of the faces in each photo, their own (not suggestions)
+declare("named_in_photos", tables=("faces", "persons"), decisions=FACE_KINDS)
 
 
 class FaceReads(Service):
@@ -71,10 +75,14 @@ class FaceReads(Service):
         the pixels the encoder saw, `sharpness`, `detector_score`) and `low_quality` (under
         the floor: never clustered nor suggested, only named by a person).
         """
-        return self.materialised.get(
-            "faces", encodings, self.settings, lambda: self._faces(encodings),
-            depends=FACE_KINDS, keep_refreshed=True,
-            refresh=lambda prev, since: self._faces_since(prev, since)).drop(HIDDEN)
+        return self._kept_faces(encodings).drop(HIDDEN)
+
+    @kept("faces", tables=("faces", "photos", "face_clusters", "persons"), decisions=FACE_KINDS,
+          settings=("suggest_tolerance", "face_min_side", "face_min_sharpness"),
+          refresh="_faces_since", keep_refreshed=True)
+    def _kept_faces(self, encodings: bool) -> pl.DataFrame:
+        """`_faces`, kept; brought up to date by `_faces_since` as people name faces."""
+        return self._faces(encodings)
 
     def _faces(self, encodings: bool) -> pl.DataFrame:
         """`faces()` computed from the catalog, with the `HIDDEN` columns its refresh reads."""
@@ -117,7 +125,8 @@ class FaceReads(Service):
                 .join(labels.people().rename({"name": "person_name"}), on="person_id",
                       how="left", maintain_order="left"))
 
-    def _faces_since(self, prev: pl.DataFrame, since: int) -> pl.DataFrame | None:
+    def _faces_since(self, prev: pl.DataFrame, since: int,
+                     encodings: bool) -> pl.DataFrame | None:
         """`prev` (a `_faces` answer) brought up to date with the decisions after `since`
         while no computed table changed: names, moves and removals are applied to the
         photos they can change (their faces, their clusters, the faces whose nearest
@@ -186,25 +195,24 @@ class FaceReads(Service):
     def _encodings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """`face_encodings` and each encoding's squared norm (float32), kept as three
         arrays: a contiguous matrix is read by BLAS 2.7x faster than one inside records."""
-        kept, gen = self.materialised, self.catalog.generation()[0]
-        ids = kept.array("face-encoding-ids", lambda: self.catalog.frame(
+        m, reads = self.materialised, nearest.ENCODINGS
+        gen = self.catalog.generation_sums(reads.generations())
+        ids = m.array("face-encoding-ids", lambda: self.catalog.frame(
             "SELECT face_id FROM faces WHERE encoding IS NOT NULL ORDER BY face_id",
-            schema={"face_id": pl.Int64})["face_id"].to_numpy())
-        matrix = kept.array("face-encodings", lambda: decode(
-            nearest.encodings_of(self.catalog, None)["encoding"]))
-        if self.catalog.generation()[0] != gen:  # written meanwhile: both from one read
-            f = nearest.encodings_of(self.catalog, None)
+            schema={"face_id": pl.Int64})["face_id"].to_numpy(), reads)
+        matrix = m.array("face-encodings", lambda: decode(
+            nearest.encodings_of(self.catalog, None)["encoding"]), reads)
+        if self.catalog.generation_sums(reads.generations()) != gen:  # written meanwhile:
+            f = nearest.encodings_of(self.catalog, None)  # both from one read
             ids, matrix = f["face_id"].to_numpy(), decode(f["encoding"])
             return ids, matrix, nearest.norms(matrix)
-        return ids, matrix, kept.array("face-norms", lambda: nearest.norms(matrix))
+        return ids, matrix, m.array("face-norms", lambda: nearest.norms(matrix), reads)
 
     def people(self, faces: pl.DataFrame | None = None) -> pl.DataFrame:
         """`person_id`, `name`, `n_faces` (named by people), `n_suggested`, `n_photos`;
         counted from `faces` when the caller has just read `faces()` (a widget does)."""
         if faces is None:
-            return self.materialised.get("people", None, self.settings,
-                                         lambda: self.people(self.faces(encodings=False)),
-                                         depends=FACE_KINDS)
+            return self._every_person()
         f = faces
         counts = (f.filter(pl.col("person_id").is_not_null()).group_by("person_id").agg(
             n_faces=(pl.col("assigned_by") == "user").sum(),
@@ -214,6 +222,10 @@ class FaceReads(Service):
                 .with_columns(pl.col("n_faces", "n_suggested", "n_photos").fill_null(0)
                               .cast(pl.Int64))
                 .sort(["n_faces", "person_id"], descending=[True, False]))
+
+    @kept("people", uses=("faces",))
+    def _every_person(self) -> pl.DataFrame:
+        return self.people(self.faces(encodings=False))
 
     def _low_quality(self) -> pl.Expr:
         """Faces under the quality floor (`face_min_side`, `face_min_sharpness`); faces

@@ -11,6 +11,7 @@ import polars as pl
 from ..access import writes
 from ..context import Service
 from ..errors import PhotolabError, PlaceNotFoundError
+from ..materialised import kept
 from .compute import PLACES_SCHEMA, compute_places
 from .online import OnlineGeocoder
 
@@ -56,9 +57,12 @@ class PlacesService(Service):
         A person's correction (`set_place`) wins over what was computed, field by field.
         """
         if photo_ids is None:
-            return self.materialised.get("places", None, None, lambda: self._places(None),
-                                         depends=PLACE_DECISIONS)
+            return self._every_place()
         return self._places(photo_ids)
+
+    @kept("places", tables=("photos", "places"), decisions=PLACE_DECISIONS)
+    def _every_place(self) -> pl.DataFrame:
+        return self._places(None)
 
     def _places(self, photo_ids: Sequence[int] | None) -> pl.DataFrame:
         cols = [c for c in PLACES_SCHEMA if c not in ("photo_id", "error")]
@@ -101,21 +105,25 @@ class PlacesService(Service):
 
     def place_hierarchy(self) -> pl.DataFrame:
         """Country > region > city with photo counts (photos without a place left out)."""
-        return self.materialised.get("place_hierarchy", None, None, lambda: (
-            self.places().filter(pl.col("country").is_not_null())
+        return self._place_hierarchy()
+
+    @kept("place_hierarchy", uses=("places",))
+    def _place_hierarchy(self) -> pl.DataFrame:
+        return (self.places().filter(pl.col("country").is_not_null())
                 .with_columns(pl.col("region", "city").fill_null(UNKNOWN_PLACE))
                 .group_by("country", "region", "city").agg(n_photos=pl.len(),
                                                            photo_ids=pl.col("photo_id"))
                 .sort(["country", "region", "n_photos", "city"],
-                      descending=[False, False, True, False])), depends=PLACE_DECISIONS)
+                      descending=[False, False, True, False]))
 
     def place_covers(self) -> pl.DataFrame:
         """One row per place of `place_hierarchy` (a city, or its region's unknown city):
         `place_id` ("Country/Region/City", the sunburst's id), `country`, `region`, `city`,
         `n_photos`, `cover_photo_id` (its best photo, as an event's cover is chosen: see
         `photolab.events.best`); most photographed first."""
-        return self.materialised.get("place_covers", None, self.settings, self._place_covers)
+        return self._place_covers()
 
+    @kept("place_covers", settings=("dupe_threshold",), uses=("place_hierarchy", "best_photos"))
     def _place_covers(self) -> pl.DataFrame:
         from ..events.best import CANDIDATES, best_first
 
