@@ -338,6 +338,10 @@ class Catalog:
         return self.frame_in(sql, sorted(int(i) for i in photo_ids), [stage, version],
                              schema=STALE_SCHEMA)
 
+    def inputs(self, photo_ids: Sequence[int], with_tags: bool = False) -> pl.DataFrame:
+        """What a stage reads of these present photos (`stale`'s columns), stale or not."""
+        return self.stale("", "", with_tags, photo_ids)  # no stage is named ""
+
     def write_stage(self, stage: str, version: str, results: pl.DataFrame,
                     hashes: dict[int, str]) -> None:
         """Store a stage's results and mark those photos done, in one transaction.

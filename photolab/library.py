@@ -74,7 +74,7 @@ SERVICES: dict[str, type[Service]] = {
 VERBS: dict[str, tuple[str, ...]] = {
     "photos": ("photos", "tags", "jobs", "thumbnail", "motion_video", "previews", "user_dates",
         "decisions", "best_photos"),
-    "faces": ("face_params", "clusterer", "cluster_faces", "name_faces", "name_cluster",
+    "faces": ("face_params", "clusterer", "cluster_faces", "add_face", "name_faces", "name_cluster",
         "move_faces", "rename_person", "merge_people", "remove_faces", "reject_faces",
         "split_faces", "accept_suggestions", "face_crop", "labels", "named_in_photos", "faces",
         "nearest_people", "face_encodings", "people"),

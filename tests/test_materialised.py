@@ -129,6 +129,7 @@ def decision_steps(lib: Library) -> dict[str, Callable[[], object]]:
         "date": lambda: lib.set_date(first, "1999-12-31T23:00:00"),
         "place": lambda: lib.set_place(gps, city="Nowhere", country="Elsewhere"),
         "album": lambda: lib.create_album("Kept", [first, *gps]),
+        "face_add": lambda: lib.add_face(int(faces["photo_id"][0]), (0, 40, 40, 0)),
         "event_title": lambda: lib.set_event_title(int(lib.events()["event_id"][0]),
                                                    "A kept event"),
         "face_person": lambda: (lib.name_cluster(big[0], "Ada"),

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from .. import ledger
 from ..access import writes
 from ..catalog import display_path
 from ..context import Service
 from ..errors import DecisionNotFoundError, PhotolabError
+from ..faces import store as face_store
 from ..materialised import kept
 from .groups import group_duplicates, rank_keepers
 
@@ -178,5 +180,8 @@ class DuplicatesService(Service):
         if d["kind"] == "resolve":
             back = self._move_back(json.loads(d["value"])["moves"])
             self.catalog.set_trashed(back, False)
-        return self.catalog.add_decision("undo", d["photo_id"], {"undoes": int(decision_id)},
-                                         who or self.who)
+        with self.catalog.transaction() as c:
+            if d["kind"] == "face_add":  # a drawn face goes with its decision
+                face_store.undo_drawn_face(c, json.loads(d["value"]))
+            return ledger.record(c, "undo", d["photo_id"], {"undoes": int(decision_id)},
+                                 who or self.who)

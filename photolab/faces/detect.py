@@ -122,7 +122,6 @@ def _load(task: dict[str, Any], size: int) -> np.ndarray:
 
 def _detect_one(task: dict[str, Any]) -> dict[str, Any]:
     """Faces of one photo: detected boxes, plus the file's own regions, with encodings."""
-    import dlib
 
     from .geometry import iou
 
@@ -165,11 +164,7 @@ def _detect_one(task: dict[str, Any]) -> dict[str, Any]:
     loose = [n for n in task.get("names", []) if n not in names]
     if len(loose) == 1 and len(boxes) == 1 and names[0] is None:
         names[0] = loose[0]
-    shapes = dlib.full_object_detections()
-    for t, r, b, left in boxes.round().astype(int):
-        shapes.append(_MODELS["landmarks"](img, dlib.rectangle(int(left), int(t), int(r), int(b))))
-    codes = (np.asarray(_MODELS["encoder"].compute_face_descriptor(img, shapes, p.jitters),
-                        dtype=np.float32).reshape(-1, 128) if len(boxes) else [])
+    codes = _encode(img, boxes, p.jitters)
     W, H = task["upright_size"] or (w, h)
     scaled = (boxes * [H / h, W / w, H / h, W / w]).round().astype(int)
     quality = face_quality(img, boxes)
@@ -179,6 +174,41 @@ def _detect_one(task: dict[str, Any]) -> dict[str, Any]:
          "source": sources[i], "file_name": names[i], "side_px": quality[i][0],
          "sharpness": quality[i][1], "detector_score": detector_scores[i]}
         for i, (t, r, b, left) in enumerate(scaled)]}
+
+
+def _encode(img: np.ndarray, boxes: np.ndarray, jitters: int) -> np.ndarray:
+    """The 128-d encodings of `boxes` (top, right, bottom, left in `img`'s pixels): dlib's
+    landmarks in each box, then its encoder."""
+    import dlib
+
+    shapes = dlib.full_object_detections()
+    for t, r, b, left in boxes.round().astype(int):
+        shapes.append(_MODELS["landmarks"](img, dlib.rectangle(int(left), int(t), int(r), int(b))))
+    if not len(boxes):
+        return np.zeros((0, 128), np.float32)
+    return np.asarray(_MODELS["encoder"].compute_face_descriptor(img, shapes, jitters),
+                      dtype=np.float32).reshape(-1, 128)
+
+
+def encode_drawn(task: dict[str, Any], box: tuple[int, int, int, int],
+                 params: FaceParams) -> dict[str, Any]:
+    """A face a person drew on one photo (`task`: see `face_tasks`), `box` (top, right,
+    bottom, left) in pixels of the upright original: encoded as the faces stage encodes a
+    detected face (the same image, landmarks and encoder), in this process, as a row of
+    the faces table (`source` "user"). A photo whose pixels cannot be read raises
+    `ValueError`."""
+    if "encoder" not in _MODELS:
+        _init(str(models_dir(params.models_dir)), "hog")
+    img = _load(task, params.image_size)
+    h, w = img.shape[:2]
+    W, H = task["upright_size"] or (w, h)
+    scaled = np.array([box], dtype=np.float64) * [h / H, w / W, h / H, w / W]
+    (side, sharpness), = face_quality(img, scaled)
+    t, r, b, left = (int(v) for v in box)
+    return {"top": t, "right": r, "bottom": b, "left": left, "image_width": int(W),
+            "image_height": int(H), "encoding": _encode(img, scaled, params.jitters)[0].tobytes(),
+            "source": "user", "file_name": None, "side_px": side, "sharpness": sharpness,
+            "detector_score": None}
 
 
 def face_quality(img: np.ndarray, boxes: np.ndarray) -> list[tuple[int, float]]:

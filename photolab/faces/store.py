@@ -52,12 +52,19 @@ PERSON_BY_NAME = f"""
 def write_faces(c: sqlite3.Connection, results: pl.DataFrame) -> None:
     """The faces stage's writer: replace each photo's faces; a face whose box overlaps an old
     one keeps its face_id (and so every decision about it). A name the file gives becomes a
-    decision by "file"."""
+    decision by "file". The faces people drew (`source` "user") stay as they are, and a
+    detected face over one of them is not added again."""
     for photo_id, faces in results.select("photo_id", "faces").iter_rows():
         if faces is None:  # detection failed: keep what was there
             continue
+        drawn = [r for r in c.execute("SELECT top, right, bottom, left FROM faces "
+                                      "WHERE photo_id = ? AND source = 'user'", (photo_id,))]
+        if drawn:
+            over = match_boxes(drawn, [(f["top"], f["right"], f["bottom"], f["left"])
+                                       for f in faces])
+            faces = [f for f, o in zip(faces, over, strict=True) if o is None]
         old = c.execute("SELECT face_id, top, right, bottom, left FROM faces "
-                        "WHERE photo_id = ?", (photo_id,)).fetchall()
+                        "WHERE photo_id = ? AND source != 'user'", (photo_id,)).fetchall()
         keep = match_boxes([o[1:] for o in old],
                            [(f["top"], f["right"], f["bottom"], f["left"]) for f in faces])
         for i, f in enumerate(faces):
@@ -73,6 +80,21 @@ def write_faces(c: sqlite3.Connection, results: pl.DataFrame) -> None:
                               {"faces": [face_id], "person_id": person}, "file")
         gone = {o[0] for o in old} - {old[k][0] for k in keep if k is not None}
         c.executemany("DELETE FROM faces WHERE face_id = ?", [(g,) for g in gone])
+
+
+def add_drawn_face(c: sqlite3.Connection, photo_id: int, face: dict, who: str) -> int:
+    """Store a face a person drew (`detect.encode_drawn`'s row) and its decision
+    (`face_add`); returns its face_id."""
+    face_id = int(c.execute(FACE_INSERT, (photo_id, *[face[k] for k in FACE_COLUMNS])).lastrowid
+                  or 0)
+    ledger.record(c, "face_add", photo_id, {"face_id": face_id, "box": [
+        face["top"], face["right"], face["bottom"], face["left"]]}, who)
+    return face_id
+
+
+def undo_drawn_face(c: sqlite3.Connection, value: dict) -> None:
+    """Take a drawn face out (the undo of its `face_add`)."""
+    c.execute("DELETE FROM faces WHERE face_id = ? AND source = 'user'", (int(value["face_id"]),))
 
 
 def person_named_in(c: sqlite3.Connection, name: str, who: str,

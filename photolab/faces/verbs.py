@@ -17,7 +17,13 @@ import numpy as np
 import polars as pl
 
 from ..access import writes
-from ..errors import ClusterNotFoundError, FaceNotFoundError, PersonNotFoundError, PhotolabError
+from ..errors import (
+    ClusterNotFoundError,
+    FaceNotFoundError,
+    PersonNotFoundError,
+    PhotolabError,
+    PhotoNotFoundError,
+)
 from . import store
 from .cluster import FaceClusterer, decode, distances
 from .detect import FaceDetector, FaceParams, face_tasks
@@ -145,6 +151,37 @@ class FacesService(FaceReads):
         """These faces show `name` (a new person when nobody has that name). Returns the
         person_id."""
         return self._assign(self._faces_of(face_ids), _name(name), who)[0]
+
+    @writes
+    def add_face(self, photo_id: int, box: Sequence[int], name: str | None = None,
+                 who: str | None = None) -> int:
+        """A face the detector missed, drawn by a person: `box` is (top, right, bottom,
+        left) in pixels of the upright photo (as `faces()` gives boxes). It is encoded as
+        detected faces are, clusters and is suggested like them, stays through every
+        re-detection, and is a decision (`face_add`: `undo` takes it out). `name`: named at
+        once. Returns its face_id.
+
+        Example: `lib.add_face(12, (40, 180, 160, 60), name="Ada")`.
+        """
+        from .detect import encode_drawn
+
+        f = self.catalog.inputs([int(photo_id)], with_tags=True)
+        if f.height == 0:
+            raise PhotoNotFoundError(f"no present photo {photo_id}")
+        row = f.row(0, named=True)
+        t, r, b, left = _box(box, row["width"], row["height"], photo_id)
+        params = self.face_params()
+        task = face_tasks(f, self.thumbs_dir, self.settings.thumb_sizes, params)[0]
+        try:
+            face = encode_drawn(task, (t, r, b, left), params)
+        except ValueError as e:
+            raise PhotolabError(f"photo {photo_id}: its pixels cannot be read ({e})") from None
+        who = who or self.who
+        with self.catalog.transaction() as c:
+            face_id = store.add_drawn_face(c, int(photo_id), face, who)
+        if name is not None:
+            self._assign(self._faces_of([face_id]), _name(name), who)
+        return face_id
 
     @writes
     def assign(self, face_ids: Sequence[int], person: int | str,
@@ -294,3 +331,17 @@ def _crop(thumbs: str, content_hash: str, top: int, right: int, bottom: int, lef
     x1, y1 = min(im.width, int((right + m) * sx)), min(im.height, int((bottom + m) * sy))
     face = im.crop(x0, y0, max(1, x1 - x0), max(1, y1 - y0))
     return face.thumbnail_image(size, height=size).jpegsave_buffer(Q=85)
+
+
+def _box(box: Sequence[int], width: int | None, height: int | None,
+         photo_id: int) -> tuple[int, int, int, int]:
+    """`box` (top, right, bottom, left) as ints, checked against the photo's size."""
+    if not width or not height:
+        raise PhotolabError(f"photo {photo_id} has no pixels to draw a face on (see its error)")
+    if len(box) != 4:
+        raise PhotolabError(f"a face box is (top, right, bottom, left), not {tuple(box)}")
+    t, r, b, left = (int(np.rint(v)) for v in box)
+    if not (0 <= left < r <= width and 0 <= t < b <= height):
+        raise PhotolabError(f"the box {(t, r, b, left)} is not a non-empty box inside photo "
+                            f"{photo_id} ({width} x {height} pixels)")
+    return t, r, b, left
