@@ -6,6 +6,7 @@ runs batches here, the Ray engine (`photolab.ray_engine`) on a cluster.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from . import materialised
+from . import materialised, uploads
 from . import stages as registry
 from .access import writes
 from .context import Service
@@ -65,6 +66,10 @@ class IngestReport:
         if self.kept_reads_s is not None:
             lines.append(f"  the dashboards' first reads kept in {self.kept_reads_s:.2f}s")
         return "\n".join(lines)
+
+
+ADDED_SCHEMA = {"name": pl.String, "status": pl.String, "photo_id": pl.Int64,
+                "path": pl.String, "reason": pl.String}
 
 
 class IngestService(Service):
@@ -174,6 +179,88 @@ class IngestService(Service):
             materialised.keep_reads(self.library)
             report.kept_reads_s = time.perf_counter() - t
         return report
+
+    @writes
+    def add_files(self, paths: Sequence[str | os.PathLike[str]], member: str | None = None,
+                  names: Sequence[str] | None = None, keep_source: bool = True,
+                  show_progress: bool = True, skip: Iterable[str] = ()) -> pl.DataFrame:
+        """Add photos and videos from elsewhere (a phone, a card, the served app's uploads)
+        to the library: each is checked by content, stored once under
+        `uploads/<member>/<YYYY>/<MM>/`, recorded as an `upload` decision, and ingested
+        through every stage (`photolab.uploads`).
+
+        Parameters
+        ----------
+        paths : the files.
+        member : whose uploads they are (default: the member this library acts for, or who).
+        names : the names to store them under (default: each file's own; an upload's name).
+        keep_source : copy (True) or move (False: the upload handler's part files) them.
+        skip : stages not to run on them now (a later ingest runs them).
+
+        Returns
+        -------
+        One row per file: `name`, `status` ("added", "already": its content is in the
+        library as `photo_id`, "refused": `reason`), `photo_id`, `path`, `reason`.
+        """
+        srcs = [Path(p) for p in paths]
+        given = list(names) if names is not None else [p.name for p in srcs]
+        if len(given) != len(srcs):
+            raise PhotolabError("give one name per file")
+        owner = uploads.check_name(member or self.member or self.who)
+        s, root = self.settings, self.root
+        out: list[uploads.Added | None] = [None] * len(srcs)
+        todo: list[tuple[int, str, dict, str]] = []  # (index, hash, tags, extension)
+        reader = self.exif_readers()[0]
+        for i, (src, name) in enumerate(zip(srcs, given, strict=True)):
+            try:
+                uploads.check_name(name)
+                size = src.stat().st_size
+                (tags, error), = reader.read([os.fsencode(src)])
+                why, ext = uploads.refuse_reason(tags, error, size, s.max_upload_mb,
+                                                 uploads.free_bytes(root), s.extensions)
+            except (PhotolabError, OSError) as e:
+                why, ext, tags = str(e), "", None
+            if why is not None:
+                out[i] = uploads.Added(name, "refused", reason=why)
+                if not keep_source:
+                    src.unlink(missing_ok=True)
+                continue
+            todo.append((i, scan.hash_file(os.fsencode(src)), tags or {}, ext))
+        placed: dict[str, tuple[int, Path]] = {}  # content hash -> the first file with it
+        with uploads.locked(root):  # check, place and scan: one member at a time
+            for i, digest, tags, ext in todo:
+                known = self.catalog.frame(
+                    "SELECT photo_id FROM photos WHERE content_hash = ? AND status = 'present' "
+                    "ORDER BY photo_id LIMIT 1", [digest], schema={"photo_id": pl.Int64})
+                if known.height or digest in placed:
+                    out[i] = uploads.Added(given[i], "already", photo_id=(
+                        int(known.item()) if known.height else None),
+                        reason="already in the library")
+                    if not keep_source:
+                        srcs[i].unlink(missing_ok=True)
+                    continue
+                dest = uploads.destination(root, owner, tags, given[i], ext)
+                uploads.move_into_place(srcs[i], dest, keep_source)
+                placed[digest] = (i, dest)
+            if placed:
+                self.ingest([uploads.uploads_dir(root)], only=["scan"], show_progress=False)
+                ids = dict(self.catalog.frame(
+                    "SELECT content_hash, photo_id FROM photos WHERE status = 'present' AND "
+                    "content_hash IN (SELECT value FROM json_each(?))",
+                    [json.dumps(list(placed))]).iter_rows())
+                decisions = [(ids[h], {"path": str(p), "name": given[i], "member": owner,
+                                       "content_hash": h}) for h, (i, p) in placed.items()]
+                self.catalog.add_decisions("upload", decisions, self.who)
+                for h, (i, p) in placed.items():
+                    out[i] = uploads.Added(given[i], "added", photo_id=int(ids[h]), path=str(p))
+        for i, a in enumerate(out):  # a copy of one placed in this call: its photo now
+            if a is not None and a.status == "already" and a.photo_id is None:
+                h = next(d for j, d, _, _ in todo if j == i)
+                out[i] = uploads.Added(a.name, "already", photo_id=out[placed[h][0]].photo_id,
+                                       reason=a.reason)
+        if placed:
+            self.ingest([uploads.uploads_dir(root)], skip=skip, show_progress=show_progress)
+        return pl.DataFrame([vars(a) for a in out], schema=ADDED_SCHEMA)
 
     def scan(self, roots: list[str], report: IngestReport, show: bool) -> None:
         s = self.settings

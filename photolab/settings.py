@@ -30,6 +30,8 @@ class Settings:
     thumb_quality : WebP quality of the thumbnails.
     thumb_effort : WebP encoder effort, 0 (fast) to 6 (small).
     max_pixels : images with more pixels than this are refused as decompression bombs.
+    max_upload_mb : files added from elsewhere (`add_files`, the app's uploads) larger than
+        this are refused.
     dupe_threshold : pHash Hamming radius for near duplicates (see docs/decisions.md).
     follow_symlinks : follow symlinked folders while scanning (loops are detected).
     face_model, face_upsample, face_image_size, face_min_size, face_jitters : face detection
@@ -81,6 +83,7 @@ class Settings:
     thumb_quality: int = 80
     thumb_effort: int = 2
     max_pixels: int = 400_000_000
+    max_upload_mb: int = 4096
     dupe_threshold: int = 8
     follow_symlinks: bool = True
     face_model: str = "hog"

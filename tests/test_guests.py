@@ -134,6 +134,7 @@ VERBS: dict[str, Callable[[Library, dict[str, int]], Any]] = {
     "name_cluster": lambda lib, i: lib.name_cluster(i["cluster"], "Guest"),
     "name_faces": lambda lib, i: lib.name_faces([i["face"]], "Guest"),
     "add_face": lambda lib, i: lib.add_face(i["photo"], (0, 10, 10, 0), "Guest"),
+    "add_files": lambda lib, i: lib.add_files([lib.photos()["path"][0]]),
     "not_duplicate": lambda lib, i: lib.not_duplicate(i["photo"]),
     "people": lambda lib, i: lib.people(),
     "photos": lambda lib, i: lib.photos(include_missing=True),

@@ -17,7 +17,7 @@ from photolab import Library
 from photolab.materialised import Reads
 from photolab.stages import DATES
 
-from .conftest import env, library_without_weights
+from .conftest import corpus_file, env, library_without_weights
 from .kept import kept_calls
 
 RELS = ["exif/ianare_gps_DSCN0010.jpg", "exif/ianare_Canon_40D.jpg",
@@ -130,6 +130,8 @@ def decision_steps(lib: Library) -> dict[str, Callable[[], object]]:
         "place": lambda: lib.set_place(gps, city="Nowhere", country="Elsewhere"),
         "album": lambda: lib.create_album("Kept", [first, *gps]),
         "face_add": lambda: lib.add_face(int(faces["photo_id"][0]), (0, 40, 40, 0)),
+        "upload": lambda: lib.add_files([corpus_file("exif/ianare_gps_DSCN0012.jpg")],
+                                        show_progress=False),
         "event_title": lambda: lib.set_event_title(int(lib.events()["event_id"][0]),
                                                    "A kept event"),
         "face_person": lambda: (lib.name_cluster(big[0], "Ada"),

@@ -19,6 +19,7 @@ from ..context import Service
 from ..errors import DecisionNotFoundError, PhotolabError
 from ..faces import store as face_store
 from ..materialised import kept
+from ..uploads import undo_upload
 from .groups import group_duplicates, rank_keepers
 
 if TYPE_CHECKING:
@@ -183,5 +184,8 @@ class DuplicatesService(Service):
         with self.catalog.transaction() as c:
             if d["kind"] == "face_add":  # a drawn face goes with its decision
                 face_store.undo_drawn_face(c, json.loads(d["value"]))
+            if d["kind"] == "upload":  # an uploaded file goes to the trash, its rows out
+                undo_upload(self.root, json.loads(d["value"]), d["photo_id"])
+                c.execute("DELETE FROM photos WHERE photo_id = ?", (d["photo_id"],))
             return ledger.record(c, "undo", d["photo_id"], {"undoes": int(decision_id)},
                                  who or self.who)
