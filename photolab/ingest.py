@@ -183,7 +183,8 @@ class IngestService(Service):
     @writes
     def add_files(self, paths: Sequence[str | os.PathLike[str]], member: str | None = None,
                   names: Sequence[str] | None = None, keep_source: bool = True,
-                  show_progress: bool = True, skip: Iterable[str] = ()) -> pl.DataFrame:
+                  show_progress: bool = True, skip: Iterable[str] = (),
+                  ingest: bool = True) -> pl.DataFrame:
         """Add photos and videos from elsewhere (a phone, a card, the served app's uploads)
         to the library: each is checked by content, stored once under
         `uploads/<member>/<YYYY>/<MM>/`, recorded as an `upload` decision, and ingested
@@ -196,6 +197,8 @@ class IngestService(Service):
         names : the names to store them under (default: each file's own; an upload's name).
         keep_source : copy (True) or move (False: the upload handler's part files) them.
         skip : stages not to run on them now (a later ingest runs them).
+        ingest : run the stages now (False: scanned only; the served app's uploads are
+            ingested in the background).
 
         Returns
         -------
@@ -258,7 +261,7 @@ class IngestService(Service):
                 h = next(d for j, d, _, _ in todo if j == i)
                 out[i] = uploads.Added(a.name, "already", photo_id=out[placed[h][0]].photo_id,
                                        reason=a.reason)
-        if placed:
+        if placed and ingest:
             self.ingest([uploads.uploads_dir(root)], skip=skip, show_progress=show_progress)
         return pl.DataFrame([vars(a) for a in out], schema=ADDED_SCHEMA)
 

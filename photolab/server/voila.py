@@ -266,7 +266,7 @@ def voila_command(dashboards: Path, port: int, ip: str, token: str,
     """The Voilà command line `photolab serve` becomes."""
     here = "photolab.server.voila"
     config = [] if config_dir is None else [f"--Voila.config_file_paths={config_dir}"]
-    return [sys.executable, "-m", "voila", str(dashboards), "--no-browser", *config,
+    return [sys.executable, "-m", "photolab.server.app", str(dashboards), "--no-browser", *config,
             "--Voila.identity_provider_class=photolab.server.members.MemberIdentityProvider",
             f"--port={port}", f"--Voila.ip={ip}", f"--token={token}",
             f"--Voila.kernel_websocket_connection_class={here}.GuardedConnection",

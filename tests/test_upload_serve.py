@@ -1,0 +1,97 @@
+"""The served app's upload handler (`photolab.server.uploads`): a member's file streamed to
+disk, stored once, ingested in the background; viewers, bad names and cut-off uploads keep
+nothing. One server for the module (the cases share it: none restarts it)."""
+
+from __future__ import annotations
+
+import socket
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from photolab import Library
+from photolab.errors import PhotolabError
+
+from .conftest import corpus_file
+from .serving import Server, serve, wait_until
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Path, dict]]:
+    root = tmp_path_factory.mktemp("upload") / "lib"
+    with Library(root) as lib:
+        tokens = {"ada": lib.add_member("Ada", "editor"), "bo": lib.add_member("Bo", "viewer")}
+        lib.settings.clip_cache_dir = str(root.parent / "empty-cache")
+        lib.settings.save(root)
+    with serve(root, root.parent / "serve.log") as server:
+        yield server, root, tokens
+
+
+def put(server: Server, name: str, body: bytes, token: str) -> tuple[int, str]:
+    req = urllib.request.Request(
+        f"{server.base}/photolab/upload?name={urllib.request.quote(name)}", data=body,
+        method="PUT", headers={"Authorization": f"token {token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=120) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+
+
+def files(root: Path) -> list[Path]:
+    return sorted(p for p in (root / "uploads").rglob("*") if p.is_file() and p.name != ".lock")
+
+
+def test_an_editor_uploads_a_photo_it_is_stored_once_and_ingested(served) -> None:
+    server, root, tokens = served
+    body = corpus_file("exif/ianare_Canon_40D.jpg").read_bytes()
+    status, text = put(server, "IMG_0001.jpg", body, tokens["ada"])
+    assert status == 200 and '"status": "added"' in text, text
+    assert [f.relative_to(root / "uploads").as_posix() for f in files(root)] \
+        == ["Ada/2008/05/IMG_0001.jpg"]
+    with Library(root, read_only=True) as lib:
+        assert lib.decisions("upload")["who"].to_list() == ["Ada"]
+
+    def ingested() -> bool:
+        with Library(root, read_only=True) as lib:
+            p = lib.photos()
+            if p.height != 1 or p["mime"][0] != "image/jpeg":
+                return False
+            try:
+                return lib.thumbnail(int(p["photo_id"][0]), "small").exists()
+            except PhotolabError:  # not yet made
+                return False
+    wait_until(ingested, "the upload ingested in the background", 180)
+    status, text = put(server, "again.jpg", body, tokens["ada"])  # the same content
+    assert status == 200 and '"status": "already"' in text
+    status, _ = put(server, "owner.jpg", corpus_file("exif/ianare_gps_DSCN0010.jpg")
+                    .read_bytes(), server.token)  # the owner adds too
+    assert status == 200 and len(files(root)) == 2
+
+
+def test_viewers_bad_names_and_cut_off_uploads_keep_nothing(served) -> None:
+    server, root, tokens = served
+    before = files(root)
+    body = corpus_file("exif/ianare_Nikon_D70.jpg").read_bytes()
+    assert put(server, "v.jpg", body, tokens["bo"])[0] == 403
+    assert put(server, "../x.jpg", body, tokens["ada"])[0] == 400
+    assert put(server, "x.jpg", body, "not-a-token")[0] == 403
+    status, text = put(server, "notes.jpg", b"a shopping list", tokens["ada"])
+    assert status == 200 and "not a photo or a video" in text
+    # a tab closed midway: half the bytes sent, then the connection gone
+    host, port = server.base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as s:
+        s.sendall((f"PUT /photolab/upload?name=cut.jpg HTTP/1.1\r\nHost: {host}\r\n"
+                   f"Authorization: token {tokens['ada']}\r\n"
+                   f"Content-Length: {len(body)}\r\n\r\n").encode() + body[:len(body) // 2])
+    wait_until(lambda: not list((root / "uploads" / ".partial").glob("*.part")),
+               "the cut-off upload's part file removed", 30)
+    assert files(root) == before
+    with Library(root, read_only=True) as lib:
+        assert not lib.photos().filter(pl.col("path").str.contains("cut")).height
