@@ -17,7 +17,7 @@ from photolab import Library
 from photolab.errors import PhotolabError
 
 from .conftest import corpus_file
-from .serving import Server, serve, wait_until
+from .serving import Server, serve, shot, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -95,3 +95,35 @@ def test_viewers_bad_names_and_cut_off_uploads_keep_nothing(served) -> None:
     assert files(root) == before
     with Library(root, read_only=True) as lib:
         assert not lib.photos().filter(pl.col("path").str.contains("cut")).height
+
+
+def test_add_photos_from_a_phone_in_chromium(served, new_page, tmp_path: Path) -> None:
+    """A phone-sized page: the editor picks three files (one already there, one not a
+    photo); the new photo shows in the timeline without a reload; a viewer sees no control."""
+    server, _, tokens = served
+    picked = [corpus_file("exif/ianare_Pentax_K10D.jpg"), corpus_file("exif/ianare_Canon_40D.jpg")]
+    assert put(server, "first.jpg", picked[1].read_bytes(), tokens["ada"])[0] == 200  # there
+    notes = tmp_path / "notes.jpg"
+    notes.write_text("not a photo")
+    phone = new_page(390, 844)
+    phone.goto(server.page("home.ipynb", tokens["ada"]))
+    tiles = phone.locator(".photolab-tile")
+    tiles.first.wait_for(timeout=120_000)
+    before = tiles.count()
+    phone.locator("input.photolab-upload").set_input_files([*map(str, picked), str(notes)])
+    try:
+        phone.get_by_text("ianare_Pentax_K10D.jpg: added").wait_for(timeout=60_000)
+    except Exception:
+        phone.screenshot(path=str(shot("upload-phone-failed.png")))
+        print(phone.locator(".photolab-upload-lines").inner_text())
+        print(server.logged()[-3000:])
+        raise
+    phone.get_by_text("ianare_Canon_40D.jpg: already in the library").wait_for(timeout=60_000)
+    phone.get_by_text("notes.jpg: not added: not a photo or a video").wait_for(timeout=60_000)
+    wait_until(lambda: tiles.count() == before + 1, "the new photo in the timeline", 120)
+    assert phone.locator(".photolab-upload-label").is_visible()  # within reach on a phone
+    phone.screenshot(path=str(shot("upload-phone.png")))
+    viewer = new_page(390, 844)
+    viewer.goto(server.page("home.ipynb", tokens["bo"]))
+    viewer.locator(".photolab-tile").first.wait_for(timeout=120_000)
+    assert viewer.locator("input.photolab-upload").count() == 0

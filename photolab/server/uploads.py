@@ -72,7 +72,7 @@ class UploadHandler(JupyterHandler):
 
     async def prepare(self) -> None:  # type: ignore[override]
         await super().prepare()  # signs the request in (token, cookie)
-        if self.request.method != "PUT":
+        if self.request.method not in ("PUT", "GET"):
             raise tornado.web.HTTPError(405)
         if self.current_user is None:
             raise tornado.web.HTTPError(403, "sign in first")
@@ -81,6 +81,8 @@ class UploadHandler(JupyterHandler):
                                                    and member["role"] != "editor"):
             raise tornado.web.HTTPError(403, "viewers add no photos")
         self.member = None if member is None else str(member["name"])
+        if self.request.method == "GET":
+            return
         try:
             self.name = uploads.check_name(self.get_argument("name", ""))
         except PhotolabError as e:
@@ -95,6 +97,18 @@ class UploadHandler(JupyterHandler):
         self.request.connection.set_max_body_size(limit)
         self.part = uploads.part_file(root)
         self.out = open(self.part, "wb")  # noqa: SIM115 (closed in put or on_connection_close)
+
+    def get(self) -> None:
+        """May this browser upload? (and its XSRF cookie, which each PUT then sends back)"""
+        _ = self.xsrf_token  # sets the `_xsrf` cookie
+        self.finish({"may": True})
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Errors as JSON (`message`), for the page to show (no HTML error page)."""
+        error = kwargs.get("exc_info", (None, None))[1]
+        message = getattr(error, "log_message", None) or self._reason
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"status": "refused", "reason": message, "message": message}))
 
     def data_received(self, chunk: bytes) -> None:
         self.out.write(chunk)

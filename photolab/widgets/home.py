@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from .early import ShownEarly
 from .photos import PhotosApp
 from .search import SearchBox
+from .upload import UploadButton, can_upload
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -27,7 +28,11 @@ class HomePage(ShownEarly, SearchBox):
         self.app = PhotosApp(library, page_size, on_similar=(
             (lambda pid: self.run(like=pid)) if library.has_vectors() else None))
         super().__init__(library, page_size=page_size, limit=limit)
-        self.children = (*self.children[:3], self.status, self.app)
+        # editors add photos from here (a viewer is shown no control; the server refuses too)
+        self.upload = (UploadButton(library, lambda ids: self.run(), self.app.show_photo)
+                       if can_upload(library) else None)
+        self.children = (*self.children[:3], *([self.upload] if self.upload else []),
+                         self.status, self.app)
         # a preheated kernel built its choices before anyone asked: again for the page
         self.app.timeline.on_ready = self.reload_options
 
