@@ -20,16 +20,22 @@ from .conftest import copy_files
 PIERRE = (83, 618, 252, 537)
 
 
-@pytest.fixture
-def portrait(tmp_path: Path) -> Library:
-    """The Curies' portrait with its face regions stripped (so only the detector speaks),
-    and a damaged photo."""
-    src = tmp_path / "p"
-    photo, _ = copy_files(src, ["faces_group/immich_portrait.jpg",
-                                "corrupt/pillowheif_corrupted.heic"])
+def stripped_portrait(src: Path) -> Path:
+    """A copy of the Curies' portrait without its face regions (so only the detector
+    speaks: it finds Marie, not Pierre's profile)."""
+    (photo,) = copy_files(src, ["faces_group/immich_portrait.jpg"])
     photo.chmod(0o644)  # the corpus's files are read-only, and so their copies
     subprocess.run(["exiftool", "-q", "-q", "-overwrite_original", "-XMP-mwg-rs:all=",
                     "-XMP-MP:all=", str(photo)], check=True)
+    return photo
+
+
+@pytest.fixture
+def portrait(tmp_path: Path) -> Library:
+    """The stripped portrait and a damaged photo."""
+    src = tmp_path / "p"
+    stripped_portrait(src)
+    copy_files(src, ["corrupt/pillowheif_corrupted.heic"])
     lib = Library(tmp_path / "lib")
     lib.ingest([src], show_progress=False, skip=["semantic", "tags", "captions"])
     yield lib

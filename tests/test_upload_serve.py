@@ -5,6 +5,7 @@ nothing. One server for the module (the cases share it: none restarts it)."""
 from __future__ import annotations
 
 import socket
+import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -16,8 +17,9 @@ import pytest
 from photolab import Library
 from photolab.errors import PhotolabError
 
-from .conftest import corpus_file
+from .conftest import PHOTOLAB, corpus_file, env
 from .serving import Server, serve, shot, wait_until
+from .test_faces_by_hand import PIERRE, stripped_portrait
 
 pytestmark = pytest.mark.slow
 
@@ -29,6 +31,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, P
         tokens = {"ada": lib.add_member("Ada", "editor"), "bo": lib.add_member("Bo", "viewer")}
         lib.settings.clip_cache_dir = str(root.parent / "empty-cache")
         lib.settings.save(root)
+        stripped_portrait(root.parent / "p")  # a face the detector misses, for the viewer
+        lib.ingest([root.parent / "p"], show_progress=False, skip=["semantic", "tags",
+                                                                   "captions"])
     with serve(root, root.parent / "serve.log") as server:
         yield server, root, tokens
 
@@ -61,6 +66,7 @@ def test_an_editor_uploads_a_photo_it_is_stored_once_and_ingested(served) -> Non
     def ingested() -> bool:
         with Library(root, read_only=True) as lib:
             p = lib.photos()
+            p = p.filter(pl.col("path").str.contains("uploads"))
             if p.height != 1 or p["mime"][0] != "image/jpeg":
                 return False
             try:
@@ -127,3 +133,48 @@ def test_add_photos_from_a_phone_in_chromium(served, new_page, tmp_path: Path) -
     viewer.goto(server.page("home.ipynb", tokens["bo"]))
     viewer.locator(".photolab-tile").first.wait_for(timeout=120_000)
     assert viewer.locator("input.photolab-upload").count() == 0
+
+
+def test_a_face_drawn_in_the_viewer_is_named_kept_and_taken_out(served, new_page) -> None:
+    """Pierre Curie's profile, missed by the detector, drawn over the photo with a mouse,
+    named, kept through `photolab ingest` again, then taken out ("not a face")."""
+    server, root, tokens = served
+    with Library(root, read_only=True) as lib:
+        pid = int(lib.photos().filter(pl.col("path").str.ends_with("immich_portrait.jpg"))
+                  ["photo_id"][0])
+    page = new_page(1280, 900)
+    page.goto(server.page("photos.ipynb", tokens["ada"]))
+    page.locator(f"img[alt='photo {pid}']").click(timeout=120_000)
+    image = page.locator(".pv-image")
+    image.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Faces").click()
+    boxes = page.locator(".photolab-face-box")
+    boxes.first.wait_for(timeout=10_000)
+    assert boxes.count() == 1  # Marie; Pierre's profile missed
+    page.get_by_role("button", name="Draw a face").click()
+    r = image.bounding_box()
+    t, right, b, left = PIERRE
+    page.mouse.move(r["x"] + left / 840 * r["width"], r["y"] + t / 700 * r["height"])
+    page.mouse.down()
+    page.mouse.move(r["x"] + right / 840 * r["width"], r["y"] + b / 700 * r["height"], steps=8)
+    page.mouse.up()
+    page.get_by_placeholder("Who is this?").fill("Pierre Curie")
+    page.get_by_role("button", name="Save name").click()
+    page.get_by_text("face added as Pierre Curie").wait_for(timeout=60_000)
+    page.locator(".photolab-face-box", has_text="Pierre Curie").wait_for(timeout=10_000)
+    page.screenshot(path=str(shot("face-drawn.png")))
+    with Library(root, read_only=True) as lib:
+        drawn = lib.faces(encodings=False).filter(pl.col("source") == "user")
+        assert drawn["person_name"].to_list() == ["Pierre Curie"]
+        got = drawn.row(0, named=True)
+        assert abs(got["top"] - t) < 15 and abs(got["left"] - left) < 15  # where it was drawn
+        assert lib.people().filter(pl.col("name") == "Pierre Curie")["n_faces"].to_list() == [1]
+    done = subprocess.run([*PHOTOLAB, "ingest", "--library", str(root), "--quiet"],
+                          env=env(), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with Library(root, read_only=True) as lib:
+        assert lib.faces(encodings=False).filter(pl.col("source") == "user").height == 1
+    page.locator(".photolab-face-box", has_text="Pierre Curie").locator(
+        ".pv-face-remove").click()
+    page.get_by_text("not a face: taken out").wait_for(timeout=60_000)
+    assert boxes.count() == 1

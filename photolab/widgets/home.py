@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .early import ShownEarly
+from .photo_actions import can_change
 from .photos import PhotosApp
 from .search import SearchBox
-from .upload import UploadButton, can_upload
+from .upload import UploadButton
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -30,7 +31,7 @@ class HomePage(ShownEarly, SearchBox):
         super().__init__(library, page_size=page_size, limit=limit)
         # editors add photos from here (a viewer is shown no control; the server refuses too)
         self.upload = (UploadButton(library, lambda ids: self.run(), self.app.show_photo)
-                       if can_upload(library) else None)
+                       if can_change(library) else None)
         self.children = (*self.children[:3], *([self.upload] if self.upload else []),
                          self.status, self.app)
         # a preheated kernel built its choices before anyone asked: again for the page

@@ -1,5 +1,6 @@
 """What the viewer's and the timeline's buttons do to the library: favourite, rate, tag, add
-to an album (a new one, or one a person made before), set the date or the place. Each is a
+to an album (a new one, or one a person made before), set the date or the place; draw, name
+or take out a face. Each is a
 `Library` writing verb, so a read-only library refuses it before anything is written; the
 words said back are what the page shows."""
 
@@ -10,13 +11,22 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from ..access import may_write
 from ..errors import PhotolabError
 
 if TYPE_CHECKING:
     from ..library import Library
 
 #: the viewer's and the timeline's actions that change the library
-ACTIONS = ("favorite", "rate", "tag", "album", "date", "place")
+ACTIONS = ("favorite", "rate", "tag", "album", "date", "place", "add_face", "name_face",
+           "remove_face")
+
+
+def can_change(lib: Library) -> bool:
+    """Whether this page's member may change the library (an editor or the owner,
+    read/write): what decides which controls a page offers. The library refuses on its own
+    anyway (`photolab.access`)."""
+    return not lib.read_only and may_write(lib.catalog, lib.member) is None
 
 
 def own_albums(lib: Library) -> list[str]:
@@ -79,4 +89,31 @@ def decide(lib: Library, kind: str, photo_id: int, content: dict[str, Any]) -> s
         parts = place_parts(str(content.get("text", "")))
         lib.set_place([pid], **parts)
         return "place set to " + ", ".join(parts.values())
+    if kind in ("add_face", "name_face", "remove_face"):
+        return _face_action(lib, kind, pid, content)
     raise PhotolabError(f"unknown action {kind!r}")
+
+
+def _face_action(lib: Library, kind: str, pid: int, content: dict[str, Any]) -> str:
+    """A face drawn (`box`: top, right, bottom, left as fractions of the photo), named, or
+    taken out ("not a face": a drawn one is undone, a detected one rejected)."""
+    name = str(content.get("name", "")).strip() or None
+    if kind == "add_face":
+        p = lib.photos(photo_ids=[pid]).row(0, named=True)
+        t, r, b, left = (float(v) for v in content.get("box", []))
+        w, h = p["width"] or 0, p["height"] or 0
+        lib.add_face(pid, (round(t * h), round(r * w), round(b * h), round(left * w)), name)
+        return f"face added{f' as {name}' if name else ''}"
+    face_id = int(content.get("face_id", -1))
+    if kind == "name_face":
+        if name is None:
+            raise PhotolabError("write a name first")
+        lib.name_faces([face_id], name)
+        return f"named {name}"
+    drawn = lib.decisions("face_add").filter(
+        pl.col("value").str.json_path_match("$.face_id").cast(pl.Int64) == face_id)
+    if drawn.height:
+        lib.undo(int(drawn["decision_id"][-1]))
+    else:
+        lib.reject_faces([face_id])
+    return "not a face: taken out"

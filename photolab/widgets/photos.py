@@ -34,7 +34,7 @@ from ..media.thumbnails import thumb_path
 from ._html import NO_PREVIEW, image
 from .early import EARLY_MAX, ShownEarly, tiles_html
 from .front import css, esm, image_esm
-from .photo_actions import ACTIONS, add_to_named_album, decide, own_albums
+from .photo_actions import ACTIONS, add_to_named_album, can_change, decide, own_albums
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -250,7 +250,7 @@ class PhotosApp(ShownEarly, w.VBox):
         faces = [{"left": f["left"] / f["image_width"], "top": f["top"] / f["image_height"],
                   "width": (f["right"] - f["left"]) / f["image_width"],
                   "height": (f["bottom"] - f["top"]) / f["image_height"],
-                  "name": f["person_name"]}
+                  "name": f["person_name"], "id": int(f["face_id"])}
                  for f in d["faces"] if f["image_width"] and f["image_height"]]
         still = (d["mime"] or "") in BROWSER_IMAGES and not d["has_motion_video"]
         self.viewer.send({"type": "show", "id": int(photo_id), "media": media,
@@ -259,7 +259,8 @@ class PhotosApp(ShownEarly, w.VBox):
                           "original": still and not original, "albums": own_albums(self.lib),
                           "taken_at": d["taken_at"].isoformat(timespec="seconds")
                           if d["taken_at"] is not None else "",
-                          "similar": self.on_similar is not None}, [data])
+                          "similar": self.on_similar is not None,
+                          "editable": can_change(self.lib)}, [data])
 
     def _media(self, d: dict[str, Any], original: bool) -> tuple[str, bytes]:
         """What the viewer plays or shows: a video as stored (when browsers play it), a

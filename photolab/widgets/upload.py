@@ -14,16 +14,10 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets as t
 
-from ..access import may_write
 from .front import css, esm
 
 if TYPE_CHECKING:
     from ..library import Library
-
-
-def can_upload(library: Library) -> bool:
-    """Whether this page's member may add photos (an editor or the owner, read/write)."""
-    return not library.read_only and may_write(library.catalog, library.member) is None
 
 
 class UploadButton(anywidget.AnyWidget):

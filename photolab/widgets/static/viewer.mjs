@@ -15,7 +15,12 @@ function render({ model, el }) {
         <option>4</option><option>5</option></select>
       <button class="pv-full">Original</button>
       <button class="pv-download">Download</button>
-      <button class="pv-similar">More like this</button></div>
+      <button class="pv-similar">More like this</button>
+      <button class="pv-faces-toggle">Faces</button>
+      <button class="pv-draw" title="drag over a face the detector missed">Draw a face</button></div>
+      <div class="pv-field pv-face-naming" style="display:none">
+        <input class="pv-face-name" placeholder="Who is this?">
+        <button class="pv-face-save">Save name</button></div>
       <div class="pv-notice"></div>
       <div class="pv-edit">
         <div class="pv-field"><input class="pv-tag" placeholder="tag: beach, summer">
@@ -39,6 +44,35 @@ function render({ model, el }) {
   rate.onchange = () => { if (rate.value !== "") send("rate", { stars: +rate.value }); };
   root.querySelector(".pv-download").onclick = () => send("download");
   root.querySelector(".pv-similar").onclick = () => send("similar");
+  // faces: shown over the photo (a toggle), drawn by a drag (mouse or touch), named, removed
+  let showFaces = false, drawing = false, pending = null;
+  const naming = root.querySelector(".pv-face-naming");
+  const nameInput = root.querySelector(".pv-face-name");
+  root.querySelector(".pv-faces-toggle").onclick = () => {
+    showFaces = !showFaces;
+    root.classList.toggle("pv-faces-shown", showFaces);
+  };
+  root.querySelector(".pv-draw").onclick = () => {
+    drawing = true;
+    showFaces = true;
+    root.classList.add("pv-faces-shown", "pv-drawing");
+  };
+  const saveName = () => {
+    if (!pending) return;
+    const name = nameInput.value.trim();
+    if (pending.face_id !== undefined) send("name_face", { face_id: pending.face_id, name });
+    else send("add_face", { box: pending.box, name });
+    pending = null;
+    naming.style.display = "none";
+  };
+  root.querySelector(".pv-face-save").onclick = saveName;
+  nameInput.addEventListener("keydown", (e) => { if (e.key === "Enter") saveName(); });
+  const ask = (what, name) => {
+    pending = what;
+    nameInput.value = name || "";
+    naming.style.display = "";
+    nameInput.focus();
+  };
   const list = document.createElement("datalist");
   list.id = `pv-albums-${Math.random().toString(36).slice(2)}`;
   root.append(list);
@@ -96,15 +130,57 @@ function render({ model, el }) {
     if (!msg.media.startsWith("video/")) {
       for (const f of msg.faces) {
         const b = document.createElement("div");
-        b.className = "pv-face";
+        b.className = "pv-face photolab-face-box";
+        b.dataset.face = f.id;
         Object.assign(b.style, { left: `${f.left * 100}%`, top: `${f.top * 100}%`,
                                  width: `${f.width * 100}%`, height: `${f.height * 100}%` });
-        if (f.name) {
-          const n = document.createElement("span");
-          n.textContent = f.name; b.append(n);
+        const n = document.createElement("span");
+        n.className = "pv-face-label";
+        n.textContent = f.name || "who?";
+        n.onclick = () => ask({ face_id: f.id }, f.name);
+        b.append(n);
+        if (msg.editable) {
+          const x = document.createElement("button");
+          x.className = "pv-face-remove"; x.title = "not a face"; x.textContent = "×";
+          x.onclick = () => send("remove_face", { face_id: f.id });
+          b.append(x);
         }
         holder.append(b);
       }
+      // a drag over the photo draws a face (pointer events: a mouse, a finger)
+      let start = null, box = null;
+      const at = (e) => {
+        const r = shown.getBoundingClientRect();
+        return [Math.min(Math.max((e.clientX - r.left) / r.width, 0), 1),
+                Math.min(Math.max((e.clientY - r.top) / r.height, 0), 1)];
+      };
+      holder.addEventListener("pointerdown", (e) => {
+        if (!drawing || e.target.closest(".pv-face")) return;
+        e.preventDefault();
+        holder.setPointerCapture(e.pointerId);
+        start = at(e);
+        box = document.createElement("div");
+        box.className = "pv-face pv-face-new";
+        holder.append(box);
+      });
+      holder.addEventListener("pointermove", (e) => {
+        if (!start) return;
+        const [x, y] = at(e);
+        Object.assign(box.style, {
+          left: `${Math.min(x, start[0]) * 100}%`, top: `${Math.min(y, start[1]) * 100}%`,
+          width: `${Math.abs(x - start[0]) * 100}%`, height: `${Math.abs(y - start[1]) * 100}%` });
+      });
+      holder.addEventListener("pointerup", (e) => {
+        if (!start) return;
+        const [x, y] = at(e);
+        const [l, t, r, b] = [Math.min(x, start[0]), Math.min(y, start[1]),
+                              Math.max(x, start[0]), Math.max(y, start[1])];
+        start = null;
+        drawing = false;
+        root.classList.remove("pv-drawing");
+        if (r - l < 0.01 || b - t < 0.01) { box.remove(); return; }  // a click, not a box
+        ask({ box: [t, r, b, l] }, "");
+      });
     }
     frame.append(holder);
     root.querySelector(".pv-details").innerHTML = msg.details;
@@ -118,6 +194,11 @@ function render({ model, el }) {
     for (const field of ["tag", "album", "place"]) root.querySelector(`.pv-${field}`).value = "";
     root.querySelector(".pv-date").value = msg.taken_at;
     rate.value = "";
+    for (const b of root.querySelectorAll(".pv-draw, .pv-face-remove")) {
+      b.style.display = msg.editable ? "" : "none";
+    }
+    naming.style.display = "none";
+    pending = null;
     root.dataset.photo = msg.id;
     root.style.display = "flex";
     root.focus();
