@@ -127,8 +127,16 @@ def test_add_photos_from_a_phone_in_chromium(served, new_page, tmp_path: Path) -
     phone.get_by_text("ianare_Canon_40D.jpg: already in the library").wait_for(timeout=60_000)
     phone.get_by_text("notes.jpg: not added: not a photo or a video").wait_for(timeout=60_000)
     wait_until(lambda: tiles.count() == before + 1, "the new photo in the timeline", 120)
+    # photos first on a phone: the filters behind a touch, two rows of tiles on the first screen
+    assert not phone.locator(".photolab-filters").first.is_visible()
+    tops = {round(b["y"]) for b in (t.bounding_box() for t in tiles.all()) if b}
+    assert len([y for y in tops if y < 844 - 40]) >= 2, tops
+    phone.locator(".pv-image").wait_for(timeout=30_000)  # the photo already there is shown
+    phone.locator(".pv-close").click()
     assert phone.locator(".photolab-upload-label").is_visible()  # within reach on a phone
     phone.screenshot(path=str(shot("upload-phone.png")))
+    phone.get_by_role("button", name="Filters").click()
+    phone.locator(".photolab-filters").first.wait_for(timeout=10_000)
     viewer = new_page(390, 844)
     viewer.goto(server.page("home.ipynb", tokens["bo"]))
     viewer.locator(".photolab-tile").first.wait_for(timeout=120_000)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import ipywidgets as w
+
 from .early import ShownEarly
 from .photo_actions import can_change
 from .photos import PhotosApp
@@ -32,7 +34,18 @@ class HomePage(ShownEarly, SearchBox):
         # editors add photos from here (a viewer is shown no control; the server refuses too)
         self.upload = (UploadButton(library, lambda ids: self.run(), self.app.show_photo)
                        if can_change(library) else None)
-        self.children = (*self.children[:3], *([self.upload] if self.upload else []),
+        # on a phone the photos come first: the search is one line, its filters open on a
+        # touch of "Filters" (`timeline.css`; on a wider screen they are always shown)
+        search, *filters = self.children[:3]
+        for row in (*filters, self.in_captions):
+            row.add_class("photolab-filters")
+        self.filters_button = w.ToggleButton(description="Filters", icon="sliders")
+        self.filters_button.add_class("photolab-filters-toggle")
+        self.filters_button.observe(lambda c: (self.add_class if c["new"] else self.remove_class)(
+            "photolab-filters-open"), names="value")
+        search.children = (*search.children, self.filters_button)
+        self.add_class("photolab-home")
+        self.children = (search, *filters, *([self.upload] if self.upload else []),
                          self.status, self.app)
         # a preheated kernel built its choices before anyone asked: again for the page
         self.app.timeline.on_ready = self.reload_options
