@@ -10,6 +10,10 @@ provider, the logout handler, a template). Three things have none, and are done 
   hands a page a kernel run ahead, and `_initialize`, which starts one), and reads the
   kernels waiting in its pools (`_pools`) and what `_initialize` returns.
 - jupyter_server 2 counts each kernel's open websockets only in `_kernel_connections`.
+- Voilà's standalone server has no setting for extra handlers: `photolab.server.app`
+  subclasses its application and adds the upload handler to what `Voila.init_handlers`
+  returns (a public method; its list ends with Voilà's catch-all routes, so photolab's go
+  first).
 
 Each use was read against the versions in `CHECKED`; `tests/test_serve_guard.py::
 test_voila_internals_are_as_checked` fails when the installed versions differ or a name is
@@ -89,6 +93,10 @@ def problems() -> list[str]:
     for method, words in uses.items():
         code = inspect.getsource(getattr(preheating, method, lambda: None))
         found += [f"Voilà's {method} no longer has {w}" for w in words if w not in code]
+    from voila.app import Voila
+
+    if "return handlers" not in inspect.getsource(getattr(Voila, "init_handlers", lambda: None)):
+        found.append("Voilà's init_handlers no longer returns its handlers")
     if "_kernel_connections" not in MappingKernelManager.class_traits():
         found.append("jupyter_server's MappingKernelManager has no _kernel_connections")
     return found
