@@ -40,11 +40,19 @@ class BrowseService(Service):
         super().__init__(ctx)
         self.photos, self.faces, self.places, self.semantic = photos, faces, places, semantic
 
-    def timeline_months(self) -> pl.DataFrame:
+    def timeline_months(self, **filters: Any) -> pl.DataFrame:
         """`month` ("2019-05"), `n_photos`: the months with dated photos, newest first (a
         timeline's jump list), counted on the date index (kept for the generation: a
-        million photos' months take 2 s to count)."""
-        return self._timeline_months()
+        million photos' months take 2 s to count); of the photos `filters` admit (as
+        `recent`'s: an album's, a person's) when given."""
+        if not any(v is not None for v in filters.values()):
+            return self._timeline_months()
+        where, params = self._where(filters)
+        return self.catalog.frame(
+            "SELECT substr(d.taken_at, 1, 7) AS month, count(*) AS n_photos FROM photos p "
+            f"LEFT JOIN dates d USING (photo_id) WHERE d.taken_at IS NOT NULL AND "
+            f"{' AND '.join(where)} GROUP BY 1 ORDER BY 1 DESC", params,
+            schema={"month": pl.String, "n_photos": pl.Int64})
 
     @kept("timeline_months", tables=("dates", "photos"))
     def _timeline_months(self) -> pl.DataFrame:

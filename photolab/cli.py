@@ -186,8 +186,11 @@ def serve(library: str, port: int, ip: str, token: str | None, read_only: bool,
     token = token or secrets.token_urlsafe(24)
     with Library(root, read_only=read_only) as lib:  # (read/write: brought up to date)
         members = lib.members()
-    # no members: the first pages' kernels run ahead (Voilà cannot also act for a member)
-    preheat = members.height == 0 and os.environ.get("PHOTOLAB_PREHEAT", "1") != "0"
+        shared = int(lib.shares()["active"].sum())
+    # no members, no shared albums: the first pages' kernels run ahead (Voilà cannot also
+    # act for whoever asks)
+    preheat = (members.height == 0 and shared == 0
+               and os.environ.get("PHOTOLAB_PREHEAT", "1") != "0")
     env = {**os.environ, "PHOTOLAB_LIBRARY": str(root),
            "PHOTOLAB_READONLY": "1" if read_only else "",
            NO_MEMBERS_ENV: "1" if preheat else "", SERVED_ENV: "1",
@@ -198,10 +201,14 @@ def serve(library: str, port: int, ip: str, token: str | None, read_only: bool,
     if members.height:
         print(f"photolab: {members.height} members can come in through their own links "
               "(photolab members list)", file=sys.stderr)
-    elif preheat:
+    if shared:
+        print(f"photolab: {shared} shared albums can be opened through their links "
+              "(photolab share --list)", file=sys.stderr)
+    if preheat:
         pages = ", ".join(name.removesuffix(".ipynb") for name in PREHEATED)
         print(f"photolab: the {pages} pages are run ahead (no members: a member "
-              "added now comes in once photolab serve is started again)", file=sys.stderr)
+              "added, or an album shared, now comes in once photolab serve is started again)",
+              file=sys.stderr)
     print(f"photolab: serving {root} ({mode}) at "
           f"http://{ip}:{port}/voila/render/home.ipynb?token={token} (every page: "
           f"http://{ip}:{port}/?token={token})", file=sys.stderr, flush=True)

@@ -11,9 +11,10 @@ from typing import Any
 
 import polars as pl
 
+from .albums.shares import SERVE_URL
 from .library import Library
 
-COMMANDS = ("events", "albums", "memories", "export", "members")
+COMMANDS = ("events", "albums", "memories", "export", "members", "share")
 EXIT_FAILED = 1  # as photolab.cli: the run failed
 
 
@@ -56,8 +57,8 @@ def add_commands(sub: Any, library_arg: Callable[[argparse.ArgumentParser], None
                       help="may look, change nothing (the default)")
     role.add_argument("--editor", dest="role", action="store_const", const="editor",
                       help="may name people, fix dates, make albums")
-    m.add_argument("--url", default="http://127.0.0.1:8866",
-                   help="where photolab serve is reached (default http://127.0.0.1:8866)")
+    m.add_argument("--url", default=SERVE_URL,
+                   help=f"where photolab serve is reached (default {SERVE_URL})")
     library_arg(m)
     m = msub.add_parser("list", help="print the members and their roles")
     library_arg(m)
@@ -68,6 +69,23 @@ def add_commands(sub: Any, library_arg: Callable[[argparse.ArgumentParser], None
     m.add_argument("name")
     m.add_argument("role", choices=["viewer", "editor"])
     library_arg(m)
+
+    p = sub.add_parser("share", help="share an album by link with someone who is not a "
+                       "member (that album alone, read-only); --list, --revoke ID")
+    library_arg(p)
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("album", nargs="?", help="the album's name or id")
+    what.add_argument("--list", action="store_true", help="print every share")
+    what.add_argument("--revoke", type=int, metavar="ID", help="end a share: its link stops "
+                      "working at once")
+    p.add_argument("--expires", default=None, help="how long the link works: 30d, 12h, 2w, "
+                   "1y (default: until revoked)")
+    p.add_argument("--download", action=argparse.BooleanOptionalAction, default=True,
+                   help="whether the originals may be downloaded (default: yes)")
+    p.add_argument("--names", action=argparse.BooleanOptionalAction, default=False,
+                   help="whether people's names are shown (default: no)")
+    p.add_argument("--url", default=SERVE_URL,
+                   help=f"where photolab serve is reached (default {SERVE_URL})")
 
 
 def run(lib: Library, args: argparse.Namespace,
@@ -99,6 +117,8 @@ def run(lib: Library, args: argparse.Namespace,
             return EXIT_FAILED
     elif args.command == "members":
         _members(lib, args)
+    elif args.command == "share":
+        _share(lib, args)
     return 0
 
 
@@ -133,6 +153,30 @@ def _members(lib: Library, args: argparse.Namespace) -> None:
     else:
         lib.set_member_role(args.name, args.role)
         print(f"{args.name} is now a {args.role}")
+
+
+def _share(lib: Library, args: argparse.Namespace) -> None:
+    from .albums.shares import share_link
+
+    if args.list:
+        with pl.Config(tbl_rows=-1, fmt_str_lengths=60, tbl_width_chars=200):
+            print(lib.shares())
+    elif args.revoke is not None:
+        lib.revoke_share(args.revoke)
+        print(f"share {args.revoke} revoked: its link no longer works")
+    else:
+        album = int(args.album) if args.album.lstrip("-").isdigit() else args.album
+        token = lib.share_album(album, expires=args.expires, download=args.download,
+                                names=args.names)
+        a = lib.album(album)
+        share_id = token.partition(".")[0].removeprefix("share-")
+        until = lib.shares().filter(pl.col("share_id") == int(share_id))["expires_at"][0]
+        print(f"{a['name']} ({a['n_photos']} photos), share {share_id}"
+              f"{f', until {until[:16]} UTC' if until else ''}"
+              f"{', no download' if not args.download else ''}"
+              f"{', names shown' if args.names else ''}: {share_link(args.url, token)}")
+        print("(the link is shown once: photolab keeps only its hash; "
+              f"photolab share --revoke {share_id} ends it)")
 
 
 def _memories(lib: Library, day: str | None, window: int, top: int) -> None:

@@ -16,6 +16,7 @@ map of which domain uses which; `tests/test_layout.py` checks it has no cycle):
                                                             photolab.words
     events      EventsService(ctx, photos, places, semantic)          photolab.events.verbs
     albums      AlbumsService(ctx, photos, events, places)  photolab.albums.verbs
+    shares      SharesService(ctx, albums)                  photolab.albums.shares
     duplicates  DuplicatesService(ctx, semantic)            photolab.dedupe.verbs
     members     MembersService(ctx, duplicates)             photolab.members
     write_back  WriteBackService(ctx, photos, places, faces, semantic)
@@ -38,6 +39,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .albums.shares import SharesService
 from .albums.verbs import AlbumsService
 from .browse import BrowseService
 from .catalog import Catalog
@@ -66,7 +68,8 @@ SERVICES: dict[str, type[Service]] = {
     "faces": FacesService, "curation": CurationService, "photos": PhotosService,
     "places": PlacesService, "semantic": SemanticService, "browse": BrowseService,
     "search": SearchService, "words": WordsService, "events": EventsService,
-    "albums": AlbumsService, "duplicates": DuplicatesService, "members": MembersService,
+    "albums": AlbumsService, "shares": SharesService, "duplicates": DuplicatesService,
+    "members": MembersService,
     "write_back": WriteBackService, "ingest": IngestService,
 }
 
@@ -93,6 +96,7 @@ VERBS: dict[str, tuple[str, ...]] = {
     "albums": ("album_members", "albums", "album", "album_photos", "create_album",
         "add_to_album", "remove_from_album", "rename_album", "delete_album", "export",
         "keep_event"),
+    "shares": ("share_album", "shares", "revoke_share"),
     "duplicates": ("duplicate_candidates", "duplicates", "not_duplicate", "keep",
         "resolve_duplicates", "undo"),
     "members": ("members", "add_member", "remove_member", "set_member_role", "named_by",
@@ -157,6 +161,7 @@ class Library(OnContext):
                                   self.browse, self.search)
         self.events = EventsService(ctx, self.photos, self.places, self.semantic)
         self.albums = AlbumsService(ctx, self.photos, self.events, self.places)
+        self.shares = SharesService(ctx, self.albums)
         self.duplicates = DuplicatesService(ctx, self.semantic)
         self.members = MembersService(ctx, self.duplicates)
         self.write_back = WriteBackService(ctx, self.photos, self.places, self.faces,

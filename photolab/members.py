@@ -39,8 +39,14 @@ class MemberNotFoundError(NotFoundError):
     """No member with that name (or the member was removed)."""
 
 
-def _digest(secret: str) -> str:
+def secret_digest(secret: str) -> str:
+    """What the catalog keeps of a link's secret (members' and shared albums')."""
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def same_secret(kept_digest: str, secret: str) -> bool:
+    """Whether a secret is the one whose digest was kept (compared in constant time)."""
+    return hmac.compare_digest(kept_digest, secret_digest(secret))
 
 
 def parse_token(token: str | None) -> tuple[int, str] | None:
@@ -56,8 +62,7 @@ def member_for_token(catalog: Catalog, token: str | None) -> dict[str, Any] | No
         return None
     row = catalog.frame("SELECT member_id, name, role, secret_sha256 FROM members "
                         "WHERE member_id = ? AND removed_at IS NULL", [parsed[0]])
-    if row.height == 0 or not hmac.compare_digest(row["secret_sha256"][0],
-                                                  _digest(parsed[1])):
+    if row.height == 0 or not same_secret(row["secret_sha256"][0], parsed[1]):
         return None
     return row.drop("secret_sha256").row(0, named=True)
 
@@ -106,7 +111,7 @@ class MembersService(Service):
         with self.catalog.transaction() as c:
             cur = c.execute("INSERT INTO members (name, role, secret_sha256, created_at, "
                             "created_by) VALUES (?,?,?,?,?)",
-                            (name, role, _digest(secret), now_iso(), self.who))
+                            (name, role, secret_digest(secret), now_iso(), self.who))
             member_id = int(cur.lastrowid or 0)
         return f"{member_id}.{secret}"
 

@@ -277,6 +277,22 @@ MIGRATIONS: list[str] = [
         n    INTEGER NOT NULL
     ) WITHOUT ROWID
     """,
+    # 18: albums shared by link with someone outside the family (photolab.albums.shares):
+    # the album, what the link shows, when it ends, the hash of its secret
+    """
+    CREATE TABLE shares (
+        share_id      INTEGER PRIMARY KEY,
+        album_id      INTEGER NOT NULL,
+        secret_sha256 TEXT NOT NULL,
+        names         INTEGER NOT NULL DEFAULT 0,    -- the names of people shown
+        download      INTEGER NOT NULL DEFAULT 1,    -- originals may be downloaded
+        expires_at    TEXT,                          -- UTC ISO, null: until revoked
+        created_at    TEXT NOT NULL,
+        created_by    TEXT,
+        revoked_at    TEXT,
+        revoked_by    TEXT
+    )
+    """,
 ]
 
 

@@ -61,12 +61,14 @@ def owned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[st
         lib.tag([motion], "holiday")
         album = lib.create_album("Holiday", [motion])
         lib.add_member("Grandma")
+        share = lib.share_album(album)
         events = lib.events()
         ids = {"album": album,
                "event": int(events["event_id"][0]) if events.height else 1,
                "photo": int(dupes["photo_id"][0]), "motion": motion, "face": face,
                "person": person, "other": other, "decision": decision,
-               "cluster": int(lib.faces()["cluster_id"].drop_nulls()[0])}
+               "cluster": int(lib.faces()["cluster_id"].drop_nulls()[0]),
+               "share": int(share.split(".")[0].removeprefix("share-"))}
     return tmp / "lib", src, ids
 
 
@@ -88,6 +90,9 @@ VERBS: dict[str, Callable[[Library, dict[str, int]], Any]] = {
     "export": lambda lib, i: lib.export(Path(lib.root).parent / "guest-export",
                                         album=i["album"]),
     "members": lambda lib, i: lib.members(),
+    "share_album": lambda lib, i: lib.share_album(i["album"], expires="7d"),
+    "shares": lambda lib, i: lib.shares(),
+    "revoke_share": lambda lib, i: lib.revoke_share(i["share"]),
     "photo_details": lambda lib, i: lib.photo_details(i["photo"]),
     "previews": lambda lib, i: lib.previews([i["motion"]]),
     "tiles": lambda lib, i: lib.tiles([i["photo"], i["motion"]]),
@@ -218,7 +223,7 @@ def test_read_only_library_changes_nothing(owned) -> None:
     assert {"ingest", "resolve_duplicates", "name_faces", "undo", "write_back", "set_date",
             "cluster_faces", "tag", "create_album", "add_to_album", "delete_album", "export",
             "keep_event", "set_event_title", "add_member", "remove_member",
-            "undo_member"} <= set(refused)
+            "undo_member", "share_album", "revoke_share"} <= set(refused)
     assert {"photos", "faces", "duplicates", "thumbnail", "motion_video", "events", "albums",
             "album_photos", "on_this_day"} <= set(ran)
     assert not (libdir.parent / "guest-export").exists()

@@ -14,6 +14,10 @@ provider, the logout handler, a template). Three things have none, and are done 
   subclasses its application and adds the upload handler to what `Voila.init_handlers`
   returns (a public method; its list ends with Voilà's catch-all routes, so photolab's go
   first).
+- The gate before every handler (`photolab.server.gate`) asks tornado whether a handler's
+  own `prepare` has already answered (`_finished`), and jupyter_server whether it has
+  signed the request in yet (`_jupyter_current_user`: reading `current_user` before then
+  raises).
 
 Each use was read against the versions in `CHECKED`; `tests/test_serve_guard.py::
 test_voila_internals_are_as_checked` fails when the installed versions differ or a name is
@@ -26,7 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 #: the versions every use below was read against (pinned in pyproject.toml)
-CHECKED = {"voila": "0.5.13", "jupyter_server": "2.21.1"}
+CHECKED = {"voila": "0.5.13", "jupyter_server": "2.21.1", "tornado": "6.6.1"}
 
 
 def wrap_hand_out(manager: Any, wrap: Callable[[Any], Any]) -> bool:
@@ -72,6 +76,16 @@ def connections(manager: Any, kernel_id: str) -> int:
     return manager._kernel_connections.get(kernel_id, 0)
 
 
+def finished(handler: Any) -> bool:
+    """Whether a tornado handler has already sent its answer (a redirect, an error)."""
+    return bool(handler._finished)
+
+
+def signed_in(handler: Any) -> bool:
+    """Whether a jupyter_server handler has signed its request in (its `current_user` set)."""
+    return hasattr(handler, "_jupyter_current_user")
+
+
 def problems() -> list[str]:
     """What differs from the versions and names read (empty when all is as checked)."""
     import inspect
@@ -97,6 +111,13 @@ def problems() -> list[str]:
 
     if "return handlers" not in inspect.getsource(getattr(Voila, "init_handlers", lambda: None)):
         found.append("Voilà's init_handlers no longer returns its handlers")
+    from jupyter_server.base.handlers import JupyterHandler
+    from tornado.web import RequestHandler
+
+    if "self._finished = True" not in inspect.getsource(RequestHandler.finish):
+        found.append("tornado's RequestHandler.finish no longer sets _finished")
+    if "_jupyter_current_user" not in inspect.getsource(JupyterHandler):
+        found.append("jupyter_server's JupyterHandler no longer keeps _jupyter_current_user")
     if "_kernel_connections" not in MappingKernelManager.class_traits():
         found.append("jupyter_server's MappingKernelManager has no _kernel_connections")
     return found

@@ -25,7 +25,7 @@ from .. import uploads
 from ..errors import PhotolabError
 from ..library import Library
 from ..settings import Settings
-from .members import member_of
+from .members import SHARE_PREFIX, member_of
 
 ROUTE = r"/photolab/upload"
 _INGESTING = threading.Lock()
@@ -76,6 +76,8 @@ class UploadHandler(JupyterHandler):
             raise tornado.web.HTTPError(405)
         if self.current_user is None:
             raise tornado.web.HTTPError(403, "sign in first")
+        if self.current_user.username.startswith(SHARE_PREFIX):  # (the gate says so first)
+            raise tornado.web.HTTPError(404)
         member = member_of(self.current_user)
         if os.environ.get("PHOTOLAB_READONLY") or (member is not None
                                                    and member["role"] != "editor"):

@@ -34,7 +34,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from traitlets import Float, Int, TraitError
 
-from . import internals
+from . import gate, internals
 from .frames import V1, BadFrame, check
 
 #: kernels culled this long after their page's last message once no page is connected
@@ -172,7 +172,10 @@ class CappedKernelManager(AsyncMappingKernelManager):
             finally:
                 self._arriving.discard(kid)
         async with self._a_page():
-            return await super().start_kernel(*args, **kwargs)
+            kid = await super().start_kernel(*args, **kwargs)
+            # who asked for the page (`photolab.server.gate`: a share's page reaches its own)
+            gate.record_kernel(kid, set(self.list_kernel_ids()))
+            return kid
 
     @asynccontextmanager
     async def _a_page(self) -> AsyncIterator[None]:
@@ -249,9 +252,9 @@ PREHEAT_CONFIG = (
 
 def voila_config_dir(preheat: bool = False) -> Path:
     """A folder with the Voilà configuration file: `member_hook` installed (a Python function
-    cannot be given on Voilà's command line), or, for a library with no members,
-    kernels preheated for the first pages (Voilà cannot do both: a preheated kernel runs
-    its notebook before anyone asks, so it cannot act for whoever asks)."""
+    cannot be given on Voilà's command line), or, for a library with no members and no
+    shared albums, kernels preheated for the first pages (Voilà cannot do both: a preheated
+    kernel runs its notebook before anyone asks, so it cannot act for whoever asks)."""
     import tempfile
 
     from .members import VOILA_CONFIG

@@ -10,8 +10,9 @@ from .people import ClusterReview, PersonLabeller, embedding_view
 from .photos import PhotosApp, Timeline
 from .places import PlaceMap, PlaceSunburst, place_map
 from .search import SearchBox
+from .shared import SharedAlbum, SharePanel
 
 __all__ = ["AlbumsPage", "ClusterReview", "DuplicateReview", "HomePage", "PeoplePage",
            "PersonLabeller", "PhotosApp", "PlaceMap", "PlaceSunburst", "PlacesPage", "SearchBox",
-           "Timeline",
+           "SharePanel", "SharedAlbum", "Timeline",
            "embedding_view", "place_map"]

@@ -25,7 +25,10 @@ from ._children import close_tree
 from ._html import image
 from .early import EARLY_MAX, ShownEarly, covers_html
 from .front import css, image_esm
+from .photo_actions import can_change
 from .photos import PhotosApp
+from .shared import SharePanel
+from .upload import UploadButton
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -160,6 +163,32 @@ class AlbumsPage(_CoverPage):
                    "ref": e["cover_photo_id"]}
                   for e in events.iter_rows(named=True)]
         return items
+
+    def _open(self, key: str) -> None:
+        """An album's timeline, with "Share" for editors (not for events: keep an event as an
+        album to share it) and, in an album people made, "Add photos" (uploaded into it)."""
+        super()._open(key)
+        kind, _, value = key.partition(":")
+        if kind != "album" or self.opened is None or not can_change(self.lib):
+            return
+        album_id, extra = int(value), []
+        if self.lib.album(album_id)["source"] == "photolab":
+            opened = self.opened
+            extra.append(UploadButton(self.lib, lambda ids: self._uploaded(album_id, ids),
+                                      lambda pid: (self._uploaded(album_id, [pid]),
+                                                   opened.show_photo(pid))))
+        self.children = (self.header, SharePanel(self.lib, album_id), *extra, self.opened)
+
+    def _uploaded(self, album_id: int, photo_ids: list[int]) -> None:
+        """Photos uploaded in an album (or already in the library) put into it, the
+        album's timeline read again."""
+        have = set(self.lib.album_photos(album_id)["photo_id"].to_list())
+        new = [i for i in photo_ids if i not in have]
+        if new:
+            self.lib.add_to_album(album_id, new)
+        if self.opened is not None:
+            ids = self.lib.album_photos(album_id)["photo_id"].to_list()
+            self.opened.timeline.set_source({"photo_ids": ids})
 
     def _filters(self, key: str) -> tuple[str, dict[str, Any]]:
         kind, _, value = key.partition(":")

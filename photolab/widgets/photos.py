@@ -17,7 +17,6 @@ photo), `photolab-video` (the playing element), `photolab-badge` (a video or mot
 from __future__ import annotations
 
 import calendar
-import html
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -32,9 +31,11 @@ from ..access import shown_path
 from ..errors import PhotolabError, ReadOnlyError
 from ..media.thumbnails import thumb_path
 from ._html import NO_PREVIEW, image
+from .details import details_html
 from .early import EARLY_MAX, ShownEarly, tiles_html
 from .front import css, esm, image_esm
 from .photo_actions import ACTIONS, add_to_named_album, can_change, decide, own_albums
+from .scope import EVERYTHING, Scope
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -45,6 +46,8 @@ BROWSER_VIDEOS = {"video/mp4", "video/webm"}
 #: the largest original sent to a page at once
 MAX_ORIGINAL_BYTES = 200 * 1024 * 1024
 MONTHS = tuple(calendar.month_name)
+
+
 
 
 def _day_label(d: date) -> str:
@@ -62,18 +65,25 @@ class Timeline(anywidget.AnyWidget):
     on_open : called with a photo id when a tile is clicked.
     on_album : called with the chosen photo ids and an album name when a person adds a
         selection to an album; returns what to tell them.
+    scope : what it may show (`Scope`; default everything): a tile's id from the page is
+        checked against it before anything is read for it.
     filters : `Library.recent` filters (dates, person, place, camera, tag).
     """
 
     _esm = image_esm("timeline.mjs")
     _css = css("tiles.css", "timeline.css")
     months = traitlets.List().tag(sync=True)
+    #: whether the page offers "Select" (to put photos in an album)
+    selectable = traitlets.Bool(True).tag(sync=True)
 
     def __init__(self, library: Library, page_size: int = 60, thumb_size: str = "tiny",
                  on_open: Callable[[int], None] | None = None,
-                 on_album: Callable[[list[int], str], str] | None = None, **filters: Any):
+                 on_album: Callable[[list[int], str], str] | None = None,
+                 scope: Scope = EVERYTHING, **filters: Any):
         super().__init__()
         self.lib, self.page_size, self.thumb_size = library, page_size, thumb_size
+        self.scope = scope
+        self.selectable = scope.changes
         self.on_open, self.on_album = on_open, on_album
         #: called when a page in the browser shows the timeline
         self.on_ready: Callable[[], None] | None = None
@@ -95,7 +105,8 @@ class Timeline(anywidget.AnyWidget):
         if photo_ids is None:
             self.total = self.lib.count_recent(**self.filters) if total is None else total
             self.months = [{"month": m, "n": n, "label": f"{MONTHS[int(m[5:7])]} {m[:4]}"}
-                           for m, n in self.lib.timeline_months().iter_rows() if m]
+                           for m, n in self.lib.timeline_months(**self.filters).iter_rows()
+                           if m]
         else:
             self.total, self.months = len(photo_ids), []
         if self._ready:
@@ -103,12 +114,17 @@ class Timeline(anywidget.AnyWidget):
 
     def _message(self, _: Any, content: dict[str, Any], buffers: list[bytes]) -> None:
         kind = content.get("type")
+        if not self.scope.alive():  # a shared album's link ended while its page was open
+            self.ids, self.done = [], True
+            self.send({"type": "reset"})
+            self.send({"type": "notice", "text": self.scope.ended})
+            return
         if kind == "ready":  # a page opened: counted again (its kernel may have run ahead)
             self._ready = True
             if self.on_ready is not None:
                 self.on_ready()
             self.set_source(self.filters, self.results, self.heading)
-        elif kind == "album" and self.on_album is not None:
+        elif kind == "album" and self.on_album is not None and self.scope.changes:
             text = self.on_album([int(i) for i in content.get("ids", [])],
                                  str(content.get("name", "")))
             self.send({"type": "notice", "text": text})
@@ -117,9 +133,9 @@ class Timeline(anywidget.AnyWidget):
         elif kind == "jump":
             y, m = (int(x) for x in str(content["month"]).split("-"))
             self.reset(date(y, m, calendar.monthrange(y, m)[1]))
-        elif kind == "open" and self.on_open is not None:
+        elif kind == "open" and self.on_open is not None and self.scope.admits(content["id"]):
             self.on_open(int(content["id"]))
-        elif kind == "animate":
+        elif kind == "animate" and self.scope.admits(content["id"]):
             pid = int(content["id"])
             made = self.lib.previews([pid])
             webp = made["webp"][0] if made.height else None
@@ -220,6 +236,7 @@ class PhotosApp(ShownEarly, w.VBox):
     page_size : photos per timeline page.
     on_similar : called with the open photo's id by the viewer's "More like this" (shown
         only when it is given: `HomePage` gives it where the library has CLIP vectors).
+    scope : what it may show and do (`Scope`; default everything).
     **filters : `Library.recent` filters.
 
     Example (the cell's output in a notebook)::
@@ -228,12 +245,14 @@ class PhotosApp(ShownEarly, w.VBox):
     """
 
     def __init__(self, library: Library, page_size: int = 60,
-                 on_similar: Callable[[int], None] | None = None, **filters: Any):
+                 on_similar: Callable[[int], None] | None = None,
+                 scope: Scope = EVERYTHING, **filters: Any):
         self.lib = library
         self.current: int | None = None
-        self.on_similar = on_similar
+        self.scope = scope
+        self.on_similar = on_similar if scope.changes else None
         self.timeline = Timeline(library, page_size, on_open=self.show_photo,
-                                 on_album=self._album, **filters)
+                                 on_album=self._album, scope=scope, **filters)
         self.viewer = Viewer(self._action)
         super().__init__([self.timeline, self.viewer])
 
@@ -243,7 +262,11 @@ class PhotosApp(ShownEarly, w.VBox):
     # -- showing ----------------------------------------------------------------------------
 
     def show_photo(self, photo_id: int, notice: str = "", original: bool = False) -> None:
-        """Open a photo in the viewer."""
+        """Open a photo in the viewer (one the scope admits)."""
+        if not self.scope.admits(photo_id):
+            self.current = None
+            self.viewer.send({"type": "close"})
+            return
         self.current = int(photo_id)
         d = self.lib.photo_details(photo_id)
         media, data = self._media(d, original)
@@ -253,14 +276,18 @@ class PhotosApp(ShownEarly, w.VBox):
                   "name": f["person_name"], "id": int(f["face_id"])}
                  for f in d["faces"] if f["image_width"] and f["image_height"]]
         still = (d["mime"] or "") in BROWSER_IMAGES and not d["has_motion_video"]
+        changes = self.scope.changes
         self.viewer.send({"type": "show", "id": int(photo_id), "media": media,
-                          "details": details_html(d), "faces": faces,
+                          "details": details_html(d, self.scope),
+                          "faces": faces if self.scope.names else [],
                           "favorite": bool(d["favorite"]), "notice": notice,
-                          "original": still and not original, "albums": own_albums(self.lib),
+                          "original": still and not original and self.scope.download,
+                          "albums": own_albums(self.lib) if changes else [],
                           "taken_at": d["taken_at"].isoformat(timespec="seconds")
                           if d["taken_at"] is not None else "",
                           "similar": self.on_similar is not None,
-                          "editable": can_change(self.lib)}, [data])
+                          "editable": changes and can_change(self.lib), "changes": changes,
+                          "download": self.scope.download}, [data])
 
     def _media(self, d: dict[str, Any], original: bool) -> tuple[str, bytes]:
         """What the viewer plays or shows: a video as stored (when browsers play it), a
@@ -290,20 +317,24 @@ class PhotosApp(ShownEarly, w.VBox):
     def _action(self, kind: str, content: dict[str, Any]) -> None:
         if self.current is None:
             return
+        if not self.scope.admits(self.current):  # the share ended: nothing more
+            self.current = None
+            self.viewer.send({"type": "close"})
+            return
         if kind == "close":
             self.current = None
             self.viewer.send({"type": "close"})
         elif kind in ("prev", "next"):
             self.step(-1 if kind == "prev" else 1)
-        elif kind == "original":
-            self.show_photo(self.current, original=True)
-        elif kind == "download":
+        elif kind == "original" and self.scope.download:  # (a share without downloads:
+            self.show_photo(self.current, original=True)  # the big thumbnail alone)
+        elif kind == "download" and self.scope.download:
             self.download(self.current)
         elif kind == "similar" and self.on_similar is not None:
             pid, self.current = self.current, None
             self.viewer.send({"type": "close"})
             self.on_similar(pid)
-        elif kind in ACTIONS:
+        elif kind in ACTIONS and self.scope.changes:
             self._decide(kind, content)
 
     def step(self, by: int) -> None:
@@ -352,32 +383,3 @@ class PhotosApp(ShownEarly, w.VBox):
     def _album(self, photo_ids: list[int], name: str) -> str:
         """The timeline's selection added to an album."""
         return self._refused(lambda: add_to_named_album(self.lib, name, photo_ids))[1]
-
-
-def details_html(d: dict[str, Any]) -> str:
-    """The viewer's details panel: when (and from what), where, who, with what, and the rest."""
-    def row(label: str, value: Any) -> str:
-        if value in (None, "", [], ()):
-            return ""
-        text = ", ".join(value) if isinstance(value, list) else str(value)
-        return (f"<div class='pv-row'><div class='pv-label'>{label}</div>"
-                f"<div class='pv-value'>{html.escape(text)}</div></div>")
-
-    t = d["taken_at"]
-    when = f"{t:%A %d %B %Y, %H:%M}" if t is not None else "no date"
-    if t is not None and d["tz_offset"]:
-        when += f" (UTC{d['tz_offset']})"
-    place = " › ".join(x for x in (d["country"], d["region"], d["city"]) if x)
-    camera = " ".join(x for x in (d["camera_make"], d["camera_model"]) if x)
-    named = sorted({f["person_name"] for f in d["faces"] if f["person_name"]}
-                   | set(d["people"] or []))
-    size = f"{d['size_bytes'] / 1e6:.1f} MB" if d["size_bytes"] else None
-    dims = f"{d['width']} × {d['height']}" if d["width"] and d["height"] else None
-    return "<div class='pv-rows'>" + "".join([
-        row("Taken", when), row("Date from", d["taken_at_source"]), row("Place", place),
-        row("People", named), row("Camera", camera), row("Lens", d["lens"]),
-        row("Exposure", d["exposure"]), row("Keywords", d["keywords"]),
-        row("Rating", "★" * d["rating"] if d["rating"] else None), row("Title", d["title"]),
-        row("Caption", d["caption"] or d["description"]), row("Albums", d["albums"]),
-        row("File", shown_path(d["path"], guest=True)),  # the name, never the server's folders
-        row("Size", " · ".join(x for x in (dims, size) if x))]) + "</div>"

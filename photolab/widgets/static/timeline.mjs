@@ -21,6 +21,10 @@ function render({ model, el }) {
   count.className = "photolab-count";
   const pick = document.createElement("button");
   pick.className = "photolab-select"; pick.textContent = "Select";
+  // a page that changes nothing (a shared album's) offers no selection for an album
+  const offer = () => { pick.style.display = model.get("selectable") ? "" : "none"; };
+  offer();
+  model.on("change:selectable", offer);
   const chosen = new Set();
   const sel = document.createElement("span");
   sel.className = "photolab-selection"; sel.style.display = "none";

@@ -187,6 +187,13 @@ function render({ model, el }) {
     root.querySelector(".pv-fav").textContent = msg.favorite ? "★ Favourite" : "☆ Favourite";
     root.querySelector(".pv-full").style.display = msg.original ? "" : "none";
     root.querySelector(".pv-similar").style.display = msg.similar ? "" : "none";
+    // a shared album's page: no changes, downloads and faces only where its share allows
+    const show = (sel, on) => { root.querySelector(sel).style.display = on ? "" : "none"; };
+    show(".pv-download", msg.download !== false);
+    show(".pv-fav", msg.changes !== false);
+    show(".pv-rate", msg.changes !== false);
+    show(".pv-edit", msg.changes !== false);
+    show(".pv-faces-toggle", msg.changes !== false || msg.faces.length > 0);
     list.innerHTML = "";
     for (const name of msg.albums) {
       const o = document.createElement("option"); o.value = name; list.append(o);
