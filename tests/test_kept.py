@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from pathlib import Path
 
 import pytest
 from polars.testing import assert_frame_equal
@@ -36,9 +35,10 @@ class RecordingSettings(Settings):
 SETTING_NAMES = {f.name for f in dataclasses.fields(Settings)}
 
 
-@pytest.fixture
-def lib(tmp_path: Path) -> Library:
-    lib = library_without_weights(tmp_path, RELS, skip=[])
+@pytest.fixture(scope="module")
+def lib(tmp_path_factory: pytest.TempPathFactory) -> Library:
+    """One library for the module (each test leaves its settings and kept answers as found)."""
+    lib = library_without_weights(tmp_path_factory.mktemp("kept"), RELS, skip=[])
     yield lib
     lib.close()
 
@@ -73,6 +73,7 @@ def test_every_kept_answer_declares_every_table_and_setting_it_reads(lib: Librar
     finally:
         lib.catalog.conn.set_authorizer(None)
         lib.settings = given
+        lib.materialised.enabled = True
     assert {"photos", "faces", "duplicates", "events", "places"} <= set(KEPT)
 
 
@@ -85,6 +86,9 @@ def test_a_setting_an_answer_does_not_read_keeps_it(lib: Library,
     lib.settings.thumb_quality += 1  # read by no kept answer of faces
     assert_frame_equal(lib.faces(encodings=False), first)
     assert len(made) == 1
+    before = lib.settings.suggest_tolerance
     lib.settings.suggest_tolerance = 0.1  # declared by `faces`: computed again
     assert lib.faces(encodings=False)["person_id"].null_count() == first.height
     assert len(made) == 2
+    lib.settings.thumb_quality -= 1
+    lib.settings.suggest_tolerance = before
