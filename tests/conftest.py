@@ -213,7 +213,10 @@ SLOW_FIXTURES = {"corpus_lib", "corpus_photos", "lib_copy", "browser", "new_page
 #: ingest 99, the server guard 95, notebooks 87, the photos app 71), started first so that no
 #: worker is left alone with a long file at the end (xdist hands out files in this order)
 HEAVY_FIRST = ("test_ray.py", "test_dashboards.py", "test_ingest.py", "test_serve_guard.py",
-               "test_notebooks.py", "test_photos_app.py")
+               "test_notebooks.py", "test_photos_app.py",
+               # and the fast tier's longest (seconds on 2 busy cores: 22, 19, 12, 10, 9)
+               "test_catalog_reads.py", "test_dedupe.py", "test_events.py", "test_kept.py",
+               "test_faces_by_hand.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
