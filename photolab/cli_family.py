@@ -156,7 +156,7 @@ def _members(lib: Library, args: argparse.Namespace) -> None:
 
 
 def _share(lib: Library, args: argparse.Namespace) -> None:
-    from .albums.shares import share_link
+    from .albums.shares import parse_token, share_link
 
     if args.list:
         with pl.Config(tbl_rows=-1, fmt_str_lengths=60, tbl_width_chars=200):
@@ -169,8 +169,8 @@ def _share(lib: Library, args: argparse.Namespace) -> None:
         token = lib.share_album(album, expires=args.expires, download=args.download,
                                 names=args.names)
         a = lib.album(album)
-        share_id = token.partition(".")[0].removeprefix("share-")
-        until = lib.shares().filter(pl.col("share_id") == int(share_id))["expires_at"][0]
+        share_id, _ = parse_token(token) or (0, "")
+        until = lib.shares().filter(pl.col("share_id") == share_id)["expires_at"][0]
         print(f"{a['name']} ({a['n_photos']} photos), share {share_id}"
               f"{f', until {until[:16]} UTC' if until else ''}"
               f"{', no download' if not args.download else ''}"

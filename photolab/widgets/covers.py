@@ -186,9 +186,8 @@ class AlbumsPage(_CoverPage):
         new = [i for i in photo_ids if i not in have]
         if new:
             self.lib.add_to_album(album_id, new)
-        if self.opened is not None:
-            ids = self.lib.album_photos(album_id)["photo_id"].to_list()
-            self.opened.timeline.set_source({"photo_ids": ids})
+        if self.opened is not None:  # (a set of ids: the timeline orders them by date)
+            self.opened.timeline.set_source({"photo_ids": [*have, *new]})
 
     def _filters(self, key: str) -> tuple[str, dict[str, Any]]:
         kind, _, value = key.partition(":")

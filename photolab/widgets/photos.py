@@ -48,8 +48,6 @@ MAX_ORIGINAL_BYTES = 200 * 1024 * 1024
 MONTHS = tuple(calendar.month_name)
 
 
-
-
 def _day_label(d: date) -> str:
     return f"{calendar.day_name[d.weekday()]} {d.day} {MONTHS[d.month]} {d.year}"
 

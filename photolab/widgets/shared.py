@@ -134,7 +134,9 @@ class SharePanel(w.VBox):
             self.note.value = html.escape(str(e))
             return
         self.link.value = share_link(served_base_url(), token)
-        later = os.environ.get("PHOTOLAB_NO_MEMBERS")  # a server started with pages run ahead
+        from ..server.members import members_served  # (jupyter_server: dashboards only)
+
+        later = not members_served()  # a server started with its pages run ahead
         self.note.value = ("Copy this link now: it is shown once. Whoever has it sees this "
                            "album alone, and changes nothing."
                            + (" It works once photolab serve is started again." if later
