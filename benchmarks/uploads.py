@@ -6,7 +6,8 @@
 The files are made from the corpus (its JPEGs and MP4s, each made unique and brought to its
 share of `--total-mb` by bytes after its end, which decoders ignore). Measured: the time
 until every file is stored (the page says "added" for each), until every one shows with its
-thumbnail in the timeline (the background ingest done), and the peak memory (RSS) of the
+thumbnail in the timeline (the background ingest done, the page scrolled down to
+each new tile), and the peak memory (RSS) of the
 server's process while it streams them. Baselines, measured in the same run on the same
 files: copying them into a folder (`shutil.copy2`: what storing costs at best), and
 `photolab ingest` of that folder into a fresh library (what ingesting them costs from disk).
@@ -98,7 +99,6 @@ def main() -> None:
         page.goto(server.page("home.ipynb", token))
         tiles = page.locator(".photolab-tile")
         tiles.first.wait_for(timeout=180_000)
-        before = tiles.count()
         rss: list[int] = []
         stop = threading.Event()
         watch = threading.Thread(target=peak_rss, args=(server.proc.pid, stop, rss))
@@ -115,14 +115,22 @@ def main() -> None:
         watch.join()
         with Library(root, read_only=True) as lib:
             ids = lib.photos().filter(lib.photos()["path"].str.contains("uploads"))["photo_id"]
-        while True:  # every new photo in the timeline with its thumbnail
+        while True:  # every new photo through the last stage the background ingest runs
             with Library(root, read_only=True) as lib:
                 done = lib.catalog.frame_in(
-                    "SELECT photo_id FROM stage_runs WHERE stage = 'thumbnails' AND "
+                    "SELECT photo_id FROM stage_runs WHERE stage = 'faces' AND "
                     "photo_id IN ({ids})", ids.to_list()).height
-            if done == len(ids) and tiles.count() >= before + a.n:
+            if done == len(ids):
                 break
             time.sleep(1)
+        ingested_s = time.perf_counter() - t
+        new = {f"photo {i}" for i in ids}
+        while True:  # every new photo's tile in the page's timeline, scrolling it down
+            alts = set(tiles.evaluate_all("ts => ts.map(t => t.alt)"))
+            if new <= alts:
+                break
+            tiles.last.scroll_into_view_if_needed()
+            time.sleep(0.5)
         shown_s = time.perf_counter() - t
         left = list((root / "uploads" / ".partial").glob("*.part"))
         browser.close()
@@ -130,8 +138,9 @@ def main() -> None:
     print(f"{a.n} files ({a.videos} videos), {mb:.0f} MB, 2 cores")
     print(f"stored (all 'added'):       {stored_s:7.1f} s  ({mb / stored_s:.0f} MB/s; "
           f"{stored_s / copy_s:.1f}x a plain copy's {copy_s:.1f} s)")
-    print(f"in the timeline, ingested:  {shown_s:7.1f} s  ({shown_s / ingest_s:.2f}x "
+    print(f"ingested (every stage):     {ingested_s:7.1f} s  ({ingested_s / ingest_s:.2f}x "
           f"`photolab ingest` of the same files from disk: {ingest_s:.1f} s)")
+    print(f"every tile in the timeline: {shown_s:7.1f} s  (no reload; scrolled down)")
     print(f"server's peak RSS: {max(rss) / 2**20:.0f} MB (files streamed to disk)")
     print(f"part files left: {len(left)}")
     shutil.rmtree(tmp, ignore_errors=True)

@@ -19,6 +19,8 @@ import polars as pl
 from .context import Service
 from .errors import PhotoNotFoundError
 from .materialised import kept
+from .media.raw import is_raw
+from .shown import SHOWN
 
 if TYPE_CHECKING:
     from .context import Context
@@ -59,7 +61,7 @@ class BrowseService(Service):
         return self.catalog.frame(
             "SELECT substr(d.taken_at, 1, 7) AS month, count(*) AS n_photos FROM dates d "
             "CROSS JOIN photos p ON p.photo_id = d.photo_id WHERE d.taken_at IS NOT NULL "
-            "AND p.status = 'present' GROUP BY 1 ORDER BY 1 DESC",
+            "AND " + SHOWN + " GROUP BY 1 ORDER BY 1 DESC",
             schema={"month": pl.String, "n_photos": pl.Int64})
 
     def tiles(self, photo_ids: Sequence[int]) -> pl.DataFrame:
@@ -79,7 +81,9 @@ class BrowseService(Service):
     def photo_details(self, photo_id: int) -> dict[str, Any]:
         """Everything a viewer shows of one photo, read for it alone: its `photos()` row,
         its place (`country`, `region`, `city`), `lens`, `exposure` (f-number, time, ISO,
-        focal length), `caption` and `faces` (boxes, with the names people gave)."""
+        focal length), `caption`, `faces` (boxes, with the names people gave) and its camera
+        RAW original, if any (`raw_id`, `raw_path`, `raw_size_bytes`: the photo itself, or the
+        RAW of a RAW+JPEG pair)."""
         from .media.metadata import first_tag
 
         row = self.photos(photo_ids=[int(photo_id)])
@@ -100,6 +104,12 @@ class BrowseService(Service):
                         _seconds(exp.get("time")),
                         f"ISO {exp['iso']}" if exp.get("iso") else None,
                         _mm(exp.get("focal"))) if v) or None
+        # its RAW original: the photo itself, or the RAW it was taken with (photolab.media.pairs)
+        raw_id = out["photo_id"] if is_raw(out["mime"]) else out["paired_with"]
+        raw = (out if raw_id == out["photo_id"] else
+               self.photos(photo_ids=[raw_id]).row(0, named=True) if raw_id is not None else None)
+        out["raw_id"], out["raw_path"] = (raw_id, raw["path"]) if raw else (None, None)
+        out["raw_size_bytes"] = raw["size_bytes"] if raw else None
         caption = self.semantic.captions([int(photo_id)])
         out["caption"] = caption["caption"][0] if caption.height else None
         faces = self.catalog.frame(
@@ -184,7 +194,7 @@ class BrowseService(Service):
         info = self.catalog.frame_in(
             "SELECT p.photo_id, p.path, d.taken_at, c.caption FROM photos p "
             "LEFT JOIN dates d USING (photo_id) LEFT JOIN captions c USING (photo_id) "
-            "WHERE p.status = 'present' AND p.photo_id IN ({ids})", hits["photo_id"],
+            "WHERE " + SHOWN + " AND p.photo_id IN ({ids})", hits["photo_id"],
             schema={"photo_id": pl.Int64, "path": pl.String, "taken_at": pl.String,
                     "caption": pl.String},
         ).with_columns(pl.col("taken_at").str.to_datetime(time_unit="us", strict=False))
@@ -261,7 +271,7 @@ def _date_where(after: date | str | None, before: date | str | None
                 ) -> tuple[list[str], list[Any]]:
     """SQL conditions (on `photos p`, `dates d`) for present photos within the bounds; ISO
     text compares as the dates it holds."""
-    where, params = ["p.status = 'present'"], []
+    where, params = [SHOWN], []
     if after is not None:
         where.append("d.taken_at >= ?")
         params.append(_when(after).isoformat())

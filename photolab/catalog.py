@@ -31,7 +31,8 @@ from .columnar import ColumnarReader
 from .errors import LibraryLockedError, PhotolabError, PhotoNotFoundError, ReadOnlyError
 from .ledger import NOT_UNDONE, now_iso
 from .migrations import MIGRATIONS, install_generation_triggers
-from .stages import METADATA, StageSpec, dependents, spec
+from .shown import SHOWN
+from .stages import BY_NAME, METADATA, StageSpec, dependents, spec
 
 __all__ = ["NOT_UNDONE", "Catalog", "display_path", "now_iso"]
 
@@ -245,11 +246,16 @@ class Catalog:
 
     # -- files ----------------------------------------------------------------------------
 
-    def files(self) -> pl.DataFrame:
-        """Every file the catalog knows, present or missing."""
-        return self.frame(
-            "SELECT photo_id, path_raw, size_bytes, mtime_ns, content_hash, status FROM photos",
-            schema=FILE_SCHEMA)
+    def files(self, paths: Sequence[bytes] | None = None) -> pl.DataFrame:
+        """Every file the catalog knows, present or missing (or those at `paths`)."""
+        sql = ("SELECT photo_id, path_raw, size_bytes, mtime_ns, content_hash, status, "
+               "sidecar_sig FROM photos")
+        if paths is None:
+            return self.frame(sql, schema=FILE_SCHEMA)
+        chunks = [list(paths[i:i + 500]) for i in range(0, len(paths), 500)]
+        return pl.concat([self.frame(f"{sql} WHERE path_raw IN ({','.join('?' * len(c))})",
+                                     c, schema=FILE_SCHEMA) for c in chunks]
+                         or [pl.DataFrame(schema=FILE_SCHEMA)])
 
     def raw_paths(self, photo_ids: Sequence[int]) -> dict[int, bytes]:
         """photo_id -> exact file-system path."""
@@ -324,6 +330,8 @@ class Catalog:
         """Present photos whose `stage` result is missing, of another version or of old bytes."""
         tags = ", m.tags" if with_tags else ""
         only = "" if photo_ids is None else " AND p.photo_id IN ({ids})"
+        if stage in BY_NAME and not BY_NAME[stage].paired:  # a RAW shown as its JPEG
+            only += " AND p.paired_to IS NULL"
         sql = f"""SELECT p.photo_id, p.path, p.path_raw, p.size_bytes, p.mtime_ns, p.content_hash,
                        m.mime, m.lat, m.lon, m.width, m.height, m.orientation{tags}
                 FROM photos p
@@ -405,7 +413,7 @@ class Catalog:
         """Embedding ids of present photos' vectors of `model`, ascending."""
         return self.frame(
             "SELECT e.embedding_id FROM embeddings e JOIN photos p USING (photo_id) "
-            "WHERE p.status = 'present' AND e.model = ? ORDER BY e.embedding_id", [model],
+            "WHERE " + SHOWN + " AND e.model = ? ORDER BY e.embedding_id", [model],
             schema={"embedding_id": pl.Int64})["embedding_id"].to_numpy()
 
     def vectors(self, embedding_ids: Sequence[int]) -> np.ndarray:
@@ -581,7 +589,8 @@ def _pid_alive(pid: int | None) -> bool:
 
 
 FILE_SCHEMA = {"photo_id": pl.Int64, "path_raw": pl.Binary, "size_bytes": pl.Int64,
-               "mtime_ns": pl.Int64, "content_hash": pl.String, "status": pl.String}
+               "mtime_ns": pl.Int64, "content_hash": pl.String, "status": pl.String,
+               "sidecar_sig": pl.String}
 STALE_SCHEMA = {"photo_id": pl.Int64, "path": pl.String, "path_raw": pl.Binary,
                 "size_bytes": pl.Int64, "mtime_ns": pl.Int64, "content_hash": pl.String,
                 "mime": pl.String, "lat": pl.Float64, "lon": pl.Float64, "width": pl.Int64,

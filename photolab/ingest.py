@@ -23,7 +23,7 @@ from . import stages as registry
 from .access import writes
 from .context import Service
 from .errors import PhotolabError, PhotoNotFoundError
-from .media import metadata, scan, sidecars
+from .media import metadata, pairs, scan, sidecars
 from .progress import progress
 from .stages import DATES, SCAN, Stage, bind, dependents, spec
 
@@ -245,8 +245,8 @@ class IngestService(Service):
                 dest = uploads.destination(root, owner, tags, given[i], ext)
                 uploads.move_into_place(srcs[i], dest, keep_source)
                 placed[digest] = (i, dest)
-            if placed:
-                self.ingest([uploads.uploads_dir(root)], only=["scan"], show_progress=False)
+            if placed:  # the placed files alone, not the whole uploads folder
+                self.scan([str(p) for _, p in placed.values()], IngestReport(0), False)
                 ids = dict(self.catalog.frame(
                     "SELECT content_hash, photo_id FROM photos WHERE status = 'present' AND "
                     "content_hash IN (SELECT value FROM json_each(?))",
@@ -268,7 +268,9 @@ class IngestService(Service):
     def scan(self, roots: list[str], report: IngestReport, show: bool) -> None:
         s = self.settings
         found = scan.walk(roots, s.extensions, s.follow_symlinks, exclude=[self.root])
-        known = self.catalog.files()
+        # files alone (an upload): what the catalog knows of them, not of every file
+        files_only = all(os.path.isfile(r) for r in roots)
+        known = self.catalog.files(found["path_raw"].to_list() if files_only else None)
         prefixes = [os.fsencode(r.rstrip("/") + "/") for r in roots]
         exact = [os.fsencode(r) for r in roots]
         under = pl.any_horizontal(
@@ -306,9 +308,8 @@ class IngestService(Service):
         # a sidecar added, edited or removed: read the photo's metadata again
         sigs = found.select("path_raw", sidecar_sig=pl.Series(
             sidecars.signatures(found["path_raw"].to_list()), dtype=pl.String))
-        stored = self.catalog.frame("SELECT photo_id, path_raw, sidecar_sig FROM photos",
-                                    schema={"photo_id": pl.Int64, "path_raw": pl.Binary,
-                                            "sidecar_sig": pl.String})
+        stored = self.catalog.files(  # (read again: the new files are in it now)
+            found["path_raw"].to_list() if files_only else None)
         edited = stored.join(sigs, on="path_raw", suffix="_now").filter(
             pl.col("sidecar_sig").ne_missing(pl.col("sidecar_sig_now")))
         if edited.height:
@@ -371,3 +372,25 @@ class IngestService(Service):
         value = taken_at.isoformat() if isinstance(taken_at, datetime) else str(taken_at)
         self.catalog.add_decision("date", int(photo_id), {"taken_at": value}, who or self.who)
         self.run_stage(DATES.name, [photo_id], show_progress=False)
+
+    @writes
+    def unpair(self, photo_id: int, who: str | None = None) -> int:
+        """Take a RAW+JPEG pair apart (`photo_id`: either file): two photos from now on, the
+        RAW's other stages run now (but those whose model is missing). A decision (`unpair`;
+        `undo` pairs them again). Returns the decision's id."""
+        pair = self.catalog.frame("SELECT photo_id, paired_to FROM photos WHERE paired_to IS "
+                                  "NOT NULL AND ? IN (photo_id, paired_to)", [int(photo_id)])
+        if pair.height == 0:
+            raise PhotolabError(f"photo {photo_id} is not one of a RAW+JPEG pair")
+        raw, jpeg = (int(x) for x in pair.row(0))
+        decision = self.catalog.add_decision("unpair", raw, {"jpeg": jpeg}, who or self.who)
+        pairs.update(self.catalog)
+        for s in (s for s in registry.STAGES if s.run is not None and not s.paired):
+            try:
+                if s.prepare is not None:
+                    s.prepare(self.library)
+                self.run_stage(s.name, [raw], show_progress=False)
+            except PhotolabError:  # its model is missing: the next ingest with it runs it
+                continue
+        self.library.faces.update_clusters()
+        return decision

@@ -24,6 +24,7 @@ KINDS: dict[str, str] = {
     "place": "where photos were taken, as a person says",
     "face_add": "a face a person drew on a photo (the detector missed it)",
     "upload": "a photo or video added from elsewhere (a phone, the served app)",
+    "unpair": "a RAW and the JPEG it was taken with are two photos, not one",
     "album": "an album made, renamed, filled, emptied or deleted",
     "event_title": "an event's title",
     "face_person": "faces are a person (a name given, a face moved)",

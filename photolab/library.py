@@ -102,7 +102,7 @@ VERBS: dict[str, tuple[str, ...]] = {
     "members": ("members", "add_member", "remove_member", "set_member_role", "named_by",
         "undo_member"),
     "write_back": ("write_back",),
-    "ingest": ("set_date", "stages", "stage", "ingest", "run_stage", "add_files"),
+    "ingest": ("set_date", "unpair", "stages", "stage", "ingest", "run_stage", "add_files"),
 }
 
 

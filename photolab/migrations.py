@@ -293,6 +293,19 @@ MIGRATIONS: list[str] = [
         revoked_by    TEXT
     )
     """,
+    # 19: camera RAW files (photolab.media.raw, photolab.media.pairs): how each thumbnail
+    # was made; a RAW shown as the JPEG it was taken with (`paired_to`, set by the pairs
+    # step); the RAWs' thumbnails made again (before, only from embedded previews)
+    """
+    CREATE TABLE thumbnails (
+        photo_id INTEGER PRIMARY KEY REFERENCES photos ON DELETE CASCADE,
+        source   TEXT NOT NULL                   -- photolab.media.raw.SOURCES
+    );
+    ALTER TABLE photos ADD COLUMN paired_to INTEGER REFERENCES photos ON DELETE SET NULL;
+    CREATE INDEX photos_paired ON photos (paired_to) WHERE paired_to IS NOT NULL;
+    DELETE FROM stage_runs WHERE stage = 'thumbnails'
+        AND photo_id IN (SELECT photo_id FROM media WHERE mime LIKE 'image/x-%')
+    """,
 ]
 
 

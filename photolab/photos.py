@@ -18,6 +18,7 @@ from .context import Service
 from .errors import PhotolabError, PhotoNotFoundError
 from .materialised import EVERY, kept
 from .media import motion, thumbnails
+from .shown import SHOWN
 
 if TYPE_CHECKING:
     from .context import Context
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 
 #: the tables `photos()` reads before people's decisions
-PHOTO_TABLES = ("photos", "media", "dates", "motion", "stage_runs")
+PHOTO_TABLES = ("photos", "media", "dates", "motion", "stage_runs", "thumbnails")
 
 
 class PhotosService(Service):
@@ -47,7 +48,10 @@ class PhotosService(Service):
         """One row per photo (or per one of `photo_ids`: what a viewer reads for the photo
         on screen), with media facts, dates, motion, curation (`keywords`, `rating`,
         `title`, `description`, `favorite`, `albums`, `people`: what the file and its sidecar
-        say, with people's decisions applied) and `error` (null when fine)."""
+        say, with people's decisions applied), `thumb_source` (how its thumbnails were made:
+        `photolab.media.raw.SOURCES`), `paired_with` (a JPEG's RAW original, or a RAW's JPEG:
+        the pair is one photo, the JPEG's; the RAW's row comes only by its id) and `error`
+        (null when fine)."""
         if photo_ids is not None:
             return self.curation(self._photo_rows(include_missing, photo_ids))
         return self._every_photo(include_missing)
@@ -87,7 +91,9 @@ class PhotosService(Service):
     def _photo_rows(self, include_missing: bool,
                     photo_ids: Sequence[int] | None) -> pl.DataFrame:
         """`photos()` before people's decisions: the catalog's tables joined."""
-        conds = ([] if include_missing else ["p.status = 'present'"]) + (
+        # by id: a RAW shown as its JPEG too (its own row says which: `paired_with`)
+        shown = SHOWN if photo_ids is None else "p.status = 'present'"
+        conds = ([] if include_missing else [shown]) + (
             [] if photo_ids is None else ["p.photo_id IN (SELECT value FROM json_each(?))"])
         where = f"WHERE {' AND '.join(conds)}" if conds else ""
         params = [] if photo_ids is None else [json.dumps([int(i) for i in photo_ids])]
@@ -96,10 +102,12 @@ class PhotosService(Service):
                    d.taken_at, d.taken_at_utc, d.tz_offset, d.taken_at_source,
                    m.lat, m.lon, m.camera_make, m.camera_model, m.orientation, m.duration_s,
                    mo.has_motion_video, p.content_hash, p.status, p.scan_error,
+                   p.paired_to, t.source AS thumb_source,
                    m.keywords, m.rating, m.title, m.description, m.file_people,
                    m.favorite AS file_favorite, m.albums
             FROM photos p LEFT JOIN media m USING (photo_id) LEFT JOIN dates d USING (photo_id)
-            LEFT JOIN motion mo USING (photo_id) {where} ORDER BY p.photo_id""", params,
+            LEFT JOIN motion mo USING (photo_id) LEFT JOIN thumbnails t USING (photo_id)
+            {where} ORDER BY p.photo_id""", params,
             schema=PHOTO_SQL_SCHEMA)
         # the few failed stage runs, by their own partial index (not a subquery per photo;
         # an ORDER BY would lead SQLite to walk every run in key order instead)
@@ -108,6 +116,12 @@ class PhotosService(Service):
             schema={"photo_id": pl.Int64, "stage": pl.String, "error": pl.String})
             .sort("photo_id", "stage").group_by("photo_id", maintain_order=True)
             .agg(stage_errors=pl.format("{}: {}", "stage", "error").str.join("; ")))
+        # the JPEG's side of each RAW+JPEG pair, by the pairs' own partial index
+        raws = self.catalog.frame(
+            "SELECT paired_to AS photo_id, photo_id AS raw_id FROM photos "
+            "WHERE paired_to IS NOT NULL", schema={"photo_id": pl.Int64, "raw_id": pl.Int64})
+        f = f.join(raws, on="photo_id", how="left", maintain_order="left").with_columns(
+            paired_with=pl.coalesce("paired_to", "raw_id")).drop("paired_to", "raw_id")
         return f.join(failed, on="photo_id", how="left", maintain_order="left").with_columns(
             taken_at=pl.col("taken_at").str.to_datetime(time_unit="us", strict=False),
             taken_at_utc=pl.col("taken_at_utc").str.to_datetime(time_unit="us", strict=False)
@@ -202,7 +216,7 @@ class PhotosService(Service):
         f = self.photos(photo_ids=photo_ids)
         sql = ("SELECT h.photo_id, h.phash, h.pixel_hash, h.sharpness, "
                "(SELECT count(*) FROM faces x WHERE x.photo_id = h.photo_id) AS n_faces "
-               "FROM hashes h JOIN photos p USING (photo_id) WHERE p.status = 'present'")
+               "FROM hashes h JOIN photos p USING (photo_id) WHERE " + SHOWN)
         schema = {"photo_id": pl.Int64, "phash": pl.Int64, "pixel_hash": pl.String,
                   "sharpness": pl.Float64, "n_faces": pl.Int64}
         hashes = (self.catalog.frame(sql, schema=schema) if photo_ids is None else
@@ -237,7 +251,8 @@ PHOTO_SQL_SCHEMA = {
     "tz_offset": pl.String, "taken_at_source": pl.String, "lat": pl.Float64, "lon": pl.Float64,
     "camera_make": pl.String, "camera_model": pl.String, "orientation": pl.Int64,
     "duration_s": pl.Float64, "has_motion_video": pl.Int64, "content_hash": pl.String,
-    "status": pl.String, "scan_error": pl.String,
+    "status": pl.String, "scan_error": pl.String, "paired_to": pl.Int64,
+    "thumb_source": pl.String,
     "keywords": pl.String, "rating": pl.Int64, "title": pl.String, "description": pl.String,
     "file_people": pl.String, "file_favorite": pl.Int64, "albums": pl.String,
 }

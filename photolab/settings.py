@@ -30,6 +30,10 @@ class Settings:
     thumb_quality : WebP quality of the thumbnails.
     thumb_effort : WebP encoder effort, 0 (fast) to 6 (small).
     max_pixels : images with more pixels than this are refused as decompression bombs.
+    raw_preview_min_px : a camera RAW's embedded preview makes its thumbnails when its short
+        side is at least this (Immich's rule); otherwise its sensor data is decoded
+        (`photolab.media.raw`). A change applies to RAWs thumbnailed after it
+        (`lib.run_stage("thumbnails", photo_ids)` redoes some now).
     max_upload_mb : files added from elsewhere (`add_files`, the app's uploads) larger than
         this are refused.
     dupe_threshold : pHash Hamming radius for near duplicates (see docs/decisions.md).
@@ -83,6 +87,7 @@ class Settings:
     thumb_quality: int = 80
     thumb_effort: int = 2
     max_pixels: int = 400_000_000
+    raw_preview_min_px: int = 1440
     max_upload_mb: int = 4096
     dupe_threshold: int = 8
     follow_symlinks: bool = True
@@ -152,12 +157,18 @@ class Settings:
         tmp.replace(library_dir / SETTINGS_FILE)
 
 
+#: the suffixes of the camera RAW formats LibRaw reads (the scan lists files by suffix; the
+#: format is then read from the content, so a RAW named .tif is still decoded as a RAW)
+RAW_EXTENSIONS = frozenset({
+    ".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".sr2", ".srf", ".raf", ".orf",
+    ".rw2", ".raw", ".pef", ".srw", ".3fr", ".fff", ".dcr", ".kdc", ".k25", ".erf", ".mef",
+    ".mrw", ".rwl", ".x3f", ".iiq"})
 DEFAULT_EXTENSIONS = {
     # still images
     ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".webp", ".tif", ".tiff", ".bmp",
     ".heic", ".heif", ".hif", ".avif", ".jxl", ".mpo",
-    # raw formats exiftool reads (libvips decodes their embedded previews only via fallback)
-    ".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2", ".raf", ".pef", ".srw",
+    # camera RAW (photolab.media.raw): LibRaw decodes them
+    *RAW_EXTENSIONS,
     # videos
     ".mp4", ".mov", ".m4v", ".3gp", ".avi", ".mkv", ".webm", ".mts", ".m2ts",
 }

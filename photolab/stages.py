@@ -6,8 +6,9 @@ thumbnails, exiftool tags or a model). Everything else reads this: the local eng
 Ray engine (`Library.stages()`), the catalog's staleness and write path
 (`Catalog.write_stage`), the ingest report, and `photolab ingest --skip/--only`.
 
-Two entries are library-wide steps rather than per-photo stages: `scan` (finds new, changed
-and moved files) and `people` (clusters the faces); they have a `step` instead of a `run`.
+Three entries are library-wide steps rather than per-photo stages: `scan` (finds new, changed
+and moved files), `pairs` (RAW+JPEG pairs made one photo) and `people` (clusters the faces);
+they have a `step` instead of a `run`.
 
 Adding a stage (docs/stages.md has a worked example): write its pure function over a frame,
 declare it here, and add the migration that creates its table (`photolab.migrations`).
@@ -26,7 +27,7 @@ import polars as pl
 from .dedupe import hashing
 from .faces import store as face_store
 from .media import dates as dates_stage
-from .media import metadata, motion, previews, thumbnails
+from .media import metadata, motion, pairs, previews, thumbnails
 
 if TYPE_CHECKING:
     from .ingest import IngestReport
@@ -60,6 +61,8 @@ class StageSpec:
         cannot see the library).
     makes_files : it writes files of its own into the library folder (previews: Ray runs it
         on the driver when workers cannot see the library).
+    paired : it also runs on a RAW file shown as its JPEG (`photolab.media.pairs`): what
+        pairing reads (metadata, dates) and its thumbnails; the rest runs on the JPEG alone.
     inputs : (library, batch) -> batch with what the stage needs from the catalog (people's
         decisions); the driver adds it, so workers never read the catalog for it.
     prepare : library -> loads the stage's model; a `PhotolabError` skips the stage (and the
@@ -84,6 +87,7 @@ class StageSpec:
     model: bool = False
     reads_vectors: bool = False
     makes_files: bool = False
+    paired: bool = False
     inputs: Callable[[Library, pl.DataFrame], pl.DataFrame] | None = None
     prepare: Callable[[Library], object] | None = None
     step: Callable[[Library, list[str], IngestReport, bool], None] | None = None
@@ -126,22 +130,30 @@ def _people(lib: Library, roots: list[str], report: IngestReport, show: bool) ->
     lib.faces.nearest_people()  # measured now, so the first read of faces() finds it kept
 
 
+def _pairs(lib: Library, roots: list[str], report: IngestReport, show: bool) -> None:
+    report.counts[f"{PAIRS.name}_done"] = pairs.update(lib.catalog)
+
+
 SCAN = StageSpec("scan", step=lambda lib, roots, report, show: lib.ingest.scan(roots, report, show),
                  unit="files")
 METADATA = StageSpec(
-    "metadata", version=lambda lib: "3", table="media",
+    "metadata", version=lambda lib: "3", table="media", paired=True,
     run=lambda lib, f, tick: metadata.read_metadata(f, lib.ingest.exif_readers(),
                                                    lib.settings.batch_size, tick),
     batch=lambda lib: lib.settings.batch_size * 4)
-DATES = StageSpec("dates", run=_dates, batch=lambda lib: 5000, table="dates",
+DATES = StageSpec("dates", run=_dates, batch=lambda lib: 5000, table="dates", paired=True,
                   depends_on=("metadata",), reads_tags=True, inputs=_user_dates)
+#: RAW+JPEG pairs made one photo (after the dates they are matched by; before the stages that
+#: run on the JPEG alone)
+PAIRS = StageSpec("pairs", step=_pairs, unit="pairs")
 THUMBNAILS = StageSpec(
-    "thumbnails", makes_thumbnails=True,
+    "thumbnails", makes_thumbnails=True, table="thumbnails", required="source", paired=True,
     version=lambda lib: (f"1:{json.dumps(lib.settings.thumb_sizes)}:"
                          f"{lib.settings.thumb_quality}"),
     run=lambda lib, f, tick: thumbnails.make_thumbnails(
         f, lib.thumbs_dir, lib.settings.thumb_sizes, lib.settings.thumb_quality,
-        lib.settings.thumb_effort, lib.settings.workers, lib.settings.max_pixels, tick))
+        lib.settings.thumb_effort, lib.settings.workers, lib.settings.max_pixels,
+        lib.settings.raw_preview_min_px, tick))
 HASHES = StageSpec(
     "hashes", version=lambda lib: "3", table="hashes", depends_on=("thumbnails",),
     reads_thumbnails=True, batch=lambda lib: lib.settings.batch_size * 4,
@@ -180,8 +192,8 @@ CAPTIONS = StageSpec(
     run=lambda lib, f, tick: lib.semantic.caption(f, tick))
 
 #: every stage and step, in the order ingest runs them
-STAGES: tuple[StageSpec, ...] = (SCAN, METADATA, DATES, THUMBNAILS, HASHES, MOTION, PREVIEWS,
-                                 PLACES, FACES, PEOPLE, SEMANTIC, TAGS, CAPTIONS)
+STAGES: tuple[StageSpec, ...] = (SCAN, METADATA, DATES, PAIRS, THUMBNAILS, HASHES, MOTION,
+                                 PREVIEWS, PLACES, FACES, PEOPLE, SEMANTIC, TAGS, CAPTIONS)
 STAGE_ORDER: tuple[str, ...] = tuple(s.name for s in STAGES)
 BY_NAME: dict[str, StageSpec] = {s.name: s for s in STAGES}
 

@@ -168,6 +168,7 @@ VERBS: dict[str, Callable[[Library, dict[str, int]], Any]] = {
     "find": lambda lib, i: lib.find("a man"),
     "has_vectors": lambda lib, i: lib.has_vectors(),
     "set_date": lambda lib, i: lib.set_date(i["photo"], "2001-02-03T04:05:06"),
+    "unpair": lambda lib, i: lib.unpair(i["photo"]),
     "set_description": lambda lib, i: lib.set_description([i["photo"]], "x"),
     "set_place": lambda lib, i: lib.set_place([i["photo"]], city="Paris"),
     "set_title": lambda lib, i: lib.set_title([i["photo"]], "x"),

@@ -98,20 +98,20 @@ def test_extracted_motion_video_plays(corpus_lib, corpus_photos) -> None:
     assert float(probe.stdout) > 0.5
 
 
-def test_raw_preview_extraction_path() -> None:
-    """No RAW file in the corpus: check the exiftool preview path on a JPEG's EXIF thumbnail."""
-    from photolab.media.thumbnails import raw_preview
+def test_the_exiftool_preview_of_a_raw_libraw_does_not_read() -> None:
+    """The fallback for a RAW LibRaw does not know: the largest JPEG exiftool finds (here a
+    JPEG's EXIF thumbnail), or None."""
+    from photolab.media.raw import exiftool_preview
 
     from .conftest import corpus_file
 
     path = str(corpus_file("exif/ianare_Canon_40D.jpg"))
-    data = raw_preview(path)
+    data = exiftool_preview(path)
     assert data == subprocess.run(["exiftool", "-b", "-ThumbnailImage", path],
                                   capture_output=True, check=True).stdout
     im = pyvips.Image.new_from_buffer(data, "")
     assert im.width > im.height > 10  # the camera's landscape preview
-    with pytest.raises(ValueError, match="without an embedded JPEG preview"):
-        raw_preview(str(corpus_file("misc/immich_density_plot.png")))
+    assert exiftool_preview(str(corpus_file("misc/immich_density_plot.png"))) is None
 
 
 def test_environment_yml_pins_match_pyproject() -> None:
@@ -141,7 +141,7 @@ def test_thumbnails_are_colour_managed_to_srgb(rel: str, shift: float) -> None:
     from .conftest import corpus_file
 
     path = str(corpus_file(rel))
-    ours = np.asarray(load_for_thumbnail(path, "image/jpeg", 64)
+    ours = np.asarray(load_for_thumbnail(path, "image/jpeg", 64)[0]
                       .thumbnail_image(64, height=64, size="force"), dtype=float).mean((0, 1))
     with Image.open(path) as im:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(im.info["icc_profile"]))

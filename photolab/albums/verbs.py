@@ -23,6 +23,7 @@ from ..context import Service
 from ..errors import AlbumNotFoundError, PersonNotFoundError, PhotolabError
 from ..materialised import EVERY, declare, kept
 from ..progress import progress
+from ..shown import SHOWN
 
 if TYPE_CHECKING:
     from ..catalog import Catalog
@@ -127,10 +128,10 @@ def album_members(catalog: Catalog, settings: Settings,
     if photos is None:
         photos = catalog.frame(
             "SELECT p.photo_id, p.path, p.content_hash FROM photos p "
-            "WHERE p.status = 'present'", schema=schema)
+            "WHERE " + SHOWN, schema=schema)
     carriers = catalog.frame(  # the few photos Takeout put in albums
         "SELECT p.content_hash, m.albums FROM photos p JOIN media m USING (photo_id) "
-        "WHERE p.status = 'present' AND m.albums IS NOT NULL", schema=schema)
+        "WHERE " + SHOWN + " AND m.albums IS NOT NULL", schema=schema)
     albums, members = decided(catalog)
     present = photos.select("photo_id")
     parts = [members.join(present, on="photo_id").join(

@@ -19,6 +19,8 @@ from ..context import Service
 from ..errors import DecisionNotFoundError, PhotolabError
 from ..faces import store as face_store
 from ..materialised import kept
+from ..media import pairs
+from ..shown import SHOWN
 from ..uploads import undo_upload
 from .groups import group_duplicates, rank_keepers
 
@@ -47,13 +49,13 @@ class DuplicatesService(Service):
     def duplicate_candidates(self) -> pl.DataFrame:
         """Present photos with their hashes and what the keeper rule looks at."""
         return self.catalog.frame(
-            """SELECT p.photo_id, p.path, p.size_bytes, p.content_hash, h.phash, h.phash_mirror,
+            f"""SELECT p.photo_id, p.path, p.size_bytes, p.content_hash, h.phash, h.phash_mirror,
                       h.pixel_hash,
                       m.width, m.height, m.mime, d.taken_at,
                       (SELECT count(*) FROM json_each(m.tags)) AS n_tags
                FROM photos p LEFT JOIN hashes h USING (photo_id)
                LEFT JOIN media m USING (photo_id) LEFT JOIN dates d USING (photo_id)
-               WHERE p.status = 'present' AND p.content_hash IS NOT NULL
+               WHERE {SHOWN} AND p.content_hash IS NOT NULL
                ORDER BY p.photo_id""",
             schema={"photo_id": pl.Int64, "path": pl.String, "size_bytes": pl.Int64,
                     "content_hash": pl.String, "phash": pl.Int64, "phash_mirror": pl.Int64,
@@ -159,6 +161,7 @@ class DuplicatesService(Service):
                 raise PhotolabError(f"could not move {m['from']} to the trash: {e}; "
                                     "nothing was changed") from e
             self.catalog.set_trashed([int(m["photo_id"])], True)
+        pairs.update(self.catalog)  # a RAW whose JPEG went to the trash is shown alone
         return decision
 
     @staticmethod
@@ -187,5 +190,8 @@ class DuplicatesService(Service):
             if d["kind"] == "upload":  # an uploaded file goes to the trash, its rows out
                 undo_upload(self.root, json.loads(d["value"]), d["photo_id"])
                 c.execute("DELETE FROM photos WHERE photo_id = ?", (d["photo_id"],))
-            return ledger.record(c, "undo", d["photo_id"], {"undoes": int(decision_id)},
+            undo = ledger.record(c, "undo", d["photo_id"], {"undoes": int(decision_id)},
                                  who or self.who)
+        if d["kind"] in ("unpair", "resolve"):  # a pair made again, or its JPEG back
+            pairs.update(self.catalog)
+        return undo

@@ -112,7 +112,7 @@ def _load(task: dict[str, Any], size: int) -> np.ndarray:
         raise ValueError("no thumbnail to look for faces in (see the thumbnails error)")
     else:
         with utf8_paths([task["path_raw"]]) as (path,):
-            im = load_for_thumbnail(path, task["mime"], size)
+            im, _ = load_for_thumbnail(path, task["mime"], size)
     if max(im.width, im.height) > size:
         im = im.thumbnail_image(size, height=size, size="down")
     if im.bands < 3:

@@ -14,6 +14,7 @@ import polars as pl
 
 from .. import ledger
 from ..errors import PersonNotFoundError
+from ..shown import SHOWN
 from .geometry import match_boxes
 
 if TYPE_CHECKING:
@@ -140,14 +141,14 @@ def face_rows(catalog: Catalog, encodings: bool = True) -> pl.DataFrame:
                    p.content_hash, c.cluster_id, c.probability, c.face_id IS NOT NULL AS seen
             FROM faces f JOIN photos p USING (photo_id)
             LEFT JOIN face_clusters c USING (face_id)
-            WHERE p.status = 'present' ORDER BY f.face_id""", schema=FACE_SQL_SCHEMA)
+            WHERE {SHOWN} ORDER BY f.face_id""", schema=FACE_SQL_SCHEMA)
 
 
 def encoded_faces(catalog: Catalog, face_ids: Sequence[int]) -> pl.DataFrame:
     """`face_id`, `photo_id` of these faces that have an encoding, in present photos."""
     return catalog.frame_in(
         "SELECT f.face_id, f.photo_id FROM faces f JOIN photos p USING (photo_id) "
-        "WHERE p.status = 'present' AND f.encoding IS NOT NULL AND f.face_id IN ({ids})",
+        "WHERE " + SHOWN + " AND f.encoding IS NOT NULL AND f.face_id IN ({ids})",
         face_ids, schema={"face_id": pl.Int64, "photo_id": pl.Int64})
 
 

@@ -23,16 +23,12 @@ import pyvips
 
 from ..errors import ToolNotFoundError
 from .paths import utf8_paths
+from .raw import is_raw, load_raw
 
-THUMBS_SCHEMA = {"photo_id": pl.Int64, "error": pl.String}
+THUMBS_SCHEMA = {"photo_id": pl.Int64, "source": pl.String, "error": pl.String}
 DEFAULT_SIZES = {"big": 1080, "small": 500, "tiny": 250}
 PILLOW_MIMES = ("image/heic", "image/heif", "image/heif-sequence", "image/heic-sequence",
                 "image/jxl")
-RAW_MIMES = {"image/x-adobe-dng", "image/x-canon-cr2", "image/x-canon-cr3", "image/x-canon-crw",
-             "image/x-nikon-nef", "image/x-nikon-nrw", "image/x-sony-arw", "image/x-sony-sr2",
-             "image/x-fujifilm-raf", "image/x-olympus-orf", "image/x-panasonic-rw2",
-             "image/x-panasonic-raw", "image/x-pentax-pef", "image/x-samsung-srw"}
-PREVIEW_TAGS = ("JpgFromRaw", "PreviewImage", "OtherImage", "ThumbnailImage")
 _VIPS_CANNOT = ("not a known file format", "heif: ", "compression format")
 
 
@@ -165,36 +161,21 @@ def _vips_thumbnail(path: str, longest: int, fail_on: str, icc: bool = True) -> 
     return _srgb8(im).copy_memory()
 
 
-def raw_preview(path: str) -> bytes:
-    """The largest JPEG preview a RAW file carries, extracted by exiftool.
-
-    RAW sensor data is not decoded (libvips and Pillow here have no RAW decoder); cameras
-    embed a full-size or large JPEG preview, which is what photolab shows.
-    """
-    exe = shutil.which("exiftool")
-    if exe is None:
-        raise ToolNotFoundError("exiftool is not installed: run scripts/setup.sh")
-    found = []
-    for name in PREVIEW_TAGS:
-        run = subprocess.run([exe, "-b", f"-{name}", path], capture_output=True, timeout=120)
-        if run.returncode == 0 and run.stdout[:2] == b"\xff\xd8":
-            found.append(run.stdout)
-    if found:
-        return max(found, key=len)
-    raise ValueError("RAW file without an embedded JPEG preview (no RAW decoder installed)")
-
-
 def load_for_thumbnail(path: str, mime: str | None, longest: int,
-                       max_pixels: int = 400_000_000) -> pyvips.Image:
-    """The largest thumbnail of one file as an 8-bit sRGB image, upright."""
+                       max_pixels: int = 400_000_000,
+                       raw_preview_min_px: int = 1440) -> tuple[pyvips.Image, str]:
+    """The largest thumbnail of one file as an 8-bit sRGB image, upright, and how it was
+    made (`photolab.media.raw.SOURCES`)."""
     if mime and mime.startswith("video/"):
         ffmpeg = shutil.which("ffmpeg")
         if ffmpeg is None:
             raise ToolNotFoundError("ffmpeg is not installed: run scripts/setup.sh")
-        return _srgb8(_poster(path, longest, ffmpeg))
-    if mime in RAW_MIMES:
-        return _srgb8(pyvips.Image.thumbnail_buffer(raw_preview(path), longest, height=longest,
-                                                    size="down"))
+        return _srgb8(_poster(path, longest, ffmpeg)), "ffmpeg"
+    if is_raw(mime):
+        im, source = load_raw(path, longest, raw_preview_min_px, max_pixels)
+        if max(im.width, im.height) > longest:
+            im = im.thumbnail_image(longest, height=longest, size="down")
+        return _srgb8(im).copy_memory(), source
     if mime not in PILLOW_MIMES:
         try:
             header = pyvips.Image.new_from_file(path, access="sequential")
@@ -203,7 +184,7 @@ def load_for_thumbnail(path: str, mime: str | None, longest: int,
                                  f"(max_pixels={max_pixels}), refused as a decompression bomb")
             # colour-manage only what carries a profile: the rest is sRGB already
             icc = header.get_typeof("icc-profile-data") != 0
-            return _vips_thumbnail(path, longest, "error", icc)
+            return _vips_thumbnail(path, longest, "error", icc), "libvips"
         except pyvips.Error as e:
             if not any(s in str(e) for s in _VIPS_CANNOT):  # damaged: keep what decodes
                 try:
@@ -211,7 +192,7 @@ def load_for_thumbnail(path: str, mime: str | None, longest: int,
                 except (pyvips.Error, OSError) as e2:
                     raise ValueError(f"damaged image data, nothing decodes: {_clean(e)}") from e2
                 raise DamagedImage(_clean(e), partial) from e
-    return _srgb8(_from_pillow(path, longest, max_pixels))
+    return _srgb8(_from_pillow(path, longest, max_pixels)), "pillow"
 
 
 #: libvips' generic trailers: whether one is in the buffer depends on its threads' timing
@@ -227,7 +208,7 @@ def _clean(e: Exception) -> str:
 
 def make_thumbnails(files: pl.DataFrame, out_dir: Path, sizes: Mapping[str, int] | None = None,
                     quality: int = 80, effort: int = 2, workers: int = 2,
-                    max_pixels: int = 400_000_000,
+                    max_pixels: int = 400_000_000, raw_preview_min_px: int = 1440,
                     on_done: Callable[[int], None] | None = None) -> pl.DataFrame:
     """Write big/small/tiny WebP thumbnails for a frame of photos.
 
@@ -242,19 +223,23 @@ def make_thumbnails(files: pl.DataFrame, out_dir: Path, sizes: Mapping[str, int]
         about 3% larger, measured on 12 MP photos).
     workers : threads (libvips releases the GIL while it decodes).
     max_pixels : larger images are refused as decompression bombs.
+    raw_preview_min_px : a camera RAW's embedded preview is used when its short side is at
+        least this; otherwise its sensor data is decoded (`photolab.media.raw`).
 
     Returns
     -------
-    Frame with `photo_id` and `error` (null when all sizes were written).
+    Frame with `photo_id`, `source` (how the picture was made: `photolab.media.raw.SOURCES`;
+    null when nothing was written) and `error` (null when all sizes were written).
     """
     sizes = dict(sorted((sizes or DEFAULT_SIZES).items(), key=lambda kv: -kv[1]))
 
-    def load(path: str, mime: str | None) -> tuple[pyvips.Image, str | None]:
+    def load(path: str, mime: str | None) -> tuple[pyvips.Image, str, str | None]:
         try:
-            return load_for_thumbnail(path, mime, next(iter(sizes.values())),
-                                      max_pixels).copy_memory(), None  # decoded once, reused
+            im, source = load_for_thumbnail(path, mime, next(iter(sizes.values())),
+                                            max_pixels, raw_preview_min_px)
+            return im.copy_memory(), source, None  # decoded once, reused
         except DamagedImage as e:
-            return e.image, str(e)
+            return e.image, "libvips", str(e)
 
     def write(im: pyvips.Image, content_hash: str) -> None:
         for name, px in sizes.items():
@@ -268,36 +253,38 @@ def make_thumbnails(files: pl.DataFrame, out_dir: Path, sizes: Mapping[str, int]
             im.webpsave(str(tmp), Q=quality, effort=effort, keep=0)
             tmp.replace(dest)
 
-    def one(row: dict) -> str | None:
+    def one(row: dict) -> tuple[str | None, str | None]:
+        """(how the picture was made, the error)."""
         try:
             with utf8_paths([row["path_raw"]]) as (path,):
                 # every libvips call of a file runs under the shared lock, so a failed file
                 # decoded again alone has the process (and its error buffer) to itself
                 with _DECODE.shared():
                     try:
-                        im, warning = load(path, row["mime"])
+                        im, source, warning = load(path, row["mime"])
                     except (pyvips.Error, OSError, ValueError, UnicodeDecodeError):
                         # any failure (Pillow's OSError too: another thread's message in
                         # libvips' buffer can send a file to Pillow) is decoded again alone
-                        im, warning = None, ""
+                        im, source, warning = None, "", ""
                     if warning is None:
                         write(im, row["content_hash"])
-                        return None
+                        return source, None
                 with _DECODE.alone():  # its own message (see _DecodeLock)
-                    im, warning = load(path, row["mime"])
+                    im, source, warning = load(path, row["mime"])
                     write(im, row["content_hash"])
-            return warning
+            return source, warning
         except UnicodeDecodeError:  # libvips passed on a message of raw file bytes
-            return "undecodable image (the decoder's message was not text)"
+            return None, "undecodable image (the decoder's message was not text)"
         except (pyvips.Error, OSError, ValueError, subprocess.SubprocessError) as e:
-            return _clean(e)
+            return None, _clean(e)
         except Exception as e:  # a decoder bug must not stop the run
-            return f"{type(e).__name__}: {_clean(e)}"
+            return None, f"{type(e).__name__}: {_clean(e)}"
         finally:
             if on_done:
                 on_done(1)
 
     with ThreadPoolExecutor(max(1, workers)) as pool:
-        errors = list(pool.map(one, files.select("path_raw", "content_hash", "mime")
-                               .iter_rows(named=True)))
-    return pl.DataFrame({"photo_id": files["photo_id"], "error": errors}, schema=THUMBS_SCHEMA)
+        made = list(pool.map(one, files.select("path_raw", "content_hash", "mime")
+                             .iter_rows(named=True)))
+    return pl.DataFrame({"photo_id": files["photo_id"], "source": [m[0] for m in made],
+                         "error": [m[1] for m in made]}, schema=THUMBS_SCHEMA)

@@ -12,6 +12,7 @@ from ..access import writes
 from ..context import Service
 from ..errors import PhotolabError, PlaceNotFoundError
 from ..materialised import kept
+from ..shown import SHOWN
 from .compute import PLACES_SCHEMA, compute_places
 from .online import OnlineGeocoder
 
@@ -67,7 +68,7 @@ class PlacesService(Service):
     def _places(self, photo_ids: Sequence[int] | None) -> pl.DataFrame:
         cols = [c for c in PLACES_SCHEMA if c not in ("photo_id", "error")]
         sql = (f"SELECT p.photo_id, {', '.join('pl.' + c for c in cols)} FROM photos p "
-               "LEFT JOIN places pl USING (photo_id) WHERE p.status = 'present'")
+               "LEFT JOIN places pl USING (photo_id) WHERE " + SHOWN)
         schema = {k: v for k, v in PLACES_SCHEMA.items() if k != "error"}
         f = (self.catalog.frame(f"{sql} ORDER BY p.photo_id", schema=schema)
              if photo_ids is None else
@@ -97,7 +98,7 @@ class PlacesService(Service):
         decided = self.catalog.latest_decisions("place")["photo_id"]
         computed = self.catalog.frame_in(
             "SELECT DISTINCT pl.country, pl.region, pl.city FROM photos p JOIN places pl "
-            "USING (photo_id) WHERE p.status = 'present' AND p.photo_id NOT IN ({ids})",
+            "USING (photo_id) WHERE " + SHOWN + " AND p.photo_id NOT IN ({ids})",
             decided, schema={"country": pl.String, "region": pl.String, "city": pl.String})
         both = pl.concat([computed, self.places(decided.to_list())
                           .select("country", "region", "city")])

@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 
 from ..context import Service
+from ..shown import SHOWN
 from .index import VectorIndex
 from .tags import SCENE_LABELS, label_table, label_vectors, labels_version, score_tags
 
@@ -104,7 +105,7 @@ class SemanticService(Service):
     def embeddings(self, photo_ids: Sequence[int] | None = None) -> pl.DataFrame:
         """`photo_id`, `embedding_id`, `vector` (Array Float32) of present photos, this model."""
         sql = ("SELECT e.photo_id, e.embedding_id, e.vector FROM embeddings e JOIN photos p "
-               "USING (photo_id) WHERE p.status = 'present' AND e.model = ?{where} "
+               "USING (photo_id) WHERE " + SHOWN + " AND e.model = ?{where} "
                "ORDER BY e.photo_id")
         schema = {"photo_id": pl.Int64, "embedding_id": pl.Int64, "vector": pl.Binary}
         model = [self.clip_fingerprint()]
@@ -119,7 +120,7 @@ class SemanticService(Service):
         `order` (which starts with `t.photo_id`)."""
         cols = ", ".join(f"t.{c}" for c in schema)
         sql = (f"SELECT {cols} FROM {table} t JOIN photos p USING (photo_id) "
-               f"WHERE p.status = 'present'")
+               f"WHERE {SHOWN}")
         if photo_ids is None:
             return self.catalog.frame(f"{sql} ORDER BY {order}", schema=schema)
         # `order` starts with the photo id: sorted ids keep the chunks in order
@@ -136,7 +137,7 @@ class SemanticService(Service):
         """Every scene tag some present photo has, sorted (what a tag filter offers)."""
         return self.catalog.frame(
             "SELECT DISTINCT t.tag FROM scene_tags t JOIN photos p USING (photo_id) "
-            "WHERE p.status = 'present' ORDER BY t.tag", schema={"tag": pl.String}
+            "WHERE " + SHOWN + " ORDER BY t.tag", schema={"tag": pl.String}
         )["tag"].to_list()
 
     def captions(self, photo_ids: Sequence[int] | None = None) -> pl.DataFrame:

@@ -39,4 +39,6 @@ def details_html(d: dict[str, Any], scope: Scope = EVERYTHING) -> str:
         row("Caption", d["caption"] or d["description"]),
         row("Albums", d["albums"] if scope.changes else None),
         row("File", shown_path(d["path"], guest=True)),  # the name, never the server's folders
+        row("RAW", shown_path(d["raw_path"], guest=True)
+            if d.get("raw_path") and d["raw_id"] != d["photo_id"] else None),
         row("Size", " · ".join(x for x in (dims, size) if x))]) + "</div>"

@@ -285,7 +285,9 @@ class PhotosApp(ShownEarly, w.VBox):
                           if d["taken_at"] is not None else "",
                           "similar": self.on_similar is not None,
                           "editable": changes and can_change(self.lib), "changes": changes,
-                          "download": self.scope.download}, [data])
+                          "download": self.scope.download, "raw": d["raw_id"] is not None,
+                          "raw_download": self.scope.download and d["raw_id"] not in
+                          (None, d["photo_id"])}, [data])
 
     def _media(self, d: dict[str, Any], original: bool) -> tuple[str, bytes]:
         """What the viewer plays or shows: a video as stored (when browsers play it), a
@@ -327,7 +329,7 @@ class PhotosApp(ShownEarly, w.VBox):
         elif kind == "original" and self.scope.download:  # (a share without downloads:
             self.show_photo(self.current, original=True)  # the big thumbnail alone)
         elif kind == "download" and self.scope.download:
-            self.download(self.current)
+            self.download(self.current, raw=bool(content.get("raw")))
         elif kind == "similar" and self.on_similar is not None:
             pid, self.current = self.current, None
             self.viewer.send({"type": "close"})
@@ -344,9 +346,13 @@ class PhotosApp(ShownEarly, w.VBox):
         if 0 <= i < len(ids):
             self.show_photo(ids[i])
 
-    def download(self, photo_id: int) -> None:
-        """Send the original file to the page, which saves it under its own name."""
+    def download(self, photo_id: int, raw: bool = False) -> None:
+        """Send the original file to the page, which saves it under its own name (`raw`:
+        the RAW file a RAW+JPEG pair keeps with the JPEG)."""
         d = self.lib.photos(photo_ids=[int(photo_id)]).row(0, named=True)
+        if raw and d["paired_with"] is not None:  # (the pair is the photo admitted)
+            photo_id = int(d["paired_with"])
+            d = self.lib.photos(photo_ids=[photo_id]).row(0, named=True)
         if (d["size_bytes"] or 0) > MAX_ORIGINAL_BYTES:
             self.viewer.send({"type": "notice", "text": "This file is too big to download "
                               "from here; ask the library's owner for it."})

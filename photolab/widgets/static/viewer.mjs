@@ -5,6 +5,7 @@ function render({ model, el }) {
   root.tabIndex = -1;
   root.innerHTML = `
     <div class="pv-stage"><div class="pv-frame"></div>
+      <span class="pv-raw photolab-raw" title="a camera RAW file is kept with this photo">RAW</span>
       <button class="pv-prev" title="previous (←)">‹</button>
       <button class="pv-next" title="next (→)">›</button>
       <button class="pv-close" title="close (Esc)">✕</button></div>
@@ -15,6 +16,7 @@ function render({ model, el }) {
         <option>4</option><option>5</option></select>
       <button class="pv-full">Original</button>
       <button class="pv-download">Download</button>
+      <button class="pv-download-raw">Download RAW</button>
       <button class="pv-similar">More like this</button>
       <button class="pv-faces-toggle">Faces</button>
       <button class="pv-draw" title="drag over a face the detector missed">Draw a face</button></div>
@@ -43,6 +45,7 @@ function render({ model, el }) {
   const rate = root.querySelector(".pv-rate");
   rate.onchange = () => { if (rate.value !== "") send("rate", { stars: +rate.value }); };
   root.querySelector(".pv-download").onclick = () => send("download");
+  root.querySelector(".pv-download-raw").onclick = () => send("download", { raw: true });
   root.querySelector(".pv-similar").onclick = () => send("similar");
   // faces: shown over the photo (a toggle), drawn by a drag (mouse or touch), named, removed
   let showFaces = false, drawing = false, pending = null;
@@ -190,6 +193,8 @@ function render({ model, el }) {
     // a shared album's page: no changes, downloads and faces only where its share allows
     const show = (sel, on) => { root.querySelector(sel).style.display = on ? "" : "none"; };
     show(".pv-download", msg.download !== false);
+    show(".pv-download-raw", msg.raw_download === true);
+    show(".pv-raw", msg.raw === true);
     show(".pv-fav", msg.changes !== false);
     show(".pv-rate", msg.changes !== false);
     show(".pv-edit", msg.changes !== false);
