@@ -233,13 +233,50 @@ def test_the_viewer_shows_a_raw_badge_and_downloads_the_raw(raw_lib: Library) ->
     msg = sent[-1][0]
     assert msg["raw"] is True and msg["raw_download"] is True and "IMG_0001.DNG" in \
         msg["details"]
+    assert msg["paired"] is True  # "Unpair RAW" offered
     app._action("download", {"raw": True})
     msg, buffers = sent[-1]
     assert msg["type"] == "download" and msg["name"] == "IMG_0001.DNG"
     assert bytes(buffers[0]) == Path(lib.photos(photo_ids=[raw])["path"].item()).read_bytes()
     app._action("download", {})
     assert sent[-1][0]["name"] == "IMG_0001.JPG"
+    app.show_photo(jpeg)
+    app._action("unpair", {})  # from the viewer: a decision, the badge gone
+    assert sent[-1][0]["raw"] is False and "photo of its own" in sent[-1][0]["notice"]
+    assert raw in lib.photos()["photo_id"].to_list()
+    lib.undo(int(lib.decisions().filter(pl.col("kind") == "unpair")["decision_id"][-1]))
+    assert raw not in lib.photos()["photo_id"].to_list()
     app.show_photo(by_name(lib, "IMG_0003.jpg"))  # a JPEG alone: no badge
     assert sent[-1][0]["raw"] is False and sent[-1][0]["raw_download"] is False
     app.show_photo(by_name(lib, "IMG_0002.dng"))  # a RAW alone: the badge, one download
     assert sent[-1][0]["raw"] is True and sent[-1][0]["raw_download"] is False
+
+
+@pytest.mark.slow
+def test_the_raw_badge_and_download_in_chromium(raw_lib: Library, tmp_path: Path,
+                                                new_page) -> None:
+    """The photos page served: the pair's tile opens the JPEG with a "RAW" badge, and
+    "Download RAW" saves the RAW file itself."""
+    from .serving import serve, shot
+
+    lib = raw_lib
+    raw, jpeg = raw_id(lib), by_name(lib, "IMG_0001.JPG")
+    with serve(lib.root, tmp_path / "serve.log") as server:
+        page = new_page(1300, 900)
+        page.goto(server.page("photos.ipynb"))
+        page.get_by_alt_text(f"photo {jpeg}").click(timeout=120_000)
+        page.wait_for_function(
+            f"document.querySelector('.photolab-viewer').dataset.photo == '{jpeg}'")
+        badge = page.locator(".photolab-viewer .photolab-raw")
+        badge.wait_for(state="visible", timeout=30_000)
+        page.screenshot(path=str(shot("raw-viewer.png")))
+        with page.expect_download(timeout=60_000) as got:
+            page.locator(".pv-download-raw").click()
+        download = got.value
+        assert download.suggested_filename == "IMG_0001.DNG"
+        saved = tmp_path / "saved.dng"
+        download.save_as(saved)
+        assert saved.read_bytes() == Path(
+            lib.photos(photo_ids=[raw])["path"].item()).read_bytes()
+        assert raw not in [int(a.split()[-1]) for a in page.locator(".photolab-tile")
+                           .evaluate_all("ts => ts.map(t => t.alt)")]

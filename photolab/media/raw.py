@@ -49,8 +49,9 @@ def _upright(im: pyvips.Image, flip: int) -> pyvips.Image:
     return im.rot(_TURN[turn]) if turn else im
 
 
-def _preview(raw: object, min_px: int) -> pyvips.Image | None:
-    """The RAW's largest embedded preview, if its short side is at least `min_px`."""
+def _preview(raw: object, min_px: int, longest: int) -> pyvips.Image | None:
+    """The RAW's largest embedded preview, if its short side is at least `min_px`, shrunk
+    to `longest` (a JPEG's shrink-on-load: a 24 MP preview is never decoded whole)."""
     import rawpy
 
     try:
@@ -58,13 +59,15 @@ def _preview(raw: object, min_px: int) -> pyvips.Image | None:
     except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
         return None
     if thumb.format == rawpy.ThumbFormat.JPEG:
-        im = pyvips.Image.new_from_buffer(thumb.data, "")
-    else:
-        im = pyvips.Image.new_from_array(np.ascontiguousarray(thumb.data)).copy(
-            interpretation="srgb")
-    if min(im.width, im.height) < min_px:
-        return None
-    return im
+        header = pyvips.Image.new_from_buffer(thumb.data, "")  # its size: the header alone
+        if min(header.width, header.height) < min_px:
+            return None
+        # turned by LibRaw's flip (the RAW's orientation), not by tags the preview may carry
+        return pyvips.Image.thumbnail_buffer(thumb.data, longest, height=longest, size="down",
+                                             no_rotate=True)
+    im = pyvips.Image.new_from_array(np.ascontiguousarray(thumb.data)).copy(
+        interpretation="srgb")
+    return im if min(im.width, im.height) >= min_px else None
 
 
 def exiftool_preview(path: str) -> bytes | None:
@@ -97,7 +100,7 @@ def load_raw(path: str, longest: int, min_preview_px: int = 1440,
             if s.width * s.height > max_pixels:
                 raise ValueError(f"image too large: {s.width}x{s.height} pixels "
                                  f"(max_pixels={max_pixels}), refused as a decompression bomb")
-            preview = _preview(raw, min_preview_px)
+            preview = _preview(raw, min_preview_px, longest)
             if preview is not None:
                 return _upright(preview, s.flip), "raw-preview"
             if s.width == 0 or s.height == 0:

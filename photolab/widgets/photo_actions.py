@@ -1,6 +1,6 @@
 """What the viewer's and the timeline's buttons do to the library: favourite, rate, tag, add
 to an album (a new one, or one a person made before), set the date or the place; draw, name
-or take out a face. Each is a
+or take out a face; take a RAW+JPEG pair apart. Each is a
 `Library` writing verb, so a read-only library refuses it before anything is written; the
 words said back are what the page shows."""
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 #: the viewer's and the timeline's actions that change the library
 ACTIONS = ("favorite", "rate", "tag", "album", "date", "place", "add_face", "name_face",
-           "remove_face")
+           "remove_face", "unpair")
 
 
 def can_change(lib: Library) -> bool:
@@ -67,6 +67,9 @@ def decide(lib: Library, kind: str, photo_id: int, content: dict[str, Any]) -> s
         on = not lib.photos(photo_ids=[pid])["favorite"][0]
         lib.favorite([pid], on=on)
         return "added to favourites" if on else "taken out of favourites"
+    if kind == "unpair":
+        lib.unpair(pid)
+        return "the RAW file is a photo of its own now"
     if kind == "rate":
         stars = int(content.get("stars", 0))
         lib.rate([pid], stars)

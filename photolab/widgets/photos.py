@@ -274,6 +274,7 @@ class PhotosApp(ShownEarly, w.VBox):
                   "name": f["person_name"], "id": int(f["face_id"])}
                  for f in d["faces"] if f["image_width"] and f["image_height"]]
         still = (d["mime"] or "") in BROWSER_IMAGES and not d["has_motion_video"]
+        paired = d["raw_id"] not in (None, d["photo_id"])  # a RAW kept with this JPEG
         changes = self.scope.changes
         self.viewer.send({"type": "show", "id": int(photo_id), "media": media,
                           "details": details_html(d, self.scope),
@@ -286,8 +287,8 @@ class PhotosApp(ShownEarly, w.VBox):
                           "similar": self.on_similar is not None,
                           "editable": changes and can_change(self.lib), "changes": changes,
                           "download": self.scope.download, "raw": d["raw_id"] is not None,
-                          "raw_download": self.scope.download and d["raw_id"] not in
-                          (None, d["photo_id"])}, [data])
+                          "raw_download": self.scope.download and paired,
+                          "paired": paired}, [data])
 
     def _media(self, d: dict[str, Any], original: bool) -> tuple[str, bytes]:
         """What the viewer plays or shows: a video as stored (when browsers play it), a

@@ -17,6 +17,7 @@ function render({ model, el }) {
       <button class="pv-full">Original</button>
       <button class="pv-download">Download</button>
       <button class="pv-download-raw">Download RAW</button>
+      <button class="pv-unpair" title="show the RAW file as a photo of its own">Unpair RAW</button>
       <button class="pv-similar">More like this</button>
       <button class="pv-faces-toggle">Faces</button>
       <button class="pv-draw" title="drag over a face the detector missed">Draw a face</button></div>
@@ -46,6 +47,7 @@ function render({ model, el }) {
   rate.onchange = () => { if (rate.value !== "") send("rate", { stars: +rate.value }); };
   root.querySelector(".pv-download").onclick = () => send("download");
   root.querySelector(".pv-download-raw").onclick = () => send("download", { raw: true });
+  root.querySelector(".pv-unpair").onclick = () => send("unpair");
   root.querySelector(".pv-similar").onclick = () => send("similar");
   // faces: shown over the photo (a toggle), drawn by a drag (mouse or touch), named, removed
   let showFaces = false, drawing = false, pending = null;
@@ -195,6 +197,7 @@ function render({ model, el }) {
     show(".pv-download", msg.download !== false);
     show(".pv-download-raw", msg.raw_download === true);
     show(".pv-raw", msg.raw === true);
+    show(".pv-unpair", msg.paired === true && msg.editable === true);
     show(".pv-fav", msg.changes !== false);
     show(".pv-rate", msg.changes !== false);
     show(".pv-edit", msg.changes !== false);
