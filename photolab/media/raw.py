@@ -64,7 +64,7 @@ def _preview(raw: object, min_px: int, longest: int) -> pyvips.Image | None:
             return None
         # turned by LibRaw's flip (the RAW's orientation), not by tags the preview may carry
         return pyvips.Image.thumbnail_buffer(thumb.data, longest, height=longest, size="down",
-                                             no_rotate=True)
+                                             no_rotate=True).copy_memory()  # (then turned)
     im = pyvips.Image.new_from_array(np.ascontiguousarray(thumb.data)).copy(
         interpretation="srgb")
     return im if min(im.width, im.height) >= min_px else None
