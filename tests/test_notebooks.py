@@ -77,20 +77,35 @@ def test_03_people(lib_copy: Library, tmp_path: Path) -> None:
     assert len(outputs(nb, WIDGET)) >= 3  # labeller, cluster review, embedding map
 
 
-def test_04_tuning_scores_against_labels(lib_copy: Library, tmp_path: Path, manifest) -> None:
-    from .test_dedupe import truth_groups
+def test_04_tuning_scores_every_rule_and_writes_a_report(lib_copy: Library,
+                                                        tmp_path: Path) -> None:
+    """The corpus's labelled faces and duplicates (tests/data), every rule of the field: the
+    tables as CSV and the plots as HTML in the report folder, the tuner opened."""
+    from photolab.faces.methods import RULES
 
-    rows = [(str(CORPUS / rel), i) for i, g in enumerate(truth_groups(manifest)) for rel in g]
-    pl.DataFrame(rows, schema=["path", "group"], orient="row").write_csv(tmp_path / "d.csv")
-    faces = [(str(p), p.parent.name) for p in sorted((CORPUS / "faces").glob("*/*.jpg"))]
-    pl.DataFrame(faces, schema=["path", "person"], orient="row").write_csv(tmp_path / "f.csv")
-    nb = run("04_tuning", tmp_path, library=str(lib_copy.root),
-             dupe_truth=str(tmp_path / "d.csv"), face_truth=str(tmp_path / "f.csv"))
-    tables = "".join("".join(t) for t in outputs(nb, "text/html"))
-    assert "threshold" in tables and "bcubed_f1" in tables and "distance" in tables
+    data = Path(__file__).parent / "data"
+    for name in ("face_labels", "dupe_labels"):  # the paths as a user's files name them
+        pl.read_csv(data / f"{name}.csv").with_columns(
+            path=pl.lit(f"{CORPUS}/") + pl.col("rel")).drop("rel").write_csv(
+            tmp_path / f"{name}.csv")
+    report = tmp_path / "report"
+    nb = run("04_tuning", tmp_path, library=str(lib_copy.root), report_dir=str(report),
+             face_truth=str(tmp_path / "face_labels.csv"),
+             dupe_truth=str(tmp_path / "dupe_labels.csv"))
+    faces = pl.read_csv(report / "faces_compare.csv")
+    assert faces["method"].to_list() == list(RULES)
+    assert faces.filter(pl.col("method") == "photolab")["bcubed_f1"].item() >= 0.95
+    dupes = pl.read_csv(report / "dupes_compare.csv")
+    assert dupes["method"].to_list() == ["exact", "phash", "phash", "phash", "dhash", "clip"]
+    for name in ("faces_compare", "dupes_compare"):
+        assert "plotly" in (report / f"{name}.html").read_text()
     titles = [f["layout"]["title"]["text"] for f in outputs(nb, PLOTLY)]
-    assert titles == ["duplicate pairs vs pHash radius", "pHash + CLIP pairs vs cosine distance",
-                      "face clustering: BCubed precision vs recall"]
+    assert titles == ["face rules: BCubed scores on your labels",
+                      "duplicate rules: pairs found on your labels"]
+    assert outputs(nb, WIDGET)  # the tuner
+    assert "truth: 96 of 96 rows matched a face" in "".join(
+        "".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", [])
+        if o.get("name") == "stderr")
 
 
 def test_05_places(lib_copy: Library, tmp_path: Path) -> None:

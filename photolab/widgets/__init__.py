@@ -11,8 +11,9 @@ from .photos import PhotosApp, Timeline
 from .places import PlaceMap, PlaceSunburst, place_map
 from .search import SearchBox
 from .shared import SharedAlbum, SharePanel
+from .tuner import Tuner
 
 __all__ = ["AlbumsPage", "ClusterReview", "DuplicateReview", "HomePage", "PeoplePage",
            "PersonLabeller", "PhotosApp", "PlaceMap", "PlaceSunburst", "PlacesPage", "SearchBox",
-           "SharePanel", "SharedAlbum", "Timeline",
+           "SharePanel", "SharedAlbum", "Timeline", "Tuner",
            "embedding_view", "place_map"]
