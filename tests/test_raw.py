@@ -33,12 +33,18 @@ def picture() -> np.ndarray:
     return photo_rgb(corpus_file(FACE_PHOTO), 2400)
 
 
+SLOW = pytest.mark.slow  # (the fast tier keeps one case of each path)
+
+
 @pytest.mark.parametrize(("made", "source"), [
     ({"pattern": "RGGB", "bits": 14}, "raw-half"),  # only IFD0's 256 px thumbnail
-    ({"pattern": "BGGR", "bits": 12}, "raw-half"),
-    ({"pattern": "GRBG", "bits": 14, "preview": 1200}, "raw-half"),  # a preview under 1440
-    ({"pattern": "BGGR", "bits": 14, "preview": 2400}, "raw-preview"),  # 1600 px short side
-    ({"pattern": "RGGB", "bits": 12, "orientation": 6}, "raw-half"),  # held upright
+    pytest.param({"pattern": "BGGR", "bits": 12}, "raw-half", marks=SLOW),
+    pytest.param({"pattern": "GRBG", "bits": 14, "preview": 1200}, "raw-half",
+                 marks=SLOW),  # a preview under 1440
+    pytest.param({"pattern": "BGGR", "bits": 14, "preview": 2400}, "raw-preview",
+                 marks=SLOW),  # 1600 px short side
+    pytest.param({"pattern": "RGGB", "bits": 12, "orientation": 6}, "raw-half",
+                 marks=SLOW),  # held upright
     ({"pattern": "RGGB", "bits": 14, "preview": 2400, "orientation": 8}, "raw-preview"),
 ])
 def test_the_preview_or_the_sensor_data_gives_the_photo(
