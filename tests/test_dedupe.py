@@ -57,11 +57,11 @@ def restrict(pairs, universe):
 
 def test_hamming_search_equals_brute_force() -> None:
     rng = np.random.default_rng(7)
-    x = rng.integers(0, 2**63, size=4000, dtype=np.uint64)
-    x[2000:2300] = x[:300] ^ np.uint64(0x0101_0000_0000_0011)   # 4 bits, two chunks
-    x[2300:2600] = x[:300] ^ np.uint64(0x8000_8000_8001_0007)   # 6 bits over all chunks
+    x = rng.integers(0, 2**63, size=2400, dtype=np.uint64)
+    x[1200:1500] = x[:300] ^ np.uint64(0x0101_0000_0000_0011)   # 4 bits, two chunks
+    x[1500:1800] = x[:300] ^ np.uint64(0x8000_8000_8001_0007)   # 6 bits over all chunks
     dist = np.bitwise_count(x[:, None] ^ x[None, :])
-    for r in (0, 2, 4, 6, 8, 10, 12):
+    for r in (0, 3, 4, 6, 8, 12):  # (under, at and over the planted distances)
         ii, jj = np.nonzero(np.triu(dist <= r, 1))
         for chunks in (None, 3, 4, 5, 8):  # the chosen layout, and each other
             i, j, d = hamming_pairs(x, r, chunks)
