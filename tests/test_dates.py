@@ -181,14 +181,14 @@ def test_user_date_wins_and_survives_recompute(tmp_path) -> None:
     from .conftest import copy_files
     copy_files(tmp_path / "in", ["misc/pillow_ultrahdr.jpg"])
     with Library(tmp_path / "lib", who="ann") as lib:
-        lib.ingest([tmp_path / "in"], show_progress=False)
+        lib.ingest([tmp_path / "in"], show_progress=False, only=["scan", "metadata", "dates"])
         pid = lib.photos()["photo_id"][0]
         lib.set_date(pid, "1999-12-31T23:59:00+01:00")
         row = lib.photos().row(0, named=True)
         assert row["taken_at_source"] == "user"
         assert row["taken_at"] == datetime(1999, 12, 31, 23, 59)
         lib.run_stage("metadata", [pid], show_progress=False)  # invalidates dates
-        lib.ingest([tmp_path / "in"], show_progress=False)
+        lib.ingest([tmp_path / "in"], show_progress=False, only=["scan", "metadata", "dates"])
         assert lib.photos()["taken_at_source"][0] == "user"
         d = lib.decisions("date").row(0, named=True)
         assert d["who"] == "ann" and d["photo_id"] == pid

@@ -19,6 +19,9 @@ from photolab.dedupe.search import hamming_pairs
 
 from .conftest import CORPUS, PHOTOLAB, copy_files, corpus_file, env
 
+#: stages duplicates do not read (their models cost more than the rest of a small ingest)
+NO_MODELS = ["faces", "people", "semantic", "tags", "captions"]
+
 
 def truth_groups(manifest: dict[str, dict[str, str]]) -> list[set[str]]:
     """Connected components of the manifest's dupe_group / duplicate_of labels."""
@@ -125,7 +128,7 @@ def test_metadata_only_copy_is_exact_and_keeper_is_richest(tmp_path: Path) -> No
     assert orig.read_bytes() != stripped.read_bytes()
     assert jpeg_pixel_digest(orig.read_bytes()) == jpeg_pixel_digest(stripped.read_bytes())
     with Library(tmp_path / "lib") as lib:
-        lib.ingest([src], show_progress=False)
+        lib.ingest([src], show_progress=False, skip=NO_MODELS)
         g = lib.duplicates(threshold=0)
     assert g["kind"].to_list() == ["exact", "exact"]
     keeper = g.filter("is_keeper")["path"][0]
@@ -139,7 +142,7 @@ def test_decisions_survive_recompute_and_reingest(tmp_path: Path) -> None:
                      "dupes/fr_obama-480p.jpg", "dupes/pillow_flower2.jpg",
                      "dupes/pillow_flower2.webp"])
     with Library(tmp_path / "lib", who="ann") as lib:
-        lib.ingest([src], show_progress=False)
+        lib.ingest([src], show_progress=False, skip=NO_MODELS)
         ids = {Path(p).name: i for i, p in lib.photos().select("photo_id", "path").iter_rows()}
         assert lib.duplicates()["group_id"].n_unique() == 2
         lib.not_duplicate(ids["pillow_flower2.jpg"], ids["pillow_flower2.webp"])
@@ -150,7 +153,7 @@ def test_decisions_survive_recompute_and_reingest(tmp_path: Path) -> None:
             assert set(g["photo_id"]) == {ids["fr_obama-1080p.jpg"], ids["fr_obama-720p.jpg"]}
             assert g.filter("is_keeper")["photo_id"][0] == ids["fr_obama-720p.jpg"]
             lib.run_stage("hashes", list(ids.values()), show_progress=False)  # recompute
-            lib.ingest([src], show_progress=False)
+            lib.ingest([src], show_progress=False, skip=NO_MODELS)
         undo = lib.decisions("not_duplicate")["decision_id"][0]
         lib.undo(undo)
         assert lib.duplicates()["group_id"].n_unique() == 2  # the flower pair is back
@@ -161,7 +164,7 @@ def test_declined_pair_is_not_rejoined_through_a_third_photo(tmp_path: Path) -> 
     copy_files(src, ["dupes/fr_obama-1080p.jpg", "dupes/fr_obama-720p.jpg",
                      "dupes/fr_obama-480p.jpg"])
     with Library(tmp_path / "lib") as lib:
-        lib.ingest([src], show_progress=False)
+        lib.ingest([src], show_progress=False, skip=NO_MODELS)
         ids = {Path(p).name: i for i, p in lib.photos().select("photo_id", "path").iter_rows()}
         lib.not_duplicate(ids["fr_obama-1080p.jpg"], ids["fr_obama-480p.jpg"])
         for _, g in lib.duplicates().group_by("group_id"):
@@ -175,7 +178,7 @@ def test_resolve_moves_to_trash_and_undo_restores(tmp_path: Path) -> None:
                              "dupes/fr_obama-240p.jpg"])
     before = {f: f.read_bytes() for f in files}
     with Library(tmp_path / "lib") as lib:
-        lib.ingest([src], show_progress=False)
+        lib.ingest([src], show_progress=False, skip=NO_MODELS)
         keeper = lib.duplicates().filter("is_keeper")
         assert keeper["path"][0].endswith("fr_obama-1080p.jpg")
         decision = lib.resolve_duplicates(keeper["photo_id"][0])
@@ -183,13 +186,13 @@ def test_resolve_moves_to_trash_and_undo_restores(tmp_path: Path) -> None:
         trashed = sorted((tmp_path / "lib" / "trash").rglob("*.jpg"))
         assert len(trashed) == 2
         assert lib.photos().height == 1 and lib.duplicates().height == 0
-        lib.ingest([src], show_progress=False)  # a re-ingest does not bring them back
+        lib.ingest([src], show_progress=False, skip=NO_MODELS)  # no return from a re-ingest
         assert lib.photos().height == 1
         lib.undo(decision)
         assert {f: f.read_bytes() for f in files} == before  # every byte back in place
         assert not list((tmp_path / "lib" / "trash").rglob("*.jpg"))
         assert lib.photos().height == 3 and lib.duplicates()["group_id"].n_unique() == 1
-        lib.ingest([src], show_progress=False)
+        lib.ingest([src], show_progress=False, skip=NO_MODELS)
         assert lib.jobs()["counts"].str.json_path_match("$.new").to_list()[-1] == "0"
 
 
