@@ -90,7 +90,7 @@ def build(n: int, root: Path, tree: Path) -> None:
                         albums=none),
         "dates": pl.DataFrame({"photo_id": ids, "taken_at": when.astype(str)}).with_columns(
             taken_at_utc=None, tz_offset=None, taken_at_source=pl.lit("exif")),
-        "thumbnails": pl.DataFrame({"photo_id": ids}),
+        "thumbnails": pl.DataFrame({"photo_id": ids, "source": "libvips"}),
         "motion": pl.DataFrame({"photo_id": ids, "has_motion_video": 0}).with_columns(
             motion_offset=None, motion_length=None, motion_method=none),
         "previews": pl.DataFrame({"photo_id": ids}).with_columns(playable=none, mp4=none,
