@@ -83,6 +83,8 @@ class Tuner(w.VBox):
     method : a rule of `photolab.faces.methods.RULES` to start with.
     faces : `face_id`, `photo_id`, `encoding` to tune instead of the library's (generated
         faces, for a benchmark); "Use these" is then off.
+    layout : the faces' 2-D positions (n x 2) to draw instead of their UMAP (a map made
+        elsewhere: PCA, t-SNE).
 
     Example (a notebook cell)::
 
@@ -90,7 +92,7 @@ class Tuner(w.VBox):
     """
 
     def __init__(self, library: Library, truth: Any = None, method: str = "photolab",
-                 faces: pl.DataFrame | None = None):
+                 faces: pl.DataFrame | None = None, layout: np.ndarray | None = None):
         import plotly.graph_objects as go
 
         self.lib = library
@@ -111,7 +113,7 @@ class Tuner(w.VBox):
             self.truth = joined["person"].to_numpy()
         self.near = rules.Neighbours.of(self.x, REACH, k=None if n <= 20_000 else 64)
         folder = library.root / CACHE_DIR if own else None
-        self.xy = umap_map(self.x, folder)
+        self.xy = umap_map(self.x, folder) if layout is None else np.asarray(layout)
         self.labels = np.full(n, -1)
         self.seconds = 0.0
         self.method = w.Dropdown(options=list(rules.RULES), value=method, description="rule")
