@@ -47,13 +47,13 @@ def _partition(faces: pl.DataFrame) -> set[frozenset[tuple[int, ...]]]:
 
 
 def _sample(dest: Path) -> Path:
-    """A third of the corpus with every kind of file in it (group photos, damaged files,
+    """A quarter of the corpus with every kind of file in it (group photos, damaged files,
     HEIC, motion photos, videos, duplicates, camera samples, two people's faces)."""
     import shutil
 
     picks: list[Path] = []
     for folder, n in (("faces_group", None), ("corrupt", None), ("motion", None),
-                      ("heic", 6), ("misc", 14), ("dupes", 12), ("exif", 12),
+                      ("heic", 6), ("misc", 8), ("dupes", 8), ("exif", 6),
                       ("faces/fr_obama", None), ("faces/fr_biden", None)):
         files = sorted(p for p in (CORPUS / folder).iterdir() if p.is_file())
         picks += files[:n] if n else files
@@ -64,7 +64,7 @@ def _sample(dest: Path) -> Path:
 
 
 def test_ray_gives_the_same_answers_as_local(tmp_path: Path, tiny_clip: str) -> None:
-    """Over 20 s: a third of the corpus ingested twice, every stage, locally and on Ray."""
+    """Over 20 s: a quarter of the corpus ingested twice, every stage, locally and on Ray."""
     src = _sample(tmp_path / "photos")
     libs = []
     for engine in ("local", "ray"):
@@ -74,7 +74,7 @@ def test_ray_gives_the_same_answers_as_local(tmp_path: Path, tiny_clip: str) -> 
         report = lib.ingest([src], engine=engine, show_progress=False)
         libs.append(lib)
     local, lib = libs
-    assert report.counts["files"] == local.photos().height >= 80
+    assert report.counts["files"] == local.photos().height >= 70
     # the same error text for the same damaged file (libvips' shared error buffer: failed
     # decodes rerun alone), so the frames are equal, errors included
     ours, theirs = lib.photos(), local.photos()
