@@ -225,7 +225,7 @@ def compare_encodings(x: np.ndarray, photos: np.ndarray, index: pl.DataFrame,
     x = np.asarray(x, dtype=np.float64)
     scored = index.filter(~pl.col("i").is_in(named.filter("seeded")["i"].implode()))
     reach = max([0.8] + [float(v) for _, _, p in chosen for k, v in p.items()
-                         if k in ("radius", "max_distance", "cluster_dist", "eps")])
+                         if k in rules.DISTANCES])
     near = rules.Neighbours.of(x, reach, k=None if len(x) <= 20_000 else 64)
     person_ids = np.full(len(x), -1)
     person_ids[named["i"].to_numpy()] = named["person_id"].to_numpy()

@@ -25,6 +25,8 @@ import numpy as np
 from .cluster import ATTACH_RADIUS, FaceClusterer, radius_graph
 
 Rule = Callable[..., np.ndarray]
+#: the rules' parameters that are distances (dlib's Euclidean scale)
+DISTANCES = ("radius", "max_distance", "cluster_dist", "match_dist", "eps")
 
 
 @dataclass

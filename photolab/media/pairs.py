@@ -31,6 +31,11 @@ FILES_SCHEMA = {"photo_id": pl.Int64, "path": pl.String, "mime": pl.String,
                 "taken_at": pl.String}
 
 
+def _folder(path: pl.Expr) -> pl.Expr:
+    """A path's folder, with its last slash."""
+    return path.str.replace(r"[^/]*$", "")
+
+
 def find_pairs(files: pl.DataFrame, unpaired: pl.DataFrame | None = None) -> pl.DataFrame:
     """RAW+JPEG pairs among `files` (`photo_id`, `path`, `mime`, `taken_at` ISO text).
 
@@ -39,7 +44,7 @@ def find_pairs(files: pl.DataFrame, unpaired: pl.DataFrame | None = None) -> pl.
     HEIC, then the lower id. Returns `raw_id`, `jpeg_id`.
     """
     f = files.with_columns(
-        folder=pl.col("path").str.replace(r"[^/]*$", ""),
+        folder=_folder(pl.col("path")),
         stem=pl.col("path").str.extract(r"([^/]*?)(\.[^./]*)?$").str.to_lowercase(),
         t=pl.col("taken_at").str.to_datetime(time_unit="us", strict=False))
     raws = f.filter(pl.col("mime").is_in(list(RAW_MIMES))).select(
@@ -76,7 +81,7 @@ def update(catalog: Catalog) -> int:
                      "WHERE paired_to IS NOT NULL", [], PAIRS_SCHEMA)
         if raws.height == 0 and now.height == 0:
             return 0
-        folders = raws["path"].str.replace(r"[^/]*$", "").unique().to_list()
+        folders = raws.select(_folder(pl.col("path")).unique())["path"].to_list()
         # the JPEGs beside them (rtrim(path, name) is the path's folder, with its slash)
         shown = _frame(c, f"""
             SELECT p.photo_id, p.path, m.mime, d.taken_at FROM photos p

@@ -17,7 +17,6 @@ import numpy as np
 import pyvips
 
 from ..errors import ToolNotFoundError
-from ..settings import RAW_EXTENSIONS  # noqa: F401  (the formats' suffixes)
 
 #: exiftool's MIME types of camera RAW formats (read from the file's content, not its name)
 RAW_MIMES = frozenset({

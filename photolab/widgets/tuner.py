@@ -22,7 +22,7 @@ import polars as pl
 
 from ..errors import PhotolabError
 from ..faces import methods as rules
-from ..faces.evaluate import _foreign, read_truth, score
+from ..faces.evaluate import _foreign, choose, read_truth, score
 from ..materialised import CACHE_DIR
 
 if TYPE_CHECKING:
@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 
 #: how far a distance slider reaches (dlib's Euclidean scale)
 REACH = 0.8
-#: parameters that are distances (a float slider up to `REACH`)
-DISTANCES = ("radius", "max_distance", "cluster_dist", "match_dist", "eps")
 
 
 def umap_map(x: np.ndarray, folder: Path | None, seed: int = 0) -> np.ndarray:
@@ -107,8 +105,7 @@ class Tuner(w.VBox):
         n = len(self.x)
         self.truth: np.ndarray | None = None
         if truth is not None:
-            t = truth if isinstance(truth, pl.DataFrame) and {"face_id", "person"} <= set(
-                truth.columns) and not own else read_truth(library, truth, faces)
+            t = read_truth(library, truth, faces)
             joined = self.faces.select("face_id").join(t, on="face_id", how="left")
             self.truth = joined["person"].to_numpy()
         self.near = rules.Neighbours.of(self.x, REACH, k=None if n <= 20_000 else 64)
@@ -150,13 +147,11 @@ class Tuner(w.VBox):
         return {s.description: s.value for s in self.sliders.children}
 
     def _build_sliders(self) -> None:
-        rule = rules.RULES[self.method.value]
-        own = self.lib.clusterer() if self.method.value == "photolab" else None
+        # the rule's parameters as `compare` runs it (photolab's: the library's own)
+        [(_, _, defaults)] = choose([self.method.value], self.lib)
         sliders = []
-        for name, default in rules.parameters(rule).items():
-            if own is not None and name == "radius":
-                default = own.radius or default
-            if name in DISTANCES:
+        for name, default in defaults.items():
+            if name in rules.DISTANCES:
                 s = w.FloatSlider(value=min(default, REACH), min=0.05, max=REACH, step=0.01,
                                   description=name, continuous_update=False)
             elif isinstance(default, float):
