@@ -262,7 +262,8 @@ def test_the_viewer_shows_a_raw_badge_and_downloads_the_raw(raw_lib: Library) ->
 def test_the_raw_badge_and_download_in_chromium(raw_lib: Library, tmp_path: Path,
                                                 new_page) -> None:
     """The photos page served: the pair's tile opens the JPEG with a "RAW" badge, and
-    "Download RAW" saves the RAW file itself."""
+    "Download RAW" saves the RAW file itself. Its own server: it serves this module's
+    library of RAWs, which no shared server has (the browser is the session's)."""
     from .serving import serve, shot
 
     lib = raw_lib
